@@ -1,0 +1,373 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file evcount.h
+ * @brief libevcount: exact per-customer hourly event counts over a store of
+ *        per-(customer, minute) aggregates.
+ *
+ * The one public header of libevcount. Everything the library exports is
+ * declared here with the `evc_` / `EVC_` prefix.
+ *
+ * Conventions, valid for every function below unless its documentation says
+ * otherwise:
+ * - Functions that can fail return an ::evc_status: ::EVC_OK (0) on success,
+ *   a negative code on failure. The message describing the last failure on a
+ *   store is returned by evc_errmsg(); failures of calls without a store
+ *   (evc_open(), evc_parse_time(), ...) are described by evc_errmsg(NULL),
+ *   which is per thread.
+ * - Out-parameters are named `out`. A `T **out` means the caller owns the
+ *   result and frees it with that type's own free function. On failure `*out`
+ *   is set to NULL.
+ * - The library never prints and never exits.
+ * - Thread safety: an ::evc_store handle may be used by one thread at a time.
+ *   Separate handles (to the same file or to different files) may be used
+ *   concurrently from separate threads. Functions that take no store are
+ *   thread-safe.
+ * - Times are UTC seconds since the Unix epoch (`int64_t`), within
+ *   [::EVC_TIME_MIN, ::EVC_TIME_MAX] (years 0000 to 9999).
+ */
+#ifndef EVCOUNT_H
+#define EVCOUNT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * @defgroup version Version
+ * @{
+ */
+#define EVC_VERSION_MAJOR 0
+#define EVC_VERSION_MINOR 1
+#define EVC_VERSION_PATCH 0
+/** The version of the header, "MAJOR.MINOR.PATCH". */
+#define EVC_VERSION_STRING "0.1.0"
+/** The version as one comparable number: MAJOR * 10000 + MINOR * 100 + PATCH. */
+#define EVC_VERSION_NUMBER                                                     \
+	(EVC_VERSION_MAJOR * 10000 + EVC_VERSION_MINOR * 100 + EVC_VERSION_PATCH)
+
+/**
+ * @return the version of the library actually linked, "MAJOR.MINOR.PATCH";
+ *         a static string.
+ * @since 0.1.0
+ */
+const char *evc_version(void);
+
+/**
+ * @return the version of the SQLite library the store uses; a static string.
+ * @since 0.1.0
+ */
+const char *evc_sqlite_version(void);
+/** @} */
+
+/**
+ * @defgroup errors Status codes and messages
+ * @{
+ */
+
+/** Status codes. 0 is success, every failure is negative. */
+typedef enum evc_status {
+	EVC_OK = 0,             /**< success */
+	EVC_EINVAL = -1,        /**< invalid argument */
+	EVC_EPARSE = -2,        /**< malformed input (time string, strict ingest) */
+	EVC_EIO = -3,           /**< input/output error (open, read, stat, ...) */
+	EVC_EDB = -4,           /**< database error */
+	EVC_ENOMEM = -5,        /**< out of memory */
+	EVC_ENOTSTORE = -6,     /**< the file is not an evcount store */
+	EVC_ESCHEMA = -7,       /**< the store has a newer schema than this library */
+	EVC_EBUSY = -8,         /**< the store is busy (another writer holds it) */
+	EVC_ERANGE = -9,        /**< value or range out of the supported limits */
+	EVC_EREADONLY = -10,    /**< write to a store opened read-only or unwritable */
+	EVC_EABORTED = -11,     /**< a callback asked to stop */
+	EVC_ECHANGED = -12,     /**< an already ingested input has changed */
+	EVC_ENOTFOUND = -13,    /**< no such file or store */
+	EVC_EFULL = -14,        /**< disk or file size limit reached */
+} evc_status;
+
+/**
+ * @param code a status code.
+ * @return a fixed English description of @p code; a static string. Unknown
+ *         codes give "unknown error".
+ * @since 0.1.0
+ */
+const char *evc_strerror(int code);
+
+/** Opaque handle to an open store. */
+typedef struct evc_store evc_store;
+
+/**
+ * The message describing the last failure.
+ *
+ * @param store a store, or NULL for the last failure, in the calling thread,
+ *        of a function that takes no store (or of a failed evc_open()).
+ * @return a NUL-terminated message naming what failed (file, line, reason)
+ *         or "" when nothing failed. The string is owned by the library and
+ *         valid until the next call on @p store (or, for NULL, the next
+ *         store-less call in this thread).
+ * @since 0.1.0
+ */
+const char *evc_errmsg(const evc_store *store);
+/** @} */
+
+/**
+ * @defgroup store Opening and closing a store
+ * @{
+ */
+
+/** Open for reading only; the file is never modified. */
+#define EVC_OPEN_READONLY 0x1u
+/** Open for reading and writing. */
+#define EVC_OPEN_READWRITE 0x2u
+/** With ::EVC_OPEN_READWRITE: create the store if the file does not exist
+ *  or is empty. */
+#define EVC_OPEN_CREATE 0x4u
+
+/**
+ * Open (and with ::EVC_OPEN_CREATE, create) a store.
+ *
+ * @param out receives the new handle; the caller closes it with evc_close().
+ * @param path a file name, or ":memory:" for a private in-memory store.
+ * @param flags ::EVC_OPEN_READONLY, or ::EVC_OPEN_READWRITE optionally with
+ *        ::EVC_OPEN_CREATE.
+ * @retval EVC_OK success.
+ * @retval EVC_EINVAL bad flags or NULL argument.
+ * @retval EVC_ENOTFOUND the file does not exist and ::EVC_OPEN_CREATE was
+ *         not given.
+ * @retval EVC_ENOTSTORE the file is not an evcount store (another SQLite
+ *         database, or not a database). The file is not modified.
+ * @retval EVC_ESCHEMA the store was written by a newer evcount. The file is
+ *         not modified.
+ * @retval EVC_EIO, EVC_EREADONLY, EVC_EDB, EVC_ENOMEM other failures.
+ * On failure `*out` is NULL and evc_errmsg(NULL) says why.
+ * @since 0.1.0
+ */
+int evc_open(evc_store **out, const char *path, unsigned flags);
+
+/**
+ * Close a store and free the handle. NULL is allowed and does nothing.
+ * @since 0.1.0
+ */
+void evc_close(evc_store *store);
+/** @} */
+
+/**
+ * @defgroup time Time parsing and formatting
+ * @{
+ */
+
+/** Smallest supported time: 0000-01-01T00:00:00Z. */
+#define EVC_TIME_MIN (-62167219200LL)
+/** Largest supported time: 9999-12-31T23:59:59Z. */
+#define EVC_TIME_MAX (253402300799LL)
+/** Buffer size that fits any evc_format_time() output with its NUL. */
+#define EVC_TIME_BUFSZ 21
+
+/**
+ * Parse a timestamp to UTC epoch seconds.
+ *
+ * Accepted: `YYYY-MM-DD`, then `T`, `t` or a space, then `HH:MM:SS`, an
+ * optional fraction of 1 to 9 digits after `.`, then `Z`, `z`, `+HH`,
+ * `+HHMM`, `+HH:MM` (or with `-`), or nothing (UTC). A bare date
+ * `YYYY-MM-DD` means midnight UTC. Calendar dates, field ranges (hour 00-23,
+ * minute and second 00-59) and offsets (hours 00-23, minutes 00-59) are
+ * validated. The fraction is discarded (times are floored to the second).
+ *
+ * @param str NUL-terminated string.
+ * @param out receives the time.
+ * @retval EVC_OK success.
+ * @retval EVC_EPARSE malformed; evc_errmsg(NULL) says what is wrong.
+ * @retval EVC_EINVAL NULL argument.
+ * @since 0.1.0
+ */
+int evc_parse_time(const char *str, int64_t *out);
+
+/**
+ * Format a time as `YYYY-MM-DDTHH:MM:SSZ`.
+ *
+ * @param t time in [::EVC_TIME_MIN, ::EVC_TIME_MAX].
+ * @param buf destination; at least ::EVC_TIME_BUFSZ bytes to fit any time.
+ * @param len size of @p buf.
+ * @return the length written (20, without the NUL) on success,
+ *         ::EVC_ERANGE if @p t is out of range, ::EVC_EINVAL if @p buf is NULL
+ *         or @p len is too small.
+ * @since 0.1.0
+ */
+int evc_format_time(int64_t t, char *buf, size_t len);
+/** @} */
+
+/**
+ * @defgroup ingest Ingesting CSV
+ *
+ * Input rows are `customer_id,event_type,transaction_id,timestamp` (RFC
+ * 4180: quoted fields, `""` escapes, LF or CRLF, an optional UTF-8 BOM and an
+ * optional header line with those column names). Each accepted row adds one
+ * to its customer's count for the minute of its timestamp. A row is rejected
+ * (not counted) when it does not have 4 fields, its customer id is empty,
+ * longer than 255 bytes, not UTF-8 or holds control characters, or its
+ * timestamp is malformed. A row whose transaction id is not a UUID is
+ * counted and reported as a warning.
+ *
+ * Each input is ingested in one transaction: when the call fails, nothing of
+ * that input is in the store.
+ * @{
+ */
+
+/** Strict mode: the first rejected row fails the call and nothing of the
+ *  input is counted. Default is lenient: rejects are reported and skipped. */
+#define EVC_INGEST_STRICT 0x1u
+
+/** A rejected row, or a row counted with a warning, as reported to
+ *  evc_ingest_options.on_reject. Valid only during the callback. */
+typedef struct evc_reject {
+	const char *source; /**< input name, as given to the ingest call */
+	uint64_t line;      /**< 1-based line on which the record starts */
+	int warning;        /**< 0: rejected, not counted; 1: counted, a warning */
+	const char *reason; /**< why, in words, NUL-terminated */
+	const char *text;   /**< the record as read, without its line end;
+				 not NUL-terminated */
+	size_t text_len;    /**< bytes at @ref text */
+	int text_truncated; /**< 1 when @ref text holds only the record's start */
+} evc_reject;
+
+/**
+ * Called for each rejected row and each warning.
+ * @return 0 to go on; anything else stops the ingest, which then fails with
+ *         ::EVC_EABORTED and counts nothing of the input.
+ */
+typedef int (*evc_reject_fn)(const evc_reject *reject, void *payload);
+
+/** Progress of an ingest, as reported to evc_ingest_options.on_progress. */
+typedef struct evc_progress {
+	const char *source;   /**< input name */
+	uint64_t bytes_done;  /**< bytes read so far */
+	uint64_t bytes_total; /**< input size, 0 when unknown (pipes) */
+	uint64_t rows_read;   /**< rows read so far */
+} evc_progress;
+
+/**
+ * Called from time to time during an ingest (about every MiB read).
+ * @return 0 to go on; anything else stops as for ::evc_reject_fn.
+ */
+typedef int (*evc_progress_fn)(const evc_progress *progress, void *payload);
+
+#define EVC_INGEST_OPTIONS_VERSION 1
+
+/** Ingest options. Initialise with ::EVC_INGEST_OPTIONS_INIT. */
+typedef struct evc_ingest_options {
+	unsigned version;             /**< ::EVC_INGEST_OPTIONS_VERSION */
+	unsigned flags;               /**< ::EVC_INGEST_STRICT or 0 */
+	evc_reject_fn on_reject;      /**< may be NULL */
+	evc_progress_fn on_progress;  /**< may be NULL */
+	void *payload;                /**< passed to both callbacks */
+} evc_ingest_options;
+
+#define EVC_INGEST_OPTIONS_INIT                                                \
+	{ EVC_INGEST_OPTIONS_VERSION, 0, NULL, NULL, NULL }
+
+/** What an ingest did. */
+typedef struct evc_ingest_stats {
+	uint64_t rows_read;     /**< records read (blank lines and a header
+				     line excluded) */
+	uint64_t rows_counted;  /**< rows added to the counts */
+	uint64_t rows_rejected; /**< rows not counted */
+	uint64_t rows_warned;   /**< counted rows that carried a warning */
+	uint64_t bytes;         /**< bytes read */
+	uint64_t keys_touched;  /**< (customer, minute) aggregates written; a
+				     key written in two batches counts twice */
+} evc_ingest_stats;
+
+/**
+ * Ingest a CSV file.
+ *
+ * @param store a store opened with ::EVC_OPEN_READWRITE.
+ * @param path the file; "-" is not special here (see evc_ingest_fd()).
+ * @param opts options, or NULL for the defaults.
+ * @param stats receives what was done (also on failure: what was read up to
+ *        the failure); may be NULL.
+ * @retval EVC_OK success (rejected rows in lenient mode are not a failure).
+ * @retval EVC_EPARSE strict mode and a row was rejected; nothing counted.
+ * @retval EVC_ENOTFOUND, EVC_EIO the file cannot be opened or read.
+ * @retval EVC_EABORTED a callback returned non-zero.
+ * @retval EVC_EREADONLY, EVC_EBUSY, EVC_EFULL, EVC_EDB, EVC_ENOMEM store
+ *         failures. On any failure nothing of the input is counted.
+ * @since 0.1.0
+ */
+int evc_ingest_csv(evc_store *store, const char *path,
+		   const evc_ingest_options *opts, evc_ingest_stats *stats);
+
+/**
+ * Ingest CSV read from an open file descriptor (a file, a pipe, stdin).
+ * The descriptor is read to its end and not closed.
+ *
+ * @param name the input's name for messages and reports (e.g. "<stdin>").
+ * Otherwise as evc_ingest_csv().
+ * @since 0.1.0
+ */
+int evc_ingest_fd(evc_store *store, int fd, const char *name,
+		  const evc_ingest_options *opts, evc_ingest_stats *stats);
+/** @} */
+
+/**
+ * @defgroup query Hourly counts
+ * @{
+ */
+
+/** Largest number of hour buckets one evc_hourly() call returns (about 114
+ *  years); wider ranges fail with ::EVC_ERANGE. */
+#define EVC_HOURLY_MAX_BUCKETS 1000000
+
+/** One UTC hour's count. */
+typedef struct evc_bucket {
+	int64_t hour;    /**< start of the hour, epoch seconds */
+	uint64_t count;  /**< events in the part of the hour within the range */
+	int partial;     /**< 1 when the range covers less than the whole hour */
+} evc_bucket;
+
+/** The result of evc_hourly(); freed with evc_hourly_free(). */
+typedef struct evc_hourly_result {
+	int64_t start;       /**< effective start: the given start floored to
+				  the minute */
+	int64_t end;         /**< effective end, likewise */
+	uint64_t total;      /**< sum of all bucket counts */
+	size_t n_buckets;    /**< number of buckets */
+	evc_bucket *buckets; /**< every hour intersecting [start, end), in order,
+				  zeros included */
+} evc_hourly_result;
+
+/**
+ * Count a customer's events per UTC hour.
+ *
+ * Both bounds are floored to the minute. Bucket h counts the events with
+ * max(start, h) <= t < min(end, h + 3600), and is partial when that window
+ * is shorter than the hour. An unknown customer is not an error: every
+ * bucket is zero.
+ *
+ * @param store an open store.
+ * @param customer_id NUL-terminated customer id.
+ * @param start inclusive start, in [::EVC_TIME_MIN, ::EVC_TIME_MAX].
+ * @param end exclusive end; after start once both are floored.
+ * @param out receives the result; free it with evc_hourly_free().
+ * @retval EVC_OK success.
+ * @retval EVC_EINVAL NULL argument, or start not before end.
+ * @retval EVC_ERANGE a bound out of range, or more than
+ *         ::EVC_HOURLY_MAX_BUCKETS buckets.
+ * @retval EVC_EDB, EVC_EBUSY, EVC_ENOMEM store failures.
+ * @since 0.1.0
+ */
+int evc_hourly(evc_store *store, const char *customer_id, int64_t start,
+	       int64_t end, evc_hourly_result **out);
+
+/**
+ * Free a result of evc_hourly(). NULL is allowed and does nothing.
+ * @since 0.1.0
+ */
+void evc_hourly_free(evc_hourly_result *result);
+/** @} */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EVCOUNT_H */

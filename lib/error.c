@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Status codes, their fixed descriptions and the per-store / per-thread
+ * message of the last failure.
+ */
+#include "evc-int.h"
+
+#include <stdio.h>
+
+/* Store-less calls (evc_open, evc_parse_time) have no handle to keep their
+ * message in, so it lives per thread. */
+static _Thread_local char thread_errmsg[EVC_ERRMSG_MAX];
+
+static char *errmsg_slot(evc_store *store)
+{
+	return store ? store->errmsg : thread_errmsg;
+}
+
+int evc__fail(evc_store *store, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(errmsg_slot(store), EVC_ERRMSG_MAX, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+void evc__clear_error(evc_store *store)
+{
+	errmsg_slot(store)[0] = '\0';
+}
+
+EVC_EXPORT const char *evc_errmsg(const evc_store *store)
+{
+	return store ? store->errmsg : thread_errmsg;
+}
+
+EVC_EXPORT const char *evc_strerror(int code)
+{
+	switch ((evc_status)code) {
+	case EVC_OK:
+		return "success";
+	case EVC_EINVAL:
+		return "invalid argument";
+	case EVC_EPARSE:
+		return "malformed input";
+	case EVC_EIO:
+		return "input/output error";
+	case EVC_EDB:
+		return "database error";
+	case EVC_ENOMEM:
+		return "out of memory";
+	case EVC_ENOTSTORE:
+		return "not an evcount store";
+	case EVC_ESCHEMA:
+		return "store written by a newer evcount";
+	case EVC_EBUSY:
+		return "store is busy";
+	case EVC_ERANGE:
+		return "out of range";
+	case EVC_EREADONLY:
+		return "store is read-only";
+	case EVC_EABORTED:
+		return "aborted by callback";
+	case EVC_ECHANGED:
+		return "input changed since it was ingested";
+	case EVC_ENOTFOUND:
+		return "no such file";
+	case EVC_EFULL:
+		return "disk full";
+	}
+	return "unknown error";
+}

@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private declarations shared by the library's modules and its white-box
+ * tests. Nothing here is exported; the tests link the static internal
+ * library built from the same sources.
+ */
+#ifndef EVC_INT_H
+#define EVC_INT_H
+
+#include "evcount.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define EVC_EXPORT __attribute__((visibility("default")))
+#define EVC_PRINTF(a, b) __attribute__((format(printf, a, b)))
+
+/* ---- errors (error.c) -------------------------------------------------- */
+
+#define EVC_ERRMSG_MAX 512
+
+/* Record a message for `store` (or the thread's store-less slot when NULL)
+ * and return `code`, so failures read `return evc__fail(s, EVC_EIO, ...)`. */
+int evc__fail(evc_store *store, int code, const char *fmt, ...)
+	EVC_PRINTF(3, 4);
+void evc__clear_error(evc_store *store);
+
+/* ---- time (time.c) ----------------------------------------------------- */
+
+#define EVC_TS_ALLOW_DATE 0x1u /* accept a bare YYYY-MM-DD */
+
+/* Parse `len` bytes at `s`. On failure returns EVC_EPARSE and sets *why to
+ * a static reason. */
+int evc__parse_ts(const char *s, size_t len, unsigned flags, int64_t *out,
+		  const char **why);
+/* Days since 1970-01-01 of a proleptic Gregorian date (month 1-12). */
+int64_t evc__days_from_civil(int64_t y, unsigned m, unsigned d);
+void evc__civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
+/* Floor division, valid for negative numerators. */
+static inline int64_t evc__floor_div(int64_t a, int64_t b)
+{
+	int64_t q = a / b;
+	return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+/* ---- CSV scanning (csv.c) ---------------------------------------------- */
+
+#define EVC_CSV_FIELDS 4
+/* Records longer than this are rejected without being held in memory. */
+#define EVC_CSV_MAX_RECORD (1u << 20)
+/* At most this much of a rejected record is kept for the report. */
+#define EVC_CSV_REPORT_MAX 4096
+
+typedef struct evc_csv_field {
+	const char *ptr; /* unescaped bytes, not NUL-terminated */
+	size_t len;
+} evc_csv_field;
+
+typedef struct evc_csv_record {
+	uint64_t line;          /* 1-based line where the record starts */
+	const char *text;       /* raw record without its line end */
+	size_t text_len;
+	bool text_truncated;    /* only the start of an oversized record */
+	size_t n_fields;        /* fields seen (may exceed EVC_CSV_FIELDS) */
+	evc_csv_field field[EVC_CSV_FIELDS];
+	const char *error;      /* structural problem (static), or NULL */
+} evc_csv_record;
+
+typedef struct evc_csv evc_csv;
+
+/* A scanner reading `fd` (not closed by the scanner). `read_size` is the
+ * size of each read(2), 0 for the default; tests vary it to prove that the
+ * records do not depend on how the input arrives. */
+int evc__csv_new(evc_csv **out, int fd, size_t read_size);
+void evc__csv_free(evc_csv *csv);
+/* 1: a record in *rec, valid until the next call; 0: end of input;
+ * EVC_EIO (errno kept in *err) or EVC_ENOMEM on failure. Blank lines are
+ * skipped, a leading UTF-8 BOM is dropped. */
+int evc__csv_next(evc_csv *csv, evc_csv_record *rec, int *err);
+uint64_t evc__csv_bytes(const evc_csv *csv);
+
+/* ---- row validation (ingest.c) ------------------------------------------ */
+
+#define EVC_REASON_MAX 160
+
+/* Check a record as a row. Returns NULL when it is to be counted, with its
+ * epoch minute in *minute and *warn set to a static warning or NULL; else
+ * the reason it is rejected, written into `reason`. */
+const char *evc__check_row(const evc_csv_record *rec, int64_t *minute,
+			   const char **warn, char reason[EVC_REASON_MAX]);
+bool evc__is_uuid(const char *s, size_t len);
+bool evc__is_header(const evc_csv_record *rec);
+
+/* ---- packed minute counts (minutes.c) ------------------------------------ */
+
+/* An hour's minute counts are stored as a blob of (minute 0-59, varint
+ * count) pairs in increasing minute order, zero minutes left out. */
+#define EVC_MINUTES_BLOB_MAX (60 * 11)
+
+size_t evc__minutes_encode(const uint64_t counts[60], uint8_t *out);
+/* Returns false when the blob is malformed. */
+bool evc__minutes_decode(const uint8_t *blob, size_t len, uint64_t counts[60]);
+/* Sum of minutes [lo, hi) of a blob; false when malformed. */
+bool evc__minutes_sum(const uint8_t *blob, size_t len, unsigned lo,
+		      unsigned hi, uint64_t *sum);
+
+/* ---- aggregation (aggregate.c) ------------------------------------------ */
+
+/* Counts per (customer, minute) for one batch, bounded in memory. Customers
+ * are interned to small batch-local indexes. */
+typedef struct evc_agg evc_agg;
+
+typedef struct evc_agg_entry {
+	uint32_t customer; /* batch-local customer index */
+	int64_t minute;    /* epoch minute */
+	uint64_t count;
+} evc_agg_entry;
+
+int evc__agg_new(evc_agg **out, size_t max_keys);
+void evc__agg_free(evc_agg *agg);
+/* Add one event. Returns EVC_OK; EVC_ERANGE when the batch is full (flush
+ * and reset first); EVC_EINVAL after evc__agg_sorted() without a reset. */
+int evc__agg_add(evc_agg *agg, const char *cust, size_t cust_len,
+		 int64_t minute);
+/* True when the batch should be flushed before more rows are added. */
+bool evc__agg_full(const evc_agg *agg);
+size_t evc__agg_keys(const evc_agg *agg);
+size_t evc__agg_customers(const evc_agg *agg);
+const char *evc__agg_customer(const evc_agg *agg, uint32_t idx, size_t *len);
+/* Entries sorted by (customer index, minute), sorted in place: the batch
+ * takes no more adds until evc__agg_reset(). Valid until the reset. */
+const evc_agg_entry *evc__agg_sorted(evc_agg *agg, size_t *n);
+void evc__agg_reset(evc_agg *agg);
+
+/* ---- storage (storage.c): every SQL statement lives here ---------------- */
+
+typedef struct evc_db evc_db;
+
+int evc__db_open(evc_store *store, evc_db **out, const char *path,
+		 unsigned flags);
+void evc__db_close(evc_db *db);
+int evc__db_begin(evc_store *store, evc_db *db);
+int evc__db_commit(evc_store *store, evc_db *db);
+void evc__db_rollback(evc_db *db);
+/* Look up (and with `create`, add) a customer; *id is 0 when absent. */
+int evc__db_customer(evc_store *store, evc_db *db, const char *name,
+		     size_t len, bool create, int64_t *id);
+/* Add an hour's minute counts to whatever the store holds for it. */
+int evc__db_add_hour(evc_store *store, evc_db *db, int64_t customer,
+		     int64_t hour, uint64_t total, const uint8_t *blob,
+		     size_t blob_len);
+
+typedef int (*evc_hour_fn)(int64_t hour, uint64_t total, const uint8_t *blob,
+			   size_t blob_len, void *payload);
+/* Visit the stored hours of a customer in [hour_lo, hour_hi], in order. */
+int evc__db_hours(evc_store *store, evc_db *db, int64_t customer,
+		  int64_t hour_lo, int64_t hour_hi, evc_hour_fn fn,
+		  void *payload);
+
+/* ---- the store handle (store.c) ------------------------------------------ */
+
+struct evc_store {
+	evc_db *db;
+	unsigned flags;
+	char *path;
+	char errmsg[EVC_ERRMSG_MAX];
+};
+
+#endif /* EVC_INT_H */

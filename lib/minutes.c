@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The packed form of one hour's minute counts, as stored per (customer,
+ * hour): (minute, varint count) pairs in increasing minute order, zero
+ * minutes left out. Real hours touch a handful of minutes, so this is
+ * a few bytes where 60 counters would be sixty.
+ */
+#include "evc-int.h"
+
+static size_t put_varint(uint8_t *out, uint64_t v)
+{
+	size_t n = 0;
+	while (v >= 0x80) {
+		out[n++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	out[n++] = (uint8_t)v;
+	return n;
+}
+
+static bool get_varint(const uint8_t *p, size_t len, size_t *pos,
+		       uint64_t *v)
+{
+	uint64_t r = 0;
+	for (unsigned shift = 0; shift < 64; shift += 7) {
+		if (*pos >= len)
+			return false;
+		const uint8_t b = p[(*pos)++];
+		r |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			*v = r;
+			return true;
+		}
+	}
+	return false;
+}
+
+size_t evc__minutes_encode(const uint64_t counts[60], uint8_t *out)
+{
+	size_t n = 0;
+	for (unsigned m = 0; m < 60; m++) {
+		if (!counts[m])
+			continue;
+		out[n++] = (uint8_t)m;
+		n += put_varint(out + n, counts[m]);
+	}
+	return n;
+}
+
+/* Walks a blob, calling back per minute; the one place that knows the
+ * format's validity rules. */
+#define FOR_EACH_MINUTE(blob, len, MIN, CNT, BODY)                             \
+	do {                                                                   \
+		size_t pos_ = 0;                                               \
+		int prev_ = -1;                                                \
+		while (pos_ < (len)) {                                         \
+			const unsigned MIN = (blob)[pos_++];                   \
+			uint64_t CNT;                                          \
+			if ((int)MIN <= prev_ || MIN >= 60 ||                  \
+			    !get_varint((blob), (len), &pos_, &CNT) ||         \
+			    CNT == 0)                                          \
+				return false;                                  \
+			prev_ = (int)MIN;                                      \
+			BODY                                                   \
+		}                                                              \
+	} while (0)
+
+bool evc__minutes_decode(const uint8_t *blob, size_t len, uint64_t counts[60])
+{
+	for (unsigned m = 0; m < 60; m++)
+		counts[m] = 0;
+	FOR_EACH_MINUTE(blob, len, minute, count, { counts[minute] = count; });
+	return true;
+}
+
+bool evc__minutes_sum(const uint8_t *blob, size_t len, unsigned lo,
+		      unsigned hi, uint64_t *sum)
+{
+	uint64_t s = 0;
+	FOR_EACH_MINUTE(blob, len, minute, count, {
+		if (minute >= lo && minute < hi)
+			s += count;
+	});
+	*sum = s;
+	return true;
+}

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Hourly buckets: clamps the caller's bounds to the store's minute
+ * resolution, lays out every UTC hour intersecting [start, end), and fills
+ * them from one range scan of the customer's stored hours. Whole hours take
+ * the stored total; only the (at most two) partial hours decode minutes.
+ */
+#include "evc-int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct fill {
+	evc_hourly_result *res;
+	int64_t first_hour; /* epoch hours of buckets[0] */
+};
+
+static int fill_hour(int64_t hour, uint64_t total, const uint8_t *blob,
+		     size_t blob_len, void *payload)
+{
+	struct fill *f = payload;
+	evc_bucket *b = &f->res->buckets[hour - f->first_hour];
+
+	if (!b->partial) {
+		b->count = total;
+		return EVC_OK;
+	}
+	const int64_t lo = f->res->start > b->hour ? f->res->start : b->hour;
+	const int64_t hi =
+		f->res->end < b->hour + 3600 ? f->res->end : b->hour + 3600;
+	if (!evc__minutes_sum(blob, blob_len, (unsigned)((lo - b->hour) / 60),
+			      (unsigned)((hi - b->hour) / 60), &b->count))
+		return EVC_EDB;
+	return EVC_OK;
+}
+
+EVC_EXPORT int evc_hourly(evc_store *store, const char *customer_id,
+			  int64_t start, int64_t end, evc_hourly_result **out)
+{
+	if (out)
+		*out = NULL;
+	if (!store || !customer_id || !out)
+		return evc__fail(store, EVC_EINVAL, "evc_hourly: NULL argument");
+	if (start < EVC_TIME_MIN || start > EVC_TIME_MAX || end < EVC_TIME_MIN ||
+	    end > EVC_TIME_MAX)
+		return evc__fail(store, EVC_ERANGE,
+				 "query bounds must be within years 0000 to "
+				 "9999");
+	const int64_t s = evc__floor_div(start, 60) * 60;
+	const int64_t e = evc__floor_div(end, 60) * 60;
+	if (s >= e)
+		return evc__fail(store, EVC_EINVAL,
+				 "start must be before end (both are floored "
+				 "to the minute)");
+	const int64_t h0 = evc__floor_div(s, 3600);
+	const int64_t h1 = evc__floor_div(e - 1, 3600);
+	const int64_t nb = h1 - h0 + 1;
+	if (nb > EVC_HOURLY_MAX_BUCKETS)
+		return evc__fail(store, EVC_ERANGE,
+				 "range spans %lld hours; at most %d per query",
+				 (long long)nb, EVC_HOURLY_MAX_BUCKETS);
+
+	evc_hourly_result *res =
+		malloc(sizeof(*res) + (size_t)nb * sizeof(evc_bucket));
+	if (!res)
+		return evc__fail(store, EVC_ENOMEM, "out of memory");
+	res->start = s;
+	res->end = e;
+	res->total = 0;
+	res->n_buckets = (size_t)nb;
+	res->buckets = (evc_bucket *)(res + 1);
+	for (int64_t i = 0; i < nb; i++) {
+		evc_bucket *b = &res->buckets[i];
+		b->hour = (h0 + i) * 3600;
+		b->count = 0;
+		b->partial = s > b->hour || e < b->hour + 3600;
+	}
+
+	int64_t cust;
+	int rc = evc__db_customer(store, store->db, customer_id,
+				  strlen(customer_id), false, &cust);
+	if (rc == EVC_OK && cust != 0) {
+		struct fill f = {res, h0};
+		rc = evc__db_hours(store, store->db, cust, h0, h1, fill_hour,
+				   &f);
+		if (rc == EVC_EDB)
+			evc__fail(store, rc, "%s: corrupt minute counts",
+				  store->path);
+	}
+	if (rc != EVC_OK) {
+		free(res);
+		return rc;
+	}
+	for (size_t i = 0; i < res->n_buckets; i++)
+		res->total += res->buckets[i].count;
+	evc__clear_error(store);
+	*out = res;
+	return EVC_OK;
+}
+
+EVC_EXPORT void evc_hourly_free(evc_hourly_result *result)
+{
+	free(result);
+}

@@ -1,0 +1,390 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Storage: the SQLite schema and every SQL statement of the library.
+ *
+ * Layout: customers are interned to integers; each (customer, hour) with
+ * events is one row of a WITHOUT ROWID table keyed by (customer, hour)
+ * holding the hour's total and its packed minute counts (minutes.c), so a
+ * customer's time range is one primary-key range scan, whole hours are read
+ * without decoding, and there are about 7x fewer rows than one per minute.
+ * Keeping all SQL here leaves one module to write for another backend.
+ */
+#include "evc-int.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* 'EVC1' in the SQLite header's application_id field. */
+#define EVC_APPLICATION_ID 0x45564331
+#define EVC_SCHEMA_VERSION 1
+#define BUSY_TIMEOUT_MS 5000
+
+struct evc_db {
+	sqlite3 *db;
+	const char *path; /* owned by the store */
+	sqlite3_stmt *cust_get, *cust_add, *add_hour, *hours;
+};
+
+static const char schema_sql[] =
+	"CREATE TABLE customers ("
+	" id INTEGER PRIMARY KEY,"
+	" name TEXT NOT NULL UNIQUE);"
+	"CREATE TABLE hour_counts ("
+	" customer INTEGER NOT NULL,"
+	" hour INTEGER NOT NULL," /* epoch hours */
+	" total INTEGER NOT NULL,"
+	" minutes BLOB NOT NULL,"
+	" PRIMARY KEY (customer, hour)) WITHOUT ROWID;";
+
+/* Map SQLite's result to a status, with the store's message. */
+static int db_fail(evc_store *store, evc_db *db, int rc, const char *what)
+{
+	const char *msg = db && db->db ? sqlite3_errmsg(db->db)
+				       : sqlite3_errstr(rc);
+	const char *path = db ? db->path : "?";
+	int code;
+
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return evc__fail(store, EVC_EBUSY,
+				 "%s: store is busy (another process is "
+				 "writing to it): %s",
+				 path, what);
+	case SQLITE_READONLY:
+		code = EVC_EREADONLY;
+		break;
+	case SQLITE_FULL:
+		code = EVC_EFULL;
+		break;
+	case SQLITE_NOMEM:
+		code = EVC_ENOMEM;
+		break;
+	case SQLITE_NOTADB:
+		code = EVC_ENOTSTORE;
+		break;
+	case SQLITE_CANTOPEN:
+	case SQLITE_IOERR:
+	case SQLITE_PERM:
+		code = EVC_EIO;
+		break;
+	default:
+		code = EVC_EDB;
+		break;
+	}
+	return evc__fail(store, code, "%s: %s: %s", path, what, msg);
+}
+
+static int exec(evc_store *store, evc_db *db, const char *sql,
+		const char *what)
+{
+	int rc = sqlite3_exec(db->db, sql, NULL, NULL, NULL);
+	return rc == SQLITE_OK ? EVC_OK : db_fail(store, db, rc, what);
+}
+
+static int prepare(evc_store *store, evc_db *db, sqlite3_stmt **st,
+		   const char *sql)
+{
+	if (*st)
+		return EVC_OK;
+	int rc = sqlite3_prepare_v3(db->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+				    st, NULL);
+	return rc == SQLITE_OK ? EVC_OK : db_fail(store, db, rc, "prepare");
+}
+
+static int pragma_int(evc_store *store, evc_db *db, const char *sql,
+		      int64_t *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db->db, sql, -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			*out = sqlite3_column_int64(st, 0);
+			rc = SQLITE_OK;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_OK ? EVC_OK
+			       : db_fail(store, db, rc, "reading the header");
+}
+
+/* SQL function evc_merge_minutes(old, new): the sum of two packed hours,
+ * so an upsert adds to what is stored instead of overwriting it. */
+static void merge_minutes(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	uint64_t a[60], b[60];
+	uint8_t out[EVC_MINUTES_BLOB_MAX];
+
+	(void)argc;
+	if (!evc__minutes_decode(sqlite3_value_blob(argv[0]),
+				 (size_t)sqlite3_value_bytes(argv[0]), a) ||
+	    !evc__minutes_decode(sqlite3_value_blob(argv[1]),
+				 (size_t)sqlite3_value_bytes(argv[1]), b)) {
+		sqlite3_result_error(ctx, "corrupt minute counts in the store",
+				     -1);
+		return;
+	}
+	for (unsigned m = 0; m < 60; m++)
+		a[m] += b[m];
+	sqlite3_result_blob(ctx, out, (int)evc__minutes_encode(a, out),
+			    SQLITE_TRANSIENT);
+}
+
+/* Read the header and decide what the file is, before anything writes. */
+static int check_or_create(evc_store *store, evc_db *db, unsigned flags)
+{
+	int64_t app_id, version, n_objects;
+	int rc;
+
+	if ((rc = pragma_int(store, db, "PRAGMA application_id", &app_id)) ||
+	    (rc = pragma_int(store, db, "PRAGMA user_version", &version)) ||
+	    (rc = pragma_int(store, db, "SELECT count(*) FROM sqlite_schema",
+			     &n_objects))) {
+		if (rc == EVC_ENOTSTORE || rc == EVC_EDB)
+			return evc__fail(store, EVC_ENOTSTORE,
+					 "%s: not an evcount store (not a "
+					 "database)",
+					 db->path);
+		return rc;
+	}
+	if (app_id == EVC_APPLICATION_ID) {
+		if (version > EVC_SCHEMA_VERSION)
+			return evc__fail(store, EVC_ESCHEMA,
+					 "%s: store has schema version %lld, "
+					 "this evcount reads up to %d; "
+					 "upgrade evcount",
+					 db->path, (long long)version,
+					 EVC_SCHEMA_VERSION);
+		if (version < 1)
+			return evc__fail(store, EVC_ENOTSTORE,
+					 "%s: not an evcount store (schema "
+					 "version %lld)",
+					 db->path, (long long)version);
+		return EVC_OK;
+	}
+	if (app_id != 0 || n_objects != 0)
+		return evc__fail(store, EVC_ENOTSTORE,
+				 "%s: not an evcount store (another SQLite "
+				 "database)",
+				 db->path);
+	if (!(flags & EVC_OPEN_CREATE) || !(flags & EVC_OPEN_READWRITE))
+		return evc__fail(store, EVC_ENOTSTORE,
+				 "%s: not an evcount store (empty file)",
+				 db->path);
+
+	/* Another process may be creating it too: decide again under the
+	 * write lock. */
+	if ((rc = exec(store, db, "BEGIN IMMEDIATE", "creating the store")))
+		return rc;
+	if ((rc = pragma_int(store, db, "PRAGMA application_id", &app_id)))
+		goto fail;
+	if (app_id == 0) {
+		char sql[128];
+		snprintf(sql, sizeof(sql),
+			 "PRAGMA application_id = %d; PRAGMA user_version = "
+			 "%d;",
+			 EVC_APPLICATION_ID, EVC_SCHEMA_VERSION);
+		if ((rc = exec(store, db, schema_sql, "creating the schema")) ||
+		    (rc = exec(store, db, sql, "creating the schema")))
+			goto fail;
+	}
+	if ((rc = exec(store, db, "COMMIT", "creating the store")))
+		goto fail;
+	return EVC_OK;
+fail:
+	sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+int evc__db_open(evc_store *store, evc_db **out, const char *path,
+		 unsigned flags)
+{
+	const bool memory = strcmp(path, ":memory:") == 0;
+	struct stat st;
+	int rc;
+
+	if (!memory) {
+		if (stat(path, &st) != 0) {
+			if (errno != ENOENT)
+				return evc__fail(store, EVC_EIO, "%s: %s",
+						 path, strerror(errno));
+			if (!(flags & EVC_OPEN_CREATE))
+				return evc__fail(store, EVC_ENOTFOUND,
+						 "%s: no such store", path);
+		} else if (S_ISDIR(st.st_mode)) {
+			return evc__fail(store, EVC_EIO,
+					 "%s: is a directory, not a store",
+					 path);
+		}
+	}
+
+	evc_db *db = calloc(1, sizeof(*db));
+	if (!db)
+		return evc__fail(store, EVC_ENOMEM, "%s: out of memory", path);
+	db->path = store->path;
+
+	int sflags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+	if (flags & EVC_OPEN_READWRITE)
+		sflags |= SQLITE_OPEN_READWRITE |
+			  (flags & EVC_OPEN_CREATE ? SQLITE_OPEN_CREATE : 0);
+	else
+		sflags |= SQLITE_OPEN_READONLY;
+	rc = sqlite3_open_v2(path, &db->db, sflags, NULL);
+	if (rc != SQLITE_OK) {
+		rc = db_fail(store, db, rc, "cannot open");
+		goto fail;
+	}
+	sqlite3_busy_timeout(db->db, BUSY_TIMEOUT_MS);
+	if ((rc = check_or_create(store, db, flags)))
+		goto fail;
+	if (flags & EVC_OPEN_READWRITE) {
+		/* WAL: readers are never blocked by an ingest. */
+		if ((rc = exec(store, db,
+			       "PRAGMA journal_mode = WAL;"
+			       "PRAGMA synchronous = NORMAL;"
+			       "PRAGMA cache_size = -16384;",
+			       "setting up the store")))
+			goto fail;
+	}
+	rc = sqlite3_create_function(db->db, "evc_merge_minutes", 2,
+				     SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+				     merge_minutes, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		rc = db_fail(store, db, rc, "registering functions");
+		goto fail;
+	}
+	*out = db;
+	return EVC_OK;
+fail:
+	evc__db_close(db);
+	return rc;
+}
+
+void evc__db_close(evc_db *db)
+{
+	if (!db)
+		return;
+	sqlite3_finalize(db->cust_get);
+	sqlite3_finalize(db->cust_add);
+	sqlite3_finalize(db->add_hour);
+	sqlite3_finalize(db->hours);
+	sqlite3_close_v2(db->db);
+	free(db);
+}
+
+int evc__db_begin(evc_store *store, evc_db *db)
+{
+	return exec(store, db, "BEGIN IMMEDIATE", "starting a transaction");
+}
+
+int evc__db_commit(evc_store *store, evc_db *db)
+{
+	return exec(store, db, "COMMIT", "committing");
+}
+
+void evc__db_rollback(evc_db *db)
+{
+	if (!sqlite3_get_autocommit(db->db))
+		sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* Step a statement that returns nothing, then reset it for reuse. */
+static int step_done(evc_store *store, evc_db *db, sqlite3_stmt *st,
+		     const char *what)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? EVC_OK : db_fail(store, db, rc, what);
+}
+
+int evc__db_customer(evc_store *store, evc_db *db, const char *name,
+		     size_t len, bool create, int64_t *id)
+{
+	int rc;
+
+	if ((rc = prepare(store, db, &db->cust_get,
+			  "SELECT id FROM customers WHERE name = ?1")))
+		return rc;
+	sqlite3_bind_text(db->cust_get, 1, name, (int)len, SQLITE_STATIC);
+	rc = sqlite3_step(db->cust_get);
+	*id = rc == SQLITE_ROW ? sqlite3_column_int64(db->cust_get, 0) : 0;
+	sqlite3_reset(db->cust_get);
+	sqlite3_clear_bindings(db->cust_get);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(store, db, rc, "looking up a customer");
+	if (*id != 0 || !create)
+		return EVC_OK;
+
+	if ((rc = prepare(store, db, &db->cust_add,
+			  "INSERT INTO customers (name) VALUES (?1)")))
+		return rc;
+	sqlite3_bind_text(db->cust_add, 1, name, (int)len, SQLITE_STATIC);
+	if ((rc = step_done(store, db, db->cust_add, "adding a customer")))
+		return rc;
+	*id = sqlite3_last_insert_rowid(db->db);
+	return EVC_OK;
+}
+
+int evc__db_add_hour(evc_store *store, evc_db *db, int64_t customer,
+		     int64_t hour, uint64_t total, const uint8_t *blob,
+		     size_t blob_len)
+{
+	int rc;
+
+	if ((rc = prepare(store, db, &db->add_hour,
+			  "INSERT INTO hour_counts (customer, hour, total, "
+			  "minutes) VALUES (?1, ?2, ?3, ?4) "
+			  "ON CONFLICT (customer, hour) DO UPDATE SET "
+			  "total = total + excluded.total, "
+			  "minutes = evc_merge_minutes(minutes, "
+			  "excluded.minutes)")))
+		return rc;
+	sqlite3_bind_int64(db->add_hour, 1, customer);
+	sqlite3_bind_int64(db->add_hour, 2, hour);
+	sqlite3_bind_int64(db->add_hour, 3, (sqlite3_int64)total);
+	sqlite3_bind_blob(db->add_hour, 4, blob, (int)blob_len, SQLITE_STATIC);
+	return step_done(store, db, db->add_hour, "writing counts");
+}
+
+int evc__db_hours(evc_store *store, evc_db *db, int64_t customer,
+		  int64_t hour_lo, int64_t hour_hi, evc_hour_fn fn,
+		  void *payload)
+{
+	int rc;
+
+	if ((rc = prepare(store, db, &db->hours,
+			  "SELECT hour, total, minutes FROM hour_counts "
+			  "WHERE customer = ?1 AND hour BETWEEN ?2 AND ?3 "
+			  "ORDER BY hour")))
+		return rc;
+	sqlite3_stmt *st = db->hours;
+	sqlite3_bind_int64(st, 1, customer);
+	sqlite3_bind_int64(st, 2, hour_lo);
+	sqlite3_bind_int64(st, 3, hour_hi);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const uint8_t *blob = sqlite3_column_blob(st, 2);
+		const size_t len = (size_t)sqlite3_column_bytes(st, 2);
+		int frc = fn(sqlite3_column_int64(st, 0),
+			     (uint64_t)sqlite3_column_int64(st, 1), blob, len,
+			     payload);
+		if (frc != EVC_OK) {
+			sqlite3_reset(st);
+			return frc;
+		}
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(store, db, rc, "reading counts");
+	return EVC_OK;
+}
+
+EVC_EXPORT const char *evc_sqlite_version(void)
+{
+	return sqlite3_libversion();
+}
