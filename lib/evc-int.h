@@ -81,7 +81,7 @@ void evc__csv_free(evc_csv *csv);
 int evc__csv_next(evc_csv *csv, evc_csv_record *rec, int *err);
 uint64_t evc__csv_bytes(const evc_csv *csv);
 
-/* ---- row validation (ingest.c) ------------------------------------------ */
+/* ---- row checking (row.c) ------------------------------------------ */
 
 #define EVC_REASON_MAX 160
 

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Row checking: what makes a CSV record a countable event (four fields, a
+ * sane customer id, a valid timestamp) and what only earns a warning (a
+ * transaction id that is not a UUID). Runs once per input row.
+ */
+#include "evc-int.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_CUSTOMER_ID 255
+
+bool evc__is_uuid(const char *s, size_t len)
+{
+	if (len != 36)
+		return false;
+	for (size_t i = 0; i < 36; i++) {
+		const unsigned char c = (unsigned char)s[i];
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (c != '-')
+				return false;
+		} else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+			     (c >= 'A' && c <= 'F'))) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool field_is(const evc_csv_field *f, const char *name)
+{
+	return f->len == strlen(name) && strncasecmp(f->ptr, name, f->len) == 0;
+}
+
+bool evc__is_header(const evc_csv_record *rec)
+{
+	return rec->n_fields == 4 && !rec->error &&
+	       field_is(&rec->field[0], "customer_id") &&
+	       field_is(&rec->field[1], "event_type") &&
+	       field_is(&rec->field[2], "transaction_id") &&
+	       field_is(&rec->field[3], "timestamp");
+}
+
+static bool is_utf8(const unsigned char *s, size_t len)
+{
+	size_t i = 0;
+	while (i < len) {
+		const unsigned char c = s[i];
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		size_t n;
+		uint32_t cp;
+		if (c >= 0xc2 && c <= 0xdf) {
+			n = 1;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			n = 2;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3;
+			cp = c & 0x07;
+		} else {
+			return false;
+		}
+		if (len - i <= n)
+			return false;
+		for (size_t k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		/* Overlong forms, surrogates and values past U+10FFFF. */
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+			return false;
+		i += n + 1;
+	}
+	return true;
+}
+
+static const char *check_customer(const evc_csv_field *f)
+{
+	const unsigned char *p = (const unsigned char *)f->ptr;
+	if (f->len == 0)
+		return "empty customer id";
+	if (f->len > MAX_CUSTOMER_ID)
+		return "customer id longer than 255 bytes";
+	bool ascii = true;
+	for (size_t i = 0; i < f->len; i++) {
+		if (p[i] < 0x20 || p[i] == 0x7f)
+			return "control character in customer id";
+		ascii &= p[i] < 0x80;
+	}
+	if (!ascii && !is_utf8(p, f->len))
+		return "customer id is not valid UTF-8";
+	return NULL;
+}
+
+/* Copy at most `max` bytes of a field for a message, printable only. */
+static void printable(char *dst, size_t cap, const char *src, size_t len)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < len && n + 4 < cap; i++) {
+		const unsigned char c = (unsigned char)src[i];
+		dst[n++] = c < 0x20 || c == 0x7f || c == '"' ? '?' : (char)c;
+	}
+	if (n + 4 >= cap && len > n) {
+		memcpy(dst + n, "...", 3);
+		n += 3;
+	}
+	dst[n] = '\0';
+}
+
+const char *evc__check_row(const evc_csv_record *rec, int64_t *minute,
+			   const char **warn, char reason[EVC_REASON_MAX])
+{
+	const char *why;
+	int64_t t;
+
+	*warn = NULL;
+	if (rec->error) {
+		snprintf(reason, EVC_REASON_MAX, "%s", rec->error);
+		return reason;
+	}
+	if (rec->n_fields != EVC_CSV_FIELDS) {
+		snprintf(reason, EVC_REASON_MAX,
+			 "expected 4 fields, found %zu", rec->n_fields);
+		return reason;
+	}
+	if ((why = check_customer(&rec->field[0]))) {
+		snprintf(reason, EVC_REASON_MAX, "%s", why);
+		return reason;
+	}
+	const evc_csv_field *ts = &rec->field[3];
+	if (evc__parse_ts(ts->ptr, ts->len, 0, &t, &why) != EVC_OK) {
+		char shown[48];
+		printable(shown, sizeof(shown), ts->ptr, ts->len);
+		snprintf(reason, EVC_REASON_MAX, "bad timestamp \"%s\": %s",
+			 shown, why);
+		return reason;
+	}
+	*minute = evc__floor_div(t, 60);
+	if (!evc__is_uuid(rec->field[2].ptr, rec->field[2].len))
+		*warn = "transaction id is not a UUID";
+	return NULL;
+}
