@@ -209,14 +209,33 @@ int evc_format_time(int64_t t, char *buf, size_t len);
  * timestamp is malformed. A row whose transaction id is not a UUID is
  * counted and reported as a warning.
  *
- * Each input is ingested in one transaction: when the call fails, nothing of
- * that input is in the store.
+ * Exactly once: evc_ingest_csv() records each input file as a source (its
+ * identity, a fingerprint of its content and the byte offset ingested up
+ * to) in the same transaction as the counts. Ingesting a file again, under
+ * the same or another path, counts only what was appended since; a file
+ * whose ingested part changed is refused with ::EVC_ECHANGED. Large inputs
+ * are committed in checkpoints; a process killed at any point leaves the
+ * counts of exactly the checkpointed prefix, and the next ingest of the
+ * file resumes there. evc_ingest_fd() reads a stream (pipe, stdin) that
+ * cannot be resumed: it is counted once per call, in one transaction.
  * @{
  */
 
 /** Strict mode: the first rejected row fails the call and nothing of the
- *  input is counted. Default is lenient: rejects are reported and skipped. */
+ *  input is counted (the input is then ingested in one transaction, without
+ *  intermediate checkpoints). Default is lenient: rejects are reported and
+ *  skipped. */
 #define EVC_INGEST_STRICT 0x1u
+/** The file is still being written: an unterminated last line is held back
+ *  and counted by a later ingest once complete. By default an input is
+ *  taken as complete and a last line without a newline is counted. */
+#define EVC_INGEST_FOLLOW 0x2u
+/** Ingest a file whose already ingested part changed as a new source, from
+ *  its start. The caller takes responsibility for double counting. */
+#define EVC_INGEST_FORCE 0x4u
+
+/** Default checkpoint interval of evc_ingest_options.checkpoint_bytes. */
+#define EVC_CHECKPOINT_DEFAULT (64u << 20)
 
 /** A rejected row, or a row counted with a warning, as reported to
  *  evc_ingest_options.on_reject. Valid only during the callback. */
@@ -261,10 +280,25 @@ typedef struct evc_ingest_options {
 	evc_reject_fn on_reject;      /**< may be NULL */
 	evc_progress_fn on_progress;  /**< may be NULL */
 	void *payload;                /**< passed to both callbacks */
+	uint64_t checkpoint_bytes;    /**< commit about every this many bytes
+					   of input; 0 means
+					   ::EVC_CHECKPOINT_DEFAULT */
 } evc_ingest_options;
 
 #define EVC_INGEST_OPTIONS_INIT                                                \
-	{ EVC_INGEST_OPTIONS_VERSION, 0, NULL, NULL, NULL }
+	{ EVC_INGEST_OPTIONS_VERSION, 0, NULL, NULL, NULL, 0 }
+
+/** What an ingest found about its input, in evc_ingest_stats.source. */
+typedef enum evc_source_state {
+	EVC_SOURCE_STREAM = 0,    /**< a stream: not tracked (evc_ingest_fd) */
+	EVC_SOURCE_NEW = 1,       /**< never ingested before */
+	EVC_SOURCE_RESUMED = 2,   /**< ingested before: only the new part was
+				       read (appended, or an interrupted
+				       ingest resumed) */
+	EVC_SOURCE_UNCHANGED = 3, /**< already wholly ingested: 0 new rows */
+	EVC_SOURCE_FORCED = 4,    /**< changed, ingested anew by
+				       ::EVC_INGEST_FORCE */
+} evc_source_state;
 
 /** What an ingest did. */
 typedef struct evc_ingest_stats {
@@ -276,10 +310,16 @@ typedef struct evc_ingest_stats {
 	uint64_t bytes;         /**< bytes read */
 	uint64_t keys_touched;  /**< (customer, minute) aggregates written; a
 				     key written in two batches counts twice */
+	uint64_t bytes_skipped; /**< bytes not read again: already ingested */
+	uint64_t rows_skipped;  /**< rows in those bytes (counted or rejected
+				     by earlier ingests) */
+	uint64_t rows_held;     /**< unterminated last lines held back
+				     (::EVC_INGEST_FOLLOW): 0 or 1 */
+	evc_source_state source; /**< what the input was to the store */
 } evc_ingest_stats;
 
 /**
- * Ingest a CSV file.
+ * Ingest a CSV file, exactly once (see @ref ingest).
  *
  * @param store a store opened with ::EVC_OPEN_READWRITE.
  * @param path the file; "-" is not special here (see evc_ingest_fd()).
@@ -289,9 +329,15 @@ typedef struct evc_ingest_stats {
  * @retval EVC_OK success (rejected rows in lenient mode are not a failure).
  * @retval EVC_EPARSE strict mode and a row was rejected; nothing counted.
  * @retval EVC_ENOTFOUND, EVC_EIO the file cannot be opened or read.
+ * @retval EVC_ECHANGED the part of the file ingested before has changed
+ *         (rewritten, truncated, edited); nothing is counted. See
+ *         ::EVC_INGEST_FORCE.
  * @retval EVC_EABORTED a callback returned non-zero.
- * @retval EVC_EREADONLY, EVC_EBUSY, EVC_EFULL, EVC_EDB, EVC_ENOMEM store
- *         failures. On any failure nothing of the input is counted.
+ * @retval EVC_EBUSY the store is busy: another writer held it past the
+ *         busy timeout, or another ingest of the same file moved ahead.
+ * @retval EVC_EREADONLY, EVC_EFULL, EVC_EDB, EVC_ENOMEM store failures.
+ * On any failure the store holds exactly the checkpoints committed before
+ * it (none in strict mode), and a later ingest resumes after them.
  * @since 0.1.0
  */
 int evc_ingest_csv(evc_store *store, const char *path,
@@ -307,6 +353,32 @@ int evc_ingest_csv(evc_store *store, const char *path,
  */
 int evc_ingest_fd(evc_store *store, int fd, const char *name,
 		  const evc_ingest_options *opts, evc_ingest_stats *stats);
+
+/** An ingested source, as listed by evc_sources(). */
+typedef struct evc_source_info {
+	int64_t id;             /**< the source's number in the store */
+	const char *path;       /**< path as given at the last ingest */
+	const char *realpath;   /**< resolved absolute path */
+	uint64_t size;          /**< file size at the last ingest */
+	uint64_t offset;        /**< bytes ingested (the checkpointed prefix) */
+	uint64_t rows_counted;  /**< rows counted from it, all ingests */
+	uint64_t rows_rejected; /**< rows rejected */
+	uint64_t rows_warned;   /**< rows counted with a warning */
+	int64_t first_ingest;   /**< epoch seconds of the first ingest */
+	int64_t last_ingest;    /**< epoch seconds of the last checkpoint */
+} evc_source_info;
+
+/** Called per source; return 0 to go on, non-zero to stop (the call then
+ *  returns ::EVC_EABORTED). */
+typedef int (*evc_source_fn)(const evc_source_info *source, void *payload);
+
+/**
+ * Visit the store's sources in the order they were first ingested.
+ * The strings in @p source are valid only during the callback.
+ * @retval EVC_OK, EVC_EABORTED, EVC_EDB, EVC_EBUSY
+ * @since 0.1.0
+ */
+int evc_sources(evc_store *store, evc_source_fn fn, void *payload);
 /** @} */
 
 /**

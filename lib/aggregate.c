@@ -5,15 +5,35 @@
  * customer ids interned to small indexes. Memory is bounded by construction:
  * evc__agg_full() tells the ingest driver to flush before the table, the
  * customer table or the name arena would grow.
+ *
+ * Each slot is 16 bytes: the (customer, minute) pair packed into one 64-bit
+ * key whose integer order is (customer, minute) order, and the count. The
+ * table is probed for every input row at random places, so it is kept small
+ * and, where the kernel allows, on huge pages to spare TLB misses. The batch
+ * is handed out sorted by an in-place radix sort of the keys (no temporary
+ * array, so memory stays put) and only then widened to evc_agg_entry.
  */
 #include "evc-int.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
-#define EMPTY UINT32_MAX
-#define MAX_CUSTOMERS (1u << 16)
+#define MAX_CUSTOMERS  (1u << 16)
 #define MAX_NAME_BYTES (4u << 20)
+
+/* Key layout: (customer index + 1) << MINUTE_BITS | (minute - MINUTE_MIN).
+ * Every supported minute fits in MINUTE_BITS, and the customer part is
+ * never 0, so key 0 marks a free slot and a zeroed table is empty. */
+#define MINUTE_BITS 34
+#define MINUTE_MIN  (EVC_TIME_MIN / 60)
+#define MINUTE_MAX  (EVC_TIME_MAX / 60)
+#define HUGE_PAGE   (2u << 20)
+
+struct slot {
+	uint64_t key;
+	uint64_t count;
+};
 
 struct customer {
 	uint64_t hash;
@@ -21,9 +41,12 @@ struct customer {
 };
 
 struct evc_agg {
-	evc_agg_entry *slots; /* customer == EMPTY marks a free slot */
+	struct slot *slots;
 	size_t mask, n_keys, max_keys;
-	bool consumed;        /* slots were sorted in place */
+	void *map; /* the mapping holding slots */
+	size_t map_len;
+	size_t slots_bytes; /* fits the table and the widened entries */
+	bool consumed;      /* slots were sorted and widened in place */
 
 	struct customer *cust;
 	size_t n_cust;
@@ -41,6 +64,28 @@ static size_t pow2_at_least(size_t n)
 	return p;
 }
 
+/* The slot array is mapped by hand to align it on a huge page, which
+ * malloc does not promise, and to ask for huge pages. */
+static int map_slots(evc_agg *a, size_t bytes)
+{
+	const size_t len = bytes + HUGE_PAGE;
+	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE,
+	               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return EVC_ENOMEM;
+	const uintptr_t p =
+	    ((uintptr_t)m + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
+#ifdef MADV_HUGEPAGE
+	if (bytes >= HUGE_PAGE)
+		(void)madvise((void *)p, bytes, MADV_HUGEPAGE);
+#endif
+	a->map = m;
+	a->map_len = len;
+	a->slots = (struct slot *)p;
+	a->slots_bytes = bytes;
+	return EVC_OK;
+}
+
 int evc__agg_new(evc_agg **out, size_t max_keys)
 {
 	evc_agg *a = calloc(1, sizeof(*a));
@@ -50,19 +95,21 @@ int evc__agg_new(evc_agg **out, size_t max_keys)
 		max_keys = 1;
 	/* Load factor at most 3/4 keeps probes short. */
 	const size_t n_slots = pow2_at_least(max_keys + max_keys / 3 + 1);
-	a->slots = malloc(n_slots * sizeof(*a->slots));
+	size_t bytes = n_slots * sizeof(struct slot);
+	if (bytes < max_keys * sizeof(evc_agg_entry))
+		bytes = max_keys * sizeof(evc_agg_entry);
 	a->mask = n_slots - 1;
 	a->max_keys = max_keys;
 	a->cust = malloc(MAX_CUSTOMERS * sizeof(*a->cust));
 	a->cust_mask = 2 * MAX_CUSTOMERS - 1;
 	a->cust_slots = calloc(a->cust_mask + 1, sizeof(*a->cust_slots));
 	a->names = malloc(MAX_NAME_BYTES);
-	if (!a->slots || !a->cust || !a->cust_slots || !a->names) {
+	if (map_slots(a, bytes) != EVC_OK || !a->cust || !a->cust_slots ||
+	    !a->names) {
 		evc__agg_free(a);
 		return EVC_ENOMEM;
 	}
-	for (size_t i = 0; i <= a->mask; i++)
-		a->slots[i].customer = EMPTY;
+	/* A fresh anonymous mapping is zeroed: every slot is free. */
 	*out = a;
 	return EVC_OK;
 }
@@ -71,7 +118,8 @@ void evc__agg_free(evc_agg *a)
 {
 	if (!a)
 		return;
-	free(a->slots);
+	if (a->map)
+		munmap(a->map, a->map_len);
 	free(a->cust);
 	free(a->cust_slots);
 	free(a->names);
@@ -80,8 +128,10 @@ void evc__agg_free(evc_agg *a)
 
 void evc__agg_reset(evc_agg *a)
 {
-	for (size_t i = 0; i <= a->mask; i++)
-		a->slots[i].customer = EMPTY;
+	/* After a sort the widened entries may reach past the table. */
+	memset(a->slots, 0,
+	       a->consumed ? a->slots_bytes
+	                   : (a->mask + 1) * sizeof(struct slot));
 	memset(a->cust_slots, 0, (a->cust_mask + 1) * sizeof(*a->cust_slots));
 	a->n_keys = 0;
 	a->n_cust = 0;
@@ -150,24 +200,24 @@ int evc__agg_add(evc_agg *a, const char *cust, size_t cust_len, int64_t minute)
 {
 	uint32_t ci;
 
-	if (a->consumed)
+	if (a->consumed || minute < MINUTE_MIN || minute > MINUTE_MAX)
 		return EVC_EINVAL;
 	int rc = intern(a, cust, cust_len, &ci);
 	if (rc != EVC_OK)
 		return rc;
-	const uint64_t h = mix64(((uint64_t)ci << 40) ^ (uint64_t)minute);
-	for (size_t i = h & a->mask;; i = (i + 1) & a->mask) {
-		evc_agg_entry *e = &a->slots[i];
-		if (e->customer == ci && e->minute == minute) {
-			e->count++;
+	const uint64_t key =
+	    ((uint64_t)ci + 1) << MINUTE_BITS | (uint64_t)(minute - MINUTE_MIN);
+	for (size_t i = mix64(key) & a->mask;; i = (i + 1) & a->mask) {
+		struct slot *s = &a->slots[i];
+		if (s->key == key) {
+			s->count++;
 			return EVC_OK;
 		}
-		if (e->customer == EMPTY) {
+		if (s->key == 0) {
 			if (a->n_keys >= a->max_keys)
 				return EVC_ERANGE; /* caller flushes first */
-			e->customer = ci;
-			e->minute = minute;
-			e->count = 1;
+			s->key = key;
+			s->count = 1;
 			a->n_keys++;
 			return EVC_OK;
 		}
@@ -198,28 +248,103 @@ const char *evc__agg_customer(const evc_agg *a, uint32_t idx, size_t *len)
 	return a->names + a->cust[idx].off;
 }
 
-static int cmp_entry(const void *pa, const void *pb)
+/* Below this many slots a bucket is finished by insertion sort: a radix
+ * pass costs a 256-entry histogram whatever its size. */
+#define RADIX_SMALL 48
+
+static void insertion_sort(struct slot *v, size_t n)
 {
-	const evc_agg_entry *x = pa, *y = pb;
-	if (x->customer != y->customer)
-		return x->customer < y->customer ? -1 : 1;
-	return (x->minute > y->minute) - (x->minute < y->minute);
+	for (size_t i = 1; i < n; i++) {
+		const struct slot x = v[i];
+		size_t j = i;
+		for (; j > 0 && v[j - 1].key > x.key; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+}
+
+/* In-place MSD radix sort (American flag sort) on the keys, one byte per
+ * level. Each level first finds the highest bit on which the keys differ
+ * and takes the byte ending there, so the constant customer and time bits
+ * of a batch cost no passes; the recursion depth is at most 8. */
+static void radix_sort(struct slot *v, size_t n)
+{
+	if (n <= RADIX_SMALL) {
+		insertion_sort(v, n);
+		return;
+	}
+	uint64_t diff = 0;
+	const uint64_t k0 = v[0].key;
+	for (size_t i = 1; i < n; i++)
+		diff |= v[i].key ^ k0;
+	if (diff == 0)
+		return;
+	const unsigned top = 63u - (unsigned)__builtin_clzll(diff);
+	const unsigned shift = top >= 7 ? top - 7 : 0;
+
+	size_t count[256] = {0};
+	size_t head[256], end[256];
+	for (size_t i = 0; i < n; i++)
+		count[(v[i].key >> shift) & 255]++;
+	size_t sum = 0;
+	for (unsigned b = 0; b < 256; b++) {
+		head[b] = sum;
+		sum += count[b];
+		end[b] = sum;
+	}
+	for (unsigned b = 0; b < 256; b++) {
+		while (head[b] < end[b]) {
+			struct slot x = v[head[b]];
+			unsigned d = (unsigned)(x.key >> shift) & 255;
+			while (d != b) {
+				const struct slot y = v[head[d]];
+				v[head[d]++] = x;
+				x = y;
+				d = (unsigned)(x.key >> shift) & 255;
+			}
+			v[head[b]++] = x;
+		}
+	}
+	if (shift == 0)
+		return;
+	size_t lo = 0;
+	for (unsigned b = 0; b < 256; b++) {
+		if (count[b] > 1)
+			radix_sort(v + lo, count[b]);
+		lo += count[b];
+	}
 }
 
 const evc_agg_entry *evc__agg_sorted(evc_agg *a, size_t *n)
 {
-	if (!a->consumed) {
-		/* Compact the occupied slots to the front, then sort them in
-		 * place: no second array, so the batch's memory stays put. */
-		size_t k = 0;
+	const size_t k = a->n_keys;
+
+	/* An empty batch has nothing to hand out in place, so it stays open
+	 * for adds. */
+	if (!a->consumed && k > 0) {
+		struct slot *v = a->slots;
+		size_t j = 0;
 		for (size_t i = 0; i <= a->mask; i++)
-			if (a->slots[i].customer != EMPTY)
-				a->slots[k++] = a->slots[i];
-		qsort(a->slots, k, sizeof(*a->slots), cmp_entry);
-		for (size_t i = k; i <= a->mask; i++)
-			a->slots[i].customer = EMPTY;
+			if (v[i].key != 0)
+				v[j++] = v[i];
+		radix_sort(v, k);
+		/* Widen in place from the back: entry i's bytes end at or
+		 * after slot i's, so every slot is read before it is
+		 * overwritten; the mapping was sized for the wider array. */
+		evc_agg_entry *e = (evc_agg_entry *)(void *)a->slots;
+		for (size_t i = k; i-- > 0;) {
+			const struct slot s = v[i];
+			const evc_agg_entry x = {
+			    .customer = (uint32_t)((s.key >> MINUTE_BITS) - 1),
+			    .minute =
+			        (int64_t)(s.key & ((1ULL << MINUTE_BITS) - 1)) +
+			        MINUTE_MIN,
+			    .count = s.count,
+			};
+			e[i] = x;
+		}
 		a->consumed = true;
 	}
-	*n = a->n_keys;
-	return a->slots;
+	*n = k;
+	return (const evc_agg_entry *)(void *)a->slots;
 }

@@ -56,8 +56,13 @@ struct evc_csv {
 	size_t read_size;
 	bool eof;
 	bool at_input_start;    /* a BOM may still come */
+	bool follow;            /* hold back an unterminated last record */
+	bool held;
 	uint64_t line;          /* line of the next record */
-	uint64_t bytes;
+	uint64_t bytes;         /* read by this scanner */
+	uint64_t base;          /* input offset of the first byte read */
+	evc_hash hash;          /* of the input up to buf[hashed] */
+	size_t hashed;
 	struct scan scan;
 	char *scratch;          /* unescaped quoted fields */
 	char report[EVC_CSV_REPORT_MAX];
@@ -80,6 +85,7 @@ int evc__csv_new(evc_csv **out, int fd, size_t read_size)
 	}
 	c->line = 1;
 	c->at_input_start = true;
+	evc__hash_init(&c->hash);
 	*out = c;
 	return EVC_OK;
 }
@@ -99,12 +105,20 @@ uint64_t evc__csv_bytes(const evc_csv *c)
 }
 
 /* Read more input after the unread bytes. */
+static void hash_consumed(evc_csv *c)
+{
+	evc__hash_update(&c->hash, c->buf + c->hashed, c->start - c->hashed);
+	c->hashed = c->start;
+}
+
 static int refill(evc_csv *c, int *err)
 {
+	hash_consumed(c);
 	if (c->start > 0) {
 		memmove(c->buf, c->buf + c->start, c->end - c->start);
 		c->end -= c->start;
 		c->start = 0;
+		c->hashed = 0;
 	}
 	size_t want = c->cap - c->end;
 	if (want > c->read_size)
@@ -386,6 +400,11 @@ static int slow_record(evc_csv *c, evc_csv_record *rec, int *err)
 			s->active = false;
 			return 1;
 		}
+		if (c->eof && c->follow && s->discarded == 0) {
+			s->active = false;
+			c->held = true;
+			return 0;
+		}
 		if (c->eof) {
 			scan_finish(s, avail);
 			if (!s->oversized && avail > EVC_CSV_MAX_RECORD) {
@@ -453,6 +472,10 @@ int evc__csv_next(evc_csv *c, evc_csv_record *rec, int *err)
 		if (!nl && !c->eof)
 			return slow_record(c, rec, err);
 		const size_t len = nl ? (size_t)(nl - p) : avail;
+		if (!nl && c->follow && strip_cr(p, len) > 0) {
+			c->held = true;
+			return 0;
+		}
 		if (memchr(p, '"', len))
 			return slow_record(c, rec, err);
 		if (strip_cr(p, len) == 0) { /* blank line */
@@ -462,4 +485,39 @@ int evc__csv_next(evc_csv *c, evc_csv_record *rec, int *err)
 		}
 		return fast_record(c, rec, p, len, nl ? len + 1 : len);
 	}
+}
+
+void evc__csv_resume(evc_csv *c, uint64_t offset, uint64_t line,
+		     const evc_hash *hash)
+{
+	c->base = offset;
+	c->line = line;
+	c->hash = *hash;
+	c->at_input_start = offset == 0;
+}
+
+void evc__csv_set_follow(evc_csv *c, bool follow)
+{
+	c->follow = follow;
+}
+
+bool evc__csv_held(const evc_csv *c)
+{
+	return c->held;
+}
+
+uint64_t evc__csv_offset(const evc_csv *c)
+{
+	return c->base + c->bytes - (c->end - c->start);
+}
+
+uint64_t evc__csv_line(const evc_csv *c)
+{
+	return c->line;
+}
+
+const evc_hash *evc__csv_hash(evc_csv *c)
+{
+	hash_consumed(c);
+	return &c->hash;
 }

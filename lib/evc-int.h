@@ -45,6 +45,22 @@ static inline int64_t evc__floor_div(int64_t a, int64_t b)
 	return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
 }
 
+/* ---- content fingerprints (fingerprint.c) -------------------------------- */
+
+/* A streaming 64-bit hash of a byte sequence: the same value whatever the
+ * chunking of the updates. Not cryptographic: it detects accidental change
+ * (an edited or rewritten input), nothing adversarial. */
+typedef struct evc_hash {
+	uint64_t lane[4];
+	uint64_t len;
+	unsigned char tail[32];
+	unsigned n_tail;
+} evc_hash;
+
+void evc__hash_init(evc_hash *h);
+void evc__hash_update(evc_hash *h, const void *data, size_t len);
+uint64_t evc__hash_final(const evc_hash *h);
+
 /* ---- CSV scanning (csv.c) ---------------------------------------------- */
 
 #define EVC_CSV_FIELDS 4
@@ -80,6 +96,21 @@ void evc__csv_free(evc_csv *csv);
  * skipped, a leading UTF-8 BOM is dropped. */
 int evc__csv_next(evc_csv *csv, evc_csv_record *rec, int *err);
 uint64_t evc__csv_bytes(const evc_csv *csv);
+/* Start at byte `offset` of the input (the fd is already positioned there),
+ * on line `line`, with `hash` the fingerprint state of bytes [0, offset).
+ * No BOM is looked for past offset 0. Call before the first next(). */
+void evc__csv_resume(evc_csv *csv, uint64_t offset, uint64_t line,
+		     const evc_hash *hash);
+/* Follow mode: at the end of input an unterminated last record is held
+ * back (not returned, not consumed). */
+void evc__csv_set_follow(evc_csv *csv, bool follow);
+/* True when the end of input held back an unterminated record. */
+bool evc__csv_held(const evc_csv *csv);
+/* The input offset just past the last returned record, the line the next
+ * record starts on, and the fingerprint of bytes [0, offset). */
+uint64_t evc__csv_offset(const evc_csv *csv);
+uint64_t evc__csv_line(const evc_csv *csv);
+const evc_hash *evc__csv_hash(evc_csv *csv);
 
 /* ---- row checking (row.c) ------------------------------------------ */
 
@@ -158,6 +189,69 @@ typedef int (*evc_hour_fn)(int64_t hour, uint64_t total, const uint8_t *blob,
 int evc__db_hours(evc_store *store, evc_db *db, int64_t customer,
 		  int64_t hour_lo, int64_t hour_hi, evc_hour_fn fn,
 		  void *payload);
+
+/* One row of the sources table. Strings belong to whoever filled it. */
+typedef struct evc_source_row {
+	int64_t id;
+	const char *path, *realpath;
+	uint64_t dev, ino, size;
+	int64_t mtime_ns;
+	uint64_t head_len, head_hash; /* fingerprint of the first bytes */
+	uint64_t offset, prefix_hash; /* ingested prefix and its fingerprint */
+	uint64_t next_line;           /* line number at offset */
+	uint64_t rows_counted, rows_rejected, rows_warned;
+	int64_t first_ingest, last_ingest;
+} evc_source_row;
+
+typedef int (*evc_source_row_fn)(const evc_source_row *row, void *payload);
+/* Visit sources, newest first or oldest first. */
+int evc__db_sources(evc_store *store, evc_db *db, bool newest_first,
+		    evc_source_row_fn fn, void *payload);
+/* The ingested offset of a source (for detecting a concurrent ingest). */
+int evc__db_source_offset(evc_store *store, evc_db *db, int64_t id,
+			  uint64_t *offset);
+/* Insert a source; sets row->id. */
+int evc__db_source_insert(evc_store *store, evc_db *db, evc_source_row *row);
+/* Write a source's identity, offset, fingerprint and counters. */
+int evc__db_source_update(evc_store *store, evc_db *db,
+			  const evc_source_row *row);
+
+/* ---- source identity (source.c) ------------------------------------------ */
+
+#define EVC_HEAD_BYTES 4096
+
+/* An input file as opened for ingest. */
+typedef struct evc_input {
+	int fd;
+	const char *path;
+	char *realpath; /* owned */
+	uint64_t dev, ino, size;
+	int64_t mtime_ns;
+	unsigned char head[EVC_HEAD_BYTES];
+	size_t head_len; /* min(size, EVC_HEAD_BYTES) */
+} evc_input;
+
+typedef enum evc_match_kind {
+	EVC_MATCH_NEW,     /* not ingested before */
+	EVC_MATCH_RESUME,  /* ingested before; its prefix is intact */
+	EVC_MATCH_CHANGED, /* ingested before; its ingested part changed */
+} evc_match_kind;
+
+typedef struct evc_match {
+	evc_match_kind kind;
+	evc_source_row row;    /* RESUME, CHANGED: the stored source */
+	evc_hash prefix;       /* RESUME: state after row.offset bytes */
+	char what[256];        /* CHANGED: what changed, in words */
+} evc_match;
+
+/* Open and describe an input file. EVC_ENOTFOUND, EVC_EIO on failure; a
+ * non-regular file (pipe, device) gives EVC_OK with size UINT64_MAX. */
+int evc__input_open(evc_store *store, evc_input *in, const char *path);
+void evc__input_close(evc_input *in);
+/* Find which stored source the input is. On RESUME the input's fd is left
+ * positioned at row.offset. Must run inside a write transaction, so that
+ * no other ingest claims the same input meanwhile. */
+int evc__source_match(evc_store *store, evc_input *in, evc_match *m);
 
 /* ---- the store handle (store.c) ------------------------------------------ */
 

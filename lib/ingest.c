@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* 512k keys: a 24 MiB table, so an ingest stays well inside 64 MiB. */
@@ -28,6 +29,10 @@ struct ingest {
 	evc_csv *csv;
 	uint64_t size;        /* 0 when unknown */
 	uint64_t next_progress;
+	evc_source_row *source; /* NULL for a stream */
+	uint64_t checkpoint_at; /* input offset of the next checkpoint */
+	uint64_t checkpoint_bytes;
+	evc_ingest_stats committed; /* stats as of the last checkpoint */
 };
 
 static int flush(struct ingest *in)
@@ -93,7 +98,7 @@ static int report(struct ingest *in, const evc_csv_record *rec, int warning,
 
 static int progress(struct ingest *in)
 {
-	const uint64_t done = evc__csv_bytes(in->csv);
+	const uint64_t done = evc__csv_offset(in->csv);
 	if (!in->opts->on_progress || done < in->next_progress)
 		return EVC_OK;
 	in->next_progress = done + PROGRESS_EVERY;
@@ -107,6 +112,51 @@ static int progress(struct ingest *in)
 		return evc__fail(in->store, EVC_EABORTED,
 				 "%s: ingest stopped by the progress callback",
 				 in->name);
+	return EVC_OK;
+}
+
+/* Commit the counts so far together with the source's new offset, so a
+ * crash at any instant leaves counts of exactly the committed prefix. */
+static int checkpoint(struct ingest *in, bool last)
+{
+	evc_store *s = in->store;
+	evc_source_row *src = in->source;
+	evc_ingest_stats *st = in->stats;
+	const uint64_t offset = evc__csv_offset(in->csv);
+	uint64_t stored;
+	int rc;
+
+	if ((rc = flush(in)))
+		return rc;
+	if (offset != src->offset) {
+		/* Another ingest of this input may have committed meanwhile:
+		 * then this batch would count its rows twice. */
+		if ((rc = evc__db_source_offset(s, s->db, src->id, &stored)))
+			return rc;
+		if (stored != src->offset)
+			return evc__fail(s, EVC_EBUSY,
+					 "%s: store is busy: another ingest of "
+					 "this file committed meanwhile; "
+					 "nothing counted from line %llu on",
+					 in->name,
+					 (unsigned long long)src->next_line);
+		src->offset = offset;
+		src->prefix_hash = evc__hash_final(evc__csv_hash(in->csv));
+		src->next_line = evc__csv_line(in->csv);
+		src->rows_counted += st->rows_counted - in->committed.rows_counted;
+		src->rows_rejected +=
+			st->rows_rejected - in->committed.rows_rejected;
+		src->rows_warned += st->rows_warned - in->committed.rows_warned;
+		src->last_ingest = (int64_t)time(NULL);
+		if ((rc = evc__db_source_update(s, s->db, src)))
+			return rc;
+	}
+	if ((rc = evc__db_commit(s, s->db)))
+		return rc;
+	in->committed = *st;
+	in->checkpoint_at = offset + in->checkpoint_bytes;
+	if (!last && (rc = evc__db_begin(s, s->db)))
+		return rc;
 	return EVC_OK;
 }
 
@@ -159,6 +209,9 @@ static int ingest_records(struct ingest *in)
 		in->stats->rows_counted++;
 		if ((rc = progress(in)))
 			return rc;
+		if (in->source && evc__csv_offset(in->csv) >= in->checkpoint_at &&
+		    (rc = checkpoint(in, false)))
+			return rc;
 	}
 	in->stats->bytes = evc__csv_bytes(in->csv);
 	if (rc == EVC_EIO)
@@ -166,101 +219,203 @@ static int ingest_records(struct ingest *in)
 				 in->name, strerror(err));
 	if (rc != 0)
 		return evc__fail(in->store, rc, "%s: out of memory", in->name);
-	return flush(in);
+	in->stats->rows_held = evc__csv_held(in->csv);
+	return in->source ? checkpoint(in, true) : flush(in);
 }
 
-static int ingest_fd(evc_store *store, int fd, const char *name,
-		     uint64_t size, const evc_ingest_options *opts,
-		     evc_ingest_stats *stats)
+static int check_options(evc_store *store, const char *name,
+			 const evc_ingest_options **opts)
 {
 	static const evc_ingest_options defaults = EVC_INGEST_OPTIONS_INIT;
-	evc_ingest_stats local;
-	int rc;
 
-	if (!stats)
-		stats = &local;
-	memset(stats, 0, sizeof(*stats));
-	if (!opts)
-		opts = &defaults;
-	if (opts->version != EVC_INGEST_OPTIONS_VERSION)
+	if (!*opts)
+		*opts = &defaults;
+	if ((*opts)->version != EVC_INGEST_OPTIONS_VERSION)
 		return evc__fail(store, EVC_EINVAL,
 				 "%s: unsupported options version %u", name,
-				 opts->version);
+				 (*opts)->version);
 	if (!(store->flags & EVC_OPEN_READWRITE))
 		return evc__fail(store, EVC_EREADONLY,
 				 "%s: store %s is opened read-only", name,
 				 store->path);
+	return EVC_OK;
+}
 
-	struct ingest in = {
-		.store = store,
-		.name = name,
-		.opts = opts,
-		.stats = stats,
-		.size = size,
-	};
-	if ((rc = evc__agg_new(&in.agg, BATCH_KEYS)) ||
-	    (rc = evc__csv_new(&in.csv, fd, 0))) {
-		rc = evc__fail(store, EVC_ENOMEM, "%s: out of memory", name);
+/* Read the input to its end inside the transaction the caller began;
+ * commits on success, rolls back the open transaction on failure. */
+static int run(struct ingest *in, int fd, const evc_hash *prefix)
+{
+	evc_store *store = in->store;
+	int rc;
+
+	if ((rc = evc__agg_new(&in->agg, BATCH_KEYS)) ||
+	    (rc = evc__csv_new(&in->csv, fd, 0))) {
+		rc = evc__fail(store, EVC_ENOMEM, "%s: out of memory", in->name);
 		goto out;
 	}
-	if ((rc = evc__db_begin(store, store->db)))
-		goto out;
-	rc = ingest_records(&in);
-	if (rc == EVC_OK)
+	if (in->source) {
+		evc__csv_resume(in->csv, in->source->offset,
+				in->source->next_line, prefix);
+		evc__csv_set_follow(in->csv,
+				    in->opts->flags & EVC_INGEST_FOLLOW);
+		in->checkpoint_bytes = in->opts->checkpoint_bytes
+					       ? in->opts->checkpoint_bytes
+					       : EVC_CHECKPOINT_DEFAULT;
+		/* Strict mode counts nothing of a failing input: one
+		 * transaction. */
+		if (in->opts->flags & EVC_INGEST_STRICT)
+			in->checkpoint_bytes = UINT64_MAX / 2;
+		in->checkpoint_at = in->source->offset + in->checkpoint_bytes;
+	}
+	rc = ingest_records(in);
+	if (rc == EVC_OK && !in->source)
 		rc = evc__db_commit(store, store->db);
+out:
 	if (rc != EVC_OK)
 		evc__db_rollback(store->db);
 	else
 		evc__clear_error(store);
-out:
-	evc__csv_free(in.csv);
-	evc__agg_free(in.agg);
+	evc__csv_free(in->csv);
+	evc__agg_free(in->agg);
 	return rc;
+}
+
+static int ingest_stream(evc_store *store, int fd, const char *name,
+			 const evc_ingest_options *opts,
+			 evc_ingest_stats *stats)
+{
+	int rc;
+
+	if ((rc = check_options(store, name, &opts)))
+		return rc;
+	struct ingest in = {
+		.store = store, .name = name, .opts = opts, .stats = stats};
+	if ((rc = evc__db_begin(store, store->db)))
+		return rc;
+	return run(&in, fd, NULL);
 }
 
 EVC_EXPORT int evc_ingest_fd(evc_store *store, int fd, const char *name,
 			     const evc_ingest_options *opts,
 			     evc_ingest_stats *stats)
 {
+	evc_ingest_stats local;
+
+	if (!stats)
+		stats = &local;
+	memset(stats, 0, sizeof(*stats));
 	if (!store)
 		return evc__fail(NULL, EVC_EINVAL, "evc_ingest_fd: NULL store");
 	if (fd < 0)
 		return evc__fail(store, EVC_EINVAL, "evc_ingest_fd: bad fd");
-	return ingest_fd(store, fd, name ? name : "<fd>", 0, opts, stats);
+	return ingest_stream(store, fd, name ? name : "<fd>", opts, stats);
+}
+
+static void describe_input(evc_source_row *row, const evc_input *in)
+{
+	row->path = in->path;
+	row->realpath = in->realpath;
+	row->dev = in->dev;
+	row->ino = in->ino;
+	row->size = in->size;
+	row->mtime_ns = in->mtime_ns;
+}
+
+static int ingest_file(evc_store *store, evc_input *input,
+		       const evc_ingest_options *opts, evc_ingest_stats *stats)
+{
+	evc_match m;
+	evc_source_row row;
+	int rc;
+
+	if ((rc = evc__db_begin(store, store->db)))
+		return rc;
+	if ((rc = evc__source_match(store, input, &m)))
+		goto fail;
+	if (m.kind == EVC_MATCH_CHANGED && !(opts->flags & EVC_INGEST_FORCE)) {
+		rc = evc__fail(store, EVC_ECHANGED,
+			       "%s: refused: this file was ingested before and "
+			       "%s; nothing counted (--force ingests it as a "
+			       "new source)",
+			       input->path, m.what);
+		goto fail;
+	}
+	if (m.kind == EVC_MATCH_RESUME) {
+		row = m.row;
+		stats->source = EVC_SOURCE_RESUMED;
+		stats->bytes_skipped = row.offset;
+		stats->rows_skipped = row.rows_counted + row.rows_rejected;
+	} else {
+		/* A new source, in the same transaction as its first
+		 * checkpoint: a concurrent ingest of the same file waits and
+		 * then finds it. */
+		memset(&row, 0, sizeof(row));
+		row.head_len = input->head_len;
+		evc__hash_init(&m.prefix);
+		evc__hash_update(&m.prefix, input->head, input->head_len);
+		row.head_hash = evc__hash_final(&m.prefix);
+		evc__hash_init(&m.prefix);
+		row.prefix_hash = evc__hash_final(&m.prefix);
+		row.next_line = 1;
+		row.first_ingest = row.last_ingest = (int64_t)time(NULL);
+		describe_input(&row, input);
+		if ((rc = evc__db_source_insert(store, store->db, &row)))
+			goto fail;
+		stats->source = m.kind == EVC_MATCH_CHANGED ? EVC_SOURCE_FORCED
+							    : EVC_SOURCE_NEW;
+		if (lseek(input->fd, 0, SEEK_SET) != 0) {
+			rc = evc__fail(store, EVC_EIO, "%s: seek: %s",
+				       input->path, strerror(errno));
+			goto fail;
+		}
+	}
+	describe_input(&row, input);
+	struct ingest in = {
+		.store = store,
+		.name = input->path,
+		.opts = opts,
+		.stats = stats,
+		.size = input->size,
+		.source = &row,
+	};
+	rc = run(&in, input->fd, &m.prefix);
+	stats->bytes_skipped = stats->source == EVC_SOURCE_RESUMED
+				       ? stats->bytes_skipped
+				       : 0;
+	if (rc == EVC_OK && stats->source == EVC_SOURCE_RESUMED &&
+	    stats->rows_read == 0)
+		stats->source = EVC_SOURCE_UNCHANGED;
+	return rc;
+fail:
+	evc__db_rollback(store->db);
+	return rc;
 }
 
 EVC_EXPORT int evc_ingest_csv(evc_store *store, const char *path,
 			      const evc_ingest_options *opts,
 			      evc_ingest_stats *stats)
 {
-	struct stat st;
+	evc_ingest_stats local;
+	evc_input input;
+	int rc;
 
+	if (!stats)
+		stats = &local;
+	memset(stats, 0, sizeof(*stats));
 	if (!store)
 		return evc__fail(NULL, EVC_EINVAL,
 				 "evc_ingest_csv: NULL store");
 	if (!path)
 		return evc__fail(store, EVC_EINVAL,
 				 "evc_ingest_csv: NULL path");
-	if (stats)
-		memset(stats, 0, sizeof(*stats));
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return evc__fail(store,
-				 errno == ENOENT ? EVC_ENOTFOUND : EVC_EIO,
-				 "%s: cannot open: %s", path, strerror(errno));
-	if (fstat(fd, &st) != 0) {
-		int rc = evc__fail(store, EVC_EIO, "%s: %s", path,
-				   strerror(errno));
-		close(fd);
+	if ((rc = check_options(store, path, &opts)))
 		return rc;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		close(fd);
-		return evc__fail(store, EVC_EIO, "%s: is a directory", path);
-	}
-	int rc = ingest_fd(store, fd, path,
-			   S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0, opts,
-			   stats);
-	close(fd);
+	if ((rc = evc__input_open(store, &input, path)))
+		return rc;
+	if (input.size == UINT64_MAX) /* a pipe or device: a stream */
+		rc = ingest_stream(store, input.fd, path, opts, stats);
+	else
+		rc = ingest_file(store, &input, opts, stats);
+	evc__input_close(&input);
 	return rc;
 }

@@ -27,6 +27,7 @@ struct evc_db {
 	sqlite3 *db;
 	const char *path; /* owned by the store */
 	sqlite3_stmt *cust_get, *cust_add, *add_hour, *hours;
+	sqlite3_stmt *src_offset, *src_insert, *src_update;
 };
 
 static const char schema_sql[] =
@@ -38,7 +39,27 @@ static const char schema_sql[] =
 	" hour INTEGER NOT NULL," /* epoch hours */
 	" total INTEGER NOT NULL,"
 	" minutes BLOB NOT NULL,"
-	" PRIMARY KEY (customer, hour)) WITHOUT ROWID;";
+	" PRIMARY KEY (customer, hour)) WITHOUT ROWID;"
+	/* What was ingested from each input file, committed together with
+	 * the counts it produced: the basis of exactly-once ingest. */
+	"CREATE TABLE sources ("
+	" id INTEGER PRIMARY KEY,"
+	" path TEXT NOT NULL,"
+	" realpath TEXT NOT NULL,"
+	" dev INTEGER NOT NULL,"
+	" ino INTEGER NOT NULL,"
+	" size INTEGER NOT NULL,"
+	" mtime_ns INTEGER NOT NULL,"
+	" head_len INTEGER NOT NULL,"
+	" head_hash INTEGER NOT NULL,"
+	" offset INTEGER NOT NULL,"
+	" prefix_hash INTEGER NOT NULL,"
+	" next_line INTEGER NOT NULL,"
+	" rows_counted INTEGER NOT NULL,"
+	" rows_rejected INTEGER NOT NULL,"
+	" rows_warned INTEGER NOT NULL,"
+	" first_ingest INTEGER NOT NULL,"
+	" last_ingest INTEGER NOT NULL);";
 
 /* Map SQLite's result to a status, with the store's message. */
 static int db_fail(evc_store *store, evc_db *db, int rc, const char *what)
@@ -273,6 +294,9 @@ void evc__db_close(evc_db *db)
 	sqlite3_finalize(db->cust_add);
 	sqlite3_finalize(db->add_hour);
 	sqlite3_finalize(db->hours);
+	sqlite3_finalize(db->src_offset);
+	sqlite3_finalize(db->src_insert);
+	sqlite3_finalize(db->src_update);
 	sqlite3_close_v2(db->db);
 	free(db);
 }
@@ -382,6 +406,136 @@ int evc__db_hours(evc_store *store, evc_db *db, int64_t customer,
 	if (rc != SQLITE_DONE)
 		return db_fail(store, db, rc, "reading counts");
 	return EVC_OK;
+}
+
+#define SOURCE_COLUMNS                                                         \
+	"path, realpath, dev, ino, size, mtime_ns, head_len, head_hash, "      \
+	"offset, prefix_hash, next_line, rows_counted, rows_rejected, "        \
+	"rows_warned, first_ingest, last_ingest"
+
+int evc__db_sources(evc_store *store, evc_db *db, bool newest_first,
+		    evc_source_row_fn fn, void *payload)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(
+		db->db,
+		newest_first
+			? "SELECT id, " SOURCE_COLUMNS
+			  " FROM sources ORDER BY id DESC"
+			: "SELECT id, " SOURCE_COLUMNS " FROM sources ORDER BY id",
+		-1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return db_fail(store, db, rc, "reading sources");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		evc_source_row r;
+		int c = 0;
+		r.id = sqlite3_column_int64(st, c++);
+		r.path = (const char *)sqlite3_column_text(st, c++);
+		r.realpath = (const char *)sqlite3_column_text(st, c++);
+		r.dev = (uint64_t)sqlite3_column_int64(st, c++);
+		r.ino = (uint64_t)sqlite3_column_int64(st, c++);
+		r.size = (uint64_t)sqlite3_column_int64(st, c++);
+		r.mtime_ns = sqlite3_column_int64(st, c++);
+		r.head_len = (uint64_t)sqlite3_column_int64(st, c++);
+		r.head_hash = (uint64_t)sqlite3_column_int64(st, c++);
+		r.offset = (uint64_t)sqlite3_column_int64(st, c++);
+		r.prefix_hash = (uint64_t)sqlite3_column_int64(st, c++);
+		r.next_line = (uint64_t)sqlite3_column_int64(st, c++);
+		r.rows_counted = (uint64_t)sqlite3_column_int64(st, c++);
+		r.rows_rejected = (uint64_t)sqlite3_column_int64(st, c++);
+		r.rows_warned = (uint64_t)sqlite3_column_int64(st, c++);
+		r.first_ingest = sqlite3_column_int64(st, c++);
+		r.last_ingest = sqlite3_column_int64(st, c++);
+		if (!r.path || !r.realpath) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		int frc = fn(&r, payload);
+		if (frc != EVC_OK) {
+			sqlite3_finalize(st);
+			return frc;
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(store, db, rc, "reading sources");
+	return EVC_OK;
+}
+
+int evc__db_source_offset(evc_store *store, evc_db *db, int64_t id,
+			  uint64_t *offset)
+{
+	int rc;
+
+	if ((rc = prepare(store, db, &db->src_offset,
+			  "SELECT offset FROM sources WHERE id = ?1")))
+		return rc;
+	sqlite3_bind_int64(db->src_offset, 1, id);
+	rc = sqlite3_step(db->src_offset);
+	*offset = rc == SQLITE_ROW
+			  ? (uint64_t)sqlite3_column_int64(db->src_offset, 0)
+			  : UINT64_MAX;
+	sqlite3_reset(db->src_offset);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(store, db, rc, "reading a source");
+	return EVC_OK;
+}
+
+/* Bind every column of SOURCE_COLUMNS from ?1 on. */
+static void bind_source(sqlite3_stmt *st, const evc_source_row *r)
+{
+	int c = 1;
+	sqlite3_bind_text(st, c++, r->path, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, c++, r->realpath, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, c++, (sqlite3_int64)r->dev);
+	sqlite3_bind_int64(st, c++, (sqlite3_int64)r->ino);
+	sqlite3_bind_int64(st, c++, (sqlite3_int64)r->size);
+	sqlite3_bind_int64(st, c++, r->mtime_ns);
+	sqlite3_bind_int64(st, c++, (sqlite3_int64)r->head_len);
+	sqlite3_bind_int64(st, c++, (sqlite3_int64)r->head_hash);
+	sqlite3_bind_int64(st, c++, (sqlite3_int64)r->offset);
+	sqlite3_bind_int64(st, c++, (sqlite3_int64)r->prefix_hash);
+	sqlite3_bind_int64(st, c++, (sqlite3_int64)r->next_line);
+	sqlite3_bind_int64(st, c++, (sqlite3_int64)r->rows_counted);
+	sqlite3_bind_int64(st, c++, (sqlite3_int64)r->rows_rejected);
+	sqlite3_bind_int64(st, c++, (sqlite3_int64)r->rows_warned);
+	sqlite3_bind_int64(st, c++, r->first_ingest);
+	sqlite3_bind_int64(st, c++, r->last_ingest);
+}
+
+int evc__db_source_insert(evc_store *store, evc_db *db, evc_source_row *row)
+{
+	int rc;
+
+	if ((rc = prepare(store, db, &db->src_insert,
+			  "INSERT INTO sources (" SOURCE_COLUMNS
+			  ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+			  "?10, ?11, ?12, ?13, ?14, ?15, ?16)")))
+		return rc;
+	bind_source(db->src_insert, row);
+	if ((rc = step_done(store, db, db->src_insert, "adding a source")))
+		return rc;
+	row->id = sqlite3_last_insert_rowid(db->db);
+	return EVC_OK;
+}
+
+int evc__db_source_update(evc_store *store, evc_db *db,
+			  const evc_source_row *row)
+{
+	int rc;
+
+	if ((rc = prepare(store, db, &db->src_update,
+			  "UPDATE sources SET path = ?1, realpath = ?2, "
+			  "dev = ?3, ino = ?4, size = ?5, mtime_ns = ?6, "
+			  "head_len = ?7, head_hash = ?8, offset = ?9, "
+			  "prefix_hash = ?10, next_line = ?11, "
+			  "rows_counted = ?12, rows_rejected = ?13, "
+			  "rows_warned = ?14, first_ingest = ?15, "
+			  "last_ingest = ?16 WHERE id = ?17")))
+		return rc;
+	bind_source(db->src_update, row);
+	sqlite3_bind_int64(db->src_update, 17, row->id);
+	return step_done(store, db, db->src_update, "updating a source");
 }
 
 EVC_EXPORT const char *evc_sqlite_version(void)
