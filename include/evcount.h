@@ -436,6 +436,21 @@ int evc_hourly(evc_store *store, const char *customer_id, int64_t start,
  * @since 0.1.0
  */
 void evc_hourly_free(evc_hourly_result *result);
+
+/** Called per stored (customer, minute) count by evc_export(); return 0 to
+ *  go on, non-zero to stop (evc_export() then returns ::EVC_EABORTED). */
+typedef int (*evc_minute_fn)(const char *customer_id, int64_t minute,
+			     uint64_t count, void *payload);
+
+/**
+ * Visit every non-zero (customer, minute) count of the store, ordered by
+ * customer id (bytewise) then time: a full export of what the store knows.
+ * @p minute is the minute's start in epoch seconds; @p customer_id is valid
+ * only during the callback.
+ * @retval EVC_OK, EVC_EABORTED, EVC_EDB, EVC_EBUSY, EVC_ENOMEM
+ * @since 0.1.0
+ */
+int evc_export(evc_store *store, evc_minute_fn fn, void *payload);
 /** @} */
 
 #ifdef __cplusplus

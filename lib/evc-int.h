@@ -216,6 +216,13 @@ int evc__db_source_insert(evc_store *store, evc_db *db, evc_source_row *row);
 int evc__db_source_update(evc_store *store, evc_db *db,
 			  const evc_source_row *row);
 
+typedef int (*evc_all_hours_fn)(const char *customer, int64_t hour,
+				const uint8_t *blob, size_t blob_len,
+				void *payload);
+/* Visit every stored hour, ordered by customer name then hour. */
+int evc__db_all_hours(evc_store *store, evc_db *db, evc_all_hours_fn fn,
+		      void *payload);
+
 /* ---- source identity (source.c) ------------------------------------------ */
 
 #define EVC_HEAD_BYTES 4096

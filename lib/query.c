@@ -102,3 +102,40 @@ EVC_EXPORT void evc_hourly_free(evc_hourly_result *result)
 {
 	free(result);
 }
+
+struct export {
+	evc_minute_fn fn;
+	void *payload;
+};
+
+static int export_hour(const char *customer, int64_t hour,
+		       const uint8_t *blob, size_t blob_len, void *payload)
+{
+	const struct export *x = payload;
+	uint64_t counts[60];
+
+	if (!evc__minutes_decode(blob, blob_len, counts))
+		return EVC_EDB;
+	for (unsigned m = 0; m < 60; m++)
+		if (counts[m] && x->fn(customer, (hour * 60 + m) * 60,
+				       counts[m], x->payload))
+			return EVC_EABORTED;
+	return EVC_OK;
+}
+
+EVC_EXPORT int evc_export(evc_store *store, evc_minute_fn fn, void *payload)
+{
+	if (!store || !fn)
+		return evc__fail(store, EVC_EINVAL, "evc_export: NULL argument");
+	struct export x = {fn, payload};
+	evc__clear_error(store);
+	int rc = evc__db_all_hours(store, store->db, export_hour, &x);
+	if (rc == EVC_EDB && !store->errmsg[0])
+		return evc__fail(store, rc, "%s: corrupt minute counts",
+				 store->path);
+	if (rc == EVC_EABORTED)
+		return evc__fail(store, rc, "export stopped by the callback");
+	if (rc == EVC_OK)
+		evc__clear_error(store);
+	return rc;
+}

@@ -408,6 +408,37 @@ int evc__db_hours(evc_store *store, evc_db *db, int64_t customer,
 	return EVC_OK;
 }
 
+int evc__db_all_hours(evc_store *store, evc_db *db, evc_all_hours_fn fn,
+		      void *payload)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(
+		db->db,
+		"SELECT c.name, h.hour, h.minutes FROM hour_counts h "
+		"JOIN customers c ON c.id = h.customer ORDER BY c.name, h.hour",
+		-1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return db_fail(store, db, rc, "reading counts");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		const uint8_t *blob = sqlite3_column_blob(st, 2);
+		const size_t len = (size_t)sqlite3_column_bytes(st, 2);
+		if (!name) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		int frc = fn(name, sqlite3_column_int64(st, 1), blob, len,
+			     payload);
+		if (frc != EVC_OK) {
+			sqlite3_finalize(st);
+			return frc;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? EVC_OK
+				 : db_fail(store, db, rc, "reading counts");
+}
+
 #define SOURCE_COLUMNS                                                         \
 	"path, realpath, dev, ino, size, mtime_ns, head_len, head_hash, "      \
 	"offset, prefix_hash, next_line, rows_counted, rows_rejected, "        \
