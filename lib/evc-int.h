@@ -152,7 +152,8 @@ typedef struct evc_agg_entry {
 int evc__agg_new(evc_agg **out, size_t max_keys);
 void evc__agg_free(evc_agg *agg);
 /* Add one event. Returns EVC_OK; EVC_ERANGE when the batch is full (flush
- * and reset first); EVC_EINVAL after evc__agg_sorted() without a reset. */
+ * and reset first); EVC_EINVAL after evc__agg_sorted() without a reset, or
+ * for a minute outside [EVC_TIME_MIN / 60, EVC_TIME_MAX / 60]. */
 int evc__agg_add(evc_agg *agg, const char *cust, size_t cust_len,
 		 int64_t minute);
 /* True when the batch should be flushed before more rows are added. */
@@ -239,25 +240,29 @@ typedef struct evc_input {
 } evc_input;
 
 typedef enum evc_match_kind {
-	EVC_MATCH_NEW,     /* not ingested before */
-	EVC_MATCH_RESUME,  /* ingested before; its prefix is intact */
+	EVC_MATCH_NEW,     /* no source of its own (may resume a copy's) */
+	EVC_MATCH_RESUME,  /* has its own source; its prefix is intact */
 	EVC_MATCH_CHANGED, /* ingested before; its ingested part changed */
 } evc_match_kind;
 
 typedef struct evc_match {
 	evc_match_kind kind;
-	evc_source_row row;    /* RESUME, CHANGED: the stored source */
-	evc_hash prefix;       /* RESUME: state after row.offset bytes */
-	char what[256];        /* CHANGED: what changed, in words */
+	evc_source_row row;     /* RESUME, CHANGED: the input's own source */
+	/* The longest ingested prefix of any source the input starts with
+	 * (its own, a copy's, a rename's): where counting resumes. */
+	uint64_t resume_offset, resume_line, resume_rows;
+	evc_hash prefix;        /* state after resume_offset bytes */
+	char what[256];         /* CHANGED: what changed, in words */
 } evc_match;
 
 /* Open and describe an input file. EVC_ENOTFOUND, EVC_EIO on failure; a
  * non-regular file (pipe, device) gives EVC_OK with size UINT64_MAX. */
 int evc__input_open(evc_store *store, evc_input *in, const char *path);
 void evc__input_close(evc_input *in);
-/* Find which stored source the input is. On RESUME the input's fd is left
- * positioned at row.offset. Must run inside a write transaction, so that
- * no other ingest claims the same input meanwhile. */
+/* Find which stored source the input is and where counting resumes; the
+ * input's fd is left positioned at resume_offset (unless CHANGED). Must
+ * run inside a write transaction, so that no other ingest claims the same
+ * input meanwhile. */
 int evc__source_match(evc_store *store, evc_input *in, evc_match *m);
 
 /* ---- the store handle (store.c) ------------------------------------------ */

@@ -174,6 +174,8 @@ static int ingest_records(struct ingest *in)
 				continue;
 		}
 		in->stats->rows_read++;
+		if ((rc = progress(in)))
+			return rc;
 		int64_t minute;
 		const char *warn;
 		const char *why = evc__check_row(&rec, &minute, &warn, reason);
@@ -207,8 +209,6 @@ static int ingest_records(struct ingest *in)
 			return evc__fail(in->store, rc, "%s: out of memory",
 					 in->name);
 		in->stats->rows_counted++;
-		if ((rc = progress(in)))
-			return rc;
 		if (in->source && evc__csv_offset(in->csv) >= in->checkpoint_at &&
 		    (rc = checkpoint(in, false)))
 			return rc;
@@ -268,6 +268,7 @@ static int run(struct ingest *in, int fd, const evc_hash *prefix)
 		in->checkpoint_at = in->source->offset + in->checkpoint_bytes;
 	}
 	rc = ingest_records(in);
+	in->stats->bytes = evc__csv_bytes(in->csv);
 	if (rc == EVC_OK && !in->source)
 		rc = evc__db_commit(store, store->db);
 out:
@@ -340,36 +341,50 @@ static int ingest_file(evc_store *store, evc_input *input,
 			       input->path, m.what);
 		goto fail;
 	}
-	if (m.kind == EVC_MATCH_RESUME) {
-		row = m.row;
-		stats->source = EVC_SOURCE_RESUMED;
-		stats->bytes_skipped = row.offset;
-		stats->rows_skipped = row.rows_counted + row.rows_rejected;
-	} else {
-		/* A new source, in the same transaction as its first
-		 * checkpoint: a concurrent ingest of the same file waits and
-		 * then finds it. */
-		memset(&row, 0, sizeof(row));
-		row.head_len = input->head_len;
+	if (m.kind == EVC_MATCH_CHANGED) {
+		/* --force: a new source, counted from the start. */
+		m.resume_offset = m.resume_line = m.resume_rows = 0;
 		evc__hash_init(&m.prefix);
-		evc__hash_update(&m.prefix, input->head, input->head_len);
-		row.head_hash = evc__hash_final(&m.prefix);
-		evc__hash_init(&m.prefix);
-		row.prefix_hash = evc__hash_final(&m.prefix);
-		row.next_line = 1;
-		row.first_ingest = row.last_ingest = (int64_t)time(NULL);
-		describe_input(&row, input);
-		if ((rc = evc__db_source_insert(store, store->db, &row)))
-			goto fail;
-		stats->source = m.kind == EVC_MATCH_CHANGED ? EVC_SOURCE_FORCED
-							    : EVC_SOURCE_NEW;
 		if (lseek(input->fd, 0, SEEK_SET) != 0) {
 			rc = evc__fail(store, EVC_EIO, "%s: seek: %s",
 				       input->path, strerror(errno));
 			goto fail;
 		}
 	}
+	if (m.kind == EVC_MATCH_RESUME) {
+		row = m.row;
+	} else {
+		/* A new source, in the same transaction as its first
+		 * checkpoint: a concurrent ingest of the same file waits and
+		 * then finds it. */
+		memset(&row, 0, sizeof(row));
+		evc_hash head;
+		evc__hash_init(&head);
+		evc__hash_update(&head, input->head, input->head_len);
+		row.head_len = input->head_len;
+		row.head_hash = evc__hash_final(&head);
+		row.next_line = 1;
+		row.first_ingest = row.last_ingest = (int64_t)time(NULL);
+	}
 	describe_input(&row, input);
+	/* Bytes counted through another source (a copy, a rename) count as
+	 * ingested for this one too. */
+	if (m.resume_offset > row.offset) {
+		row.offset = m.resume_offset;
+		row.next_line = m.resume_line;
+		row.prefix_hash = evc__hash_final(&m.prefix);
+	}
+	if (row.id == 0)
+		rc = evc__db_source_insert(store, store->db, &row);
+	else
+		rc = evc__db_source_update(store, store->db, &row);
+	if (rc != EVC_OK)
+		goto fail;
+	stats->source = m.kind == EVC_MATCH_CHANGED ? EVC_SOURCE_FORCED
+			: m.resume_offset > 0	    ? EVC_SOURCE_RESUMED
+						    : EVC_SOURCE_NEW;
+	stats->bytes_skipped = m.resume_offset;
+	stats->rows_skipped = m.resume_rows;
 	struct ingest in = {
 		.store = store,
 		.name = input->path,
@@ -379,9 +394,6 @@ static int ingest_file(evc_store *store, evc_input *input,
 		.source = &row,
 	};
 	rc = run(&in, input->fd, &m.prefix);
-	stats->bytes_skipped = stats->source == EVC_SOURCE_RESUMED
-				       ? stats->bytes_skipped
-				       : 0;
 	if (rc == EVC_OK && stats->source == EVC_SOURCE_RESUMED &&
 	    stats->rows_read == 0)
 		stats->source = EVC_SOURCE_UNCHANGED;

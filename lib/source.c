@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAX_CONTENT_CANDIDATES 8
+#define MAX_CANDIDATES 64
 #define VERIFY_CHUNK (1u << 20)
 
 int evc__input_open(evc_store *store, evc_input *in, const char *path)
@@ -99,43 +99,42 @@ static uint64_t head_hash(const evc_input *in, size_t len)
 
 struct candidates {
 	const evc_input *in;
+	size_t n;
+	evc_source_row row[MAX_CANDIDATES];
+	bool identity[MAX_CANDIDATES];
 	bool have_identity;
-	evc_source_row identity;
-	char identity_path[PATH_MAX];
-	size_t n_content;
-	evc_source_row content[MAX_CONTENT_CANDIDATES];
 };
 
+/* Sources this input may be: the newest one recorded under its resolved
+ * path (its identity), and those whose first bytes it shares (copies,
+ * renames). Device and inode are not identity: inodes are reused as soon
+ * as a file is deleted, so they would refuse unrelated new files. */
 static int collect(const evc_source_row *r, void *payload)
 {
 	struct candidates *c = payload;
 	const evc_input *in = c->in;
 
 	/* Newest first: after a forced re-ingest the new source wins. */
-	if (!c->have_identity &&
-	    (strcmp(r->realpath, in->realpath) == 0 ||
-	     (r->dev == in->dev && r->ino == in->ino))) {
-		c->have_identity = true;
-		c->identity = *r;
-		snprintf(c->identity_path, sizeof(c->identity_path), "%s",
-			 r->path);
-		c->identity.path = c->identity.realpath = c->identity_path;
+	bool identity =
+		!c->have_identity && strcmp(r->realpath, in->realpath) == 0;
+	if (!identity &&
+	    (r->head_len > in->head_len ||
+	     head_hash(in, (size_t)r->head_len) != r->head_hash))
 		return EVC_OK;
-	}
-	if (c->n_content < MAX_CONTENT_CANDIDATES && r->head_len <= in->head_len &&
-	    head_hash(in, (size_t)r->head_len) == r->head_hash) {
-		c->content[c->n_content] = *r;
-		c->content[c->n_content].path = NULL;
-		c->content[c->n_content].realpath = NULL;
-		c->n_content++;
-	}
+	if (c->n == MAX_CANDIDATES)
+		return EVC_OK;
+	c->row[c->n] = *r;
+	c->row[c->n].path = c->row[c->n].realpath = NULL; /* not kept */
+	c->identity[c->n] = identity;
+	c->have_identity |= identity;
+	c->n++;
 	return EVC_OK;
 }
 
 static int by_offset(const void *a, const void *b)
 {
-	const evc_source_row *x = a, *y = b;
-	return (x->offset > y->offset) - (x->offset < y->offset);
+	const uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
 }
 
 /* Extend h, the hash of the input's first *done bytes, to its first `to`
@@ -170,99 +169,80 @@ out:
 	return rc;
 }
 
-/* Hash the input's first `offset` bytes, leaving the fd just after them. */
-static int hash_prefix(evc_store *store, evc_input *in, uint64_t offset,
-		       evc_hash *h)
+static void describe_change(evc_match *m, const evc_input *in,
+			    const evc_source_row *r)
 {
-	uint64_t done = 0;
-
-	evc__hash_init(h);
-	int rc = hash_more(store, in, &done, offset, h);
-	if (rc == EVC_OK && lseek(in->fd, (off_t)offset, SEEK_SET) < 0)
-		rc = evc__fail(store, EVC_EIO, "%s: seek: %s", in->path,
-			       strerror(errno));
-	return rc;
-}
-
-/* EVC_OK when the input still starts with the source's ingested prefix,
- * EVC_ECHANGED with m->what when not. */
-static int verify(evc_store *store, evc_input *in, const evc_source_row *r,
-		  evc_match *m)
-{
-	if (in->size < r->offset) {
+	if (in->size < r->offset)
 		snprintf(m->what, sizeof(m->what),
 			 "it is %llu bytes now, %llu bytes were ingested "
 			 "(truncated or rewritten)",
 			 (unsigned long long)in->size,
 			 (unsigned long long)r->offset);
-		return EVC_ECHANGED;
-	}
-	int rc = hash_prefix(store, in, r->offset, &m->prefix);
-	if (rc == EVC_OK && evc__hash_final(&m->prefix) == r->prefix_hash)
-		return EVC_OK;
-	if (rc != EVC_OK && rc != EVC_ECHANGED)
-		return rc;
-	snprintf(m->what, sizeof(m->what),
-		 "the first %llu bytes, ingested before, have changed "
-		 "(rewritten or edited)",
-		 (unsigned long long)r->offset);
-	return EVC_ECHANGED;
+	else
+		snprintf(m->what, sizeof(m->what),
+			 "its first %llu bytes, ingested before, have changed "
+			 "(rewritten or edited)",
+			 (unsigned long long)r->offset);
 }
 
 int evc__source_match(evc_store *store, evc_input *in, evc_match *m)
 {
 	struct candidates *c = calloc(1, sizeof(*c));
+	uint64_t order[MAX_CANDIDATES]; /* offset << 8 | index */
 	int rc;
 
 	memset(m, 0, sizeof(*m));
+	evc__hash_init(&m->prefix);
 	if (!c)
 		return evc__fail(store, EVC_ENOMEM, "out of memory");
 	c->in = in;
 	if ((rc = evc__db_sources(store, store->db, true, collect, c)))
 		goto out;
-	if (c->have_identity) {
-		m->row = c->identity;
-		rc = verify(store, in, &c->identity, m);
-		if (rc == EVC_OK)
-			m->kind = EVC_MATCH_RESUME;
-		else if (rc == EVC_ECHANGED)
-			m->kind = EVC_MATCH_CHANGED;
-		else
-			goto out;
-		rc = EVC_OK;
-		goto out;
-	}
-	/* Of the sources this input's content continues, resume the one with
-	 * the longest ingested prefix: one pass, shortest prefix first. */
-	qsort(c->content, c->n_content, sizeof(c->content[0]), by_offset);
 	m->kind = EVC_MATCH_NEW;
+	for (size_t i = 0; i < c->n; i++) {
+		order[i] = c->row[i].offset << 8 | i;
+		if (c->identity[i]) {
+			m->kind = EVC_MATCH_RESUME;
+			m->row = c->row[i];
+		}
+	}
+	/* The input's already counted part is the longest ingested prefix
+	 * of any source it starts with: one pass, shortest prefix first.
+	 * Its own source's prefix must be intact, or it has changed. */
+	qsort(order, c->n, sizeof(order[0]), by_offset);
 	evc_hash h;
 	uint64_t hashed = 0;
 	evc__hash_init(&h);
-	for (size_t i = 0; i < c->n_content; i++) {
-		const evc_source_row *r = &c->content[i];
-		if (r->offset > in->size)
-			break;
-		rc = hash_more(store, in, &hashed, r->offset, &h);
-		if (rc == EVC_ECHANGED)
-			break;
-		if (rc != EVC_OK)
-			goto out;
-		if (evc__hash_final(&h) == r->prefix_hash) {
-			m->kind = EVC_MATCH_RESUME;
-			m->row = *r;
+	for (size_t k = 0; k < c->n; k++) {
+		const size_t i = order[k] & 0xff;
+		const evc_source_row *r = &c->row[i];
+		bool intact = r->offset <= in->size;
+		if (intact) {
+			rc = hash_more(store, in, &hashed, r->offset, &h);
+			if (rc != EVC_OK && rc != EVC_ECHANGED)
+				goto out;
+			intact = rc == EVC_OK &&
+				 evc__hash_final(&h) == r->prefix_hash;
+		}
+		if (intact && r->offset >= m->resume_offset) {
+			m->resume_offset = r->offset;
+			m->resume_line = r->next_line;
+			m->resume_rows = r->rows_counted + r->rows_rejected;
 			m->prefix = h;
+		} else if (!intact && c->identity[i]) {
+			m->kind = EVC_MATCH_CHANGED;
+			describe_change(m, in, r);
+			break;
 		}
 	}
-	if (m->kind == EVC_MATCH_RESUME &&
-	    lseek(in->fd, (off_t)m->row.offset, SEEK_SET) < 0) {
+	if (m->kind != EVC_MATCH_CHANGED &&
+	    lseek(in->fd, (off_t)m->resume_offset, SEEK_SET) < 0) {
 		rc = evc__fail(store, EVC_EIO, "%s: seek: %s", in->path,
 			       strerror(errno));
 		goto out;
 	}
 	rc = EVC_OK;
 out:
-	m->row.path = m->row.realpath = NULL; /* pointed into c */
 	free(c);
 	return rc;
 }

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* 'EVC1' in the SQLite header's application_id field. */
 #define EVC_APPLICATION_ID 0x45564331
@@ -222,6 +223,21 @@ fail:
 	return rc;
 }
 
+static bool dir_writable(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		return access(".", W_OK) == 0;
+	if (slash == path)
+		return access("/", W_OK) == 0;
+	char *dir = strndup(path, (size_t)(slash - path));
+	if (!dir)
+		return true; /* let SQLite tell */
+	const bool ok = access(dir, W_OK) == 0;
+	free(dir);
+	return ok;
+}
+
 int evc__db_open(evc_store *store, evc_db **out, const char *path,
 		 unsigned flags)
 {
@@ -242,6 +258,13 @@ int evc__db_open(evc_store *store, evc_db **out, const char *path,
 					 "%s: is a directory, not a store",
 					 path);
 		}
+		/* SQLite writes -wal and -shm beside the store: say so now
+		 * rather than fail halfway or depend on leftovers. */
+		if ((flags & EVC_OPEN_READWRITE) && !dir_writable(path))
+			return evc__fail(store, EVC_EREADONLY,
+					 "%s: the store's directory is not "
+					 "writable",
+					 path);
 	}
 
 	evc_db *db = calloc(1, sizeof(*db));
@@ -271,6 +294,11 @@ int evc__db_open(evc_store *store, evc_db **out, const char *path,
 			       "PRAGMA cache_size = -16384;",
 			       "setting up the store")))
 			goto fail;
+		/* Keep -wal and -shm after the last writer closes: readers
+		 * in a directory they cannot write need them to exist. */
+		int persist = 1;
+		sqlite3_file_control(db->db, "main", SQLITE_FCNTL_PERSIST_WAL,
+				     &persist);
 	}
 	rc = sqlite3_create_function(db->db, "evc_merge_minutes", 2,
 				     SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
