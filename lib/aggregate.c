@@ -21,6 +21,11 @@
 
 #define MAX_CUSTOMERS  (1u << 16)
 #define MAX_NAME_BYTES (4u << 20)
+/* The customer table starts small and doubles as customers come: a few
+ * thousand customers then probe a few KiB that stay in L1/L2, not 512 KiB
+ * the batch's slot traffic keeps evicting. */
+#define CUST_SLOTS_MIN 1024u
+#define CUST_SLOTS_MAX (2 * MAX_CUSTOMERS)
 
 /* Key layout: (customer index + 1) << MINUTE_BITS | (minute - MINUTE_MIN).
  * Every supported minute fits in MINUTE_BITS, and the customer part is
@@ -29,6 +34,8 @@
 #define MINUTE_MIN  (EVC_TIME_MIN / 60)
 #define MINUTE_MAX  (EVC_TIME_MAX / 60)
 #define HUGE_PAGE   (2u << 20)
+#define GROUP_BITS  4
+#define GROUP_MASK  ((1u << GROUP_BITS) - 1)
 
 struct slot {
 	uint64_t key;
@@ -101,8 +108,8 @@ int evc__agg_new(evc_agg **out, size_t max_keys)
 	a->mask = n_slots - 1;
 	a->max_keys = max_keys;
 	a->cust = malloc(MAX_CUSTOMERS * sizeof(*a->cust));
-	a->cust_mask = 2 * MAX_CUSTOMERS - 1;
-	a->cust_slots = calloc(a->cust_mask + 1, sizeof(*a->cust_slots));
+	a->cust_mask = CUST_SLOTS_MIN - 1;
+	a->cust_slots = calloc(CUST_SLOTS_MAX, sizeof(*a->cust_slots));
 	a->names = malloc(MAX_NAME_BYTES);
 	if (map_slots(a, bytes) != EVC_OK || !a->cust || !a->cust_slots ||
 	    !a->names) {
@@ -168,6 +175,20 @@ static uint64_t hash_bytes(const char *p, size_t len)
 	return mix64(h);
 }
 
+/* Double the customer table (at most to CUST_SLOTS_MAX, which keeps the
+ * load at 1/2) and insert every customer again. */
+static void grow_customers(evc_agg *a)
+{
+	a->cust_mask = 2 * a->cust_mask + 1;
+	memset(a->cust_slots, 0, (a->cust_mask + 1) * sizeof(*a->cust_slots));
+	for (size_t k = 0; k < a->n_cust; k++) {
+		size_t i = a->cust[k].hash & a->cust_mask;
+		while (a->cust_slots[i] != 0)
+			i = (i + 1) & a->cust_mask;
+		a->cust_slots[i] = (uint32_t)k + 1;
+	}
+}
+
 static int intern(evc_agg *a, const char *name, size_t len, uint32_t *idx)
 {
 	const uint64_t h = hash_bytes(name, len);
@@ -185,6 +206,9 @@ static int intern(evc_agg *a, const char *name, size_t len, uint32_t *idx)
 			a->names_len += len;
 			a->cust_slots[i] = (uint32_t)++a->n_cust;
 			*idx = (uint32_t)(a->n_cust - 1);
+			if (2 * a->n_cust > a->cust_mask + 1 &&
+			    a->cust_mask + 1 < CUST_SLOTS_MAX)
+				grow_customers(a);
 			return EVC_OK;
 		}
 		const struct customer *c = &a->cust[s - 1];
@@ -207,7 +231,12 @@ int evc__agg_add(evc_agg *a, const char *cust, size_t cust_len, int64_t minute)
 		return rc;
 	const uint64_t key =
 	    ((uint64_t)ci + 1) << MINUTE_BITS | (uint64_t)(minute - MINUTE_MIN);
-	for (size_t i = mix64(key) & a->mask;; i = (i + 1) & a->mask) {
+	/* Sixteen consecutive minutes of a customer share a home block of
+	 * sixteen slots (four cache lines): rows arrive roughly in time order,
+	 * so a customer's next row usually finds its line still cached. */
+	const size_t home = (size_t)(mix64(key >> GROUP_BITS) << GROUP_BITS |
+	                             (key & GROUP_MASK));
+	for (size_t i = home & a->mask;; i = (i + 1) & a->mask) {
 		struct slot *s = &a->slots[i];
 		if (s->key == key) {
 			s->count++;

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# The performance benchmark of issue 5: ingest speed against `wc -l` on the
+# same file in the same run, peak memory, store size, and query latency.
+#
+# Usage: bench.sh EVCOUNT_CLI GEN_EVENTS BENCH_QUERY
+#
+# Environment:
+#   BENCH_ROWS         rows of the generated input (default 10000000)
+#   BENCH_DIR          where the input and the stores go (default: a new
+#                      directory under ${TMPDIR:-/tmp}, removed at the end;
+#                      a given BENCH_DIR is kept, and an input already in it
+#                      with the same row count is reused)
+#   BENCH_QUERY_ITERS  evc_hourly calls per latency figure (default 2000)
+#   BENCH_CLI_RUNS     evcount-cli hourly runs to time (default 50)
+#
+# Needs GNU time as /usr/bin/time (Debian package `time`) for peak RSS, and
+# uses hyperfine for the whole-process query time when it is installed.
+# Machines are noisy: compare ratios taken in one run, not seconds across
+# runs. Targets: ingest <= 10x wc -l, peak RSS <= 64 MB, store <= 32 MB for
+# 10M rows, evc_hourly p50 < 20 us (24 h) and < 1 ms (1 year), evcount-cli
+# hourly < 5 ms.
+set -euo pipefail
+
+if [ $# -ne 3 ]; then
+	echo "usage: bench.sh EVCOUNT_CLI GEN_EVENTS BENCH_QUERY" >&2
+	exit 2
+fi
+cli=$1 gen=$2 query=$3
+rows=${BENCH_ROWS:-10000000}
+iters=${BENCH_QUERY_ITERS:-2000}
+cli_runs=${BENCH_CLI_RUNS:-50}
+
+if [ ! -x /usr/bin/time ]; then
+	echo "bench.sh: /usr/bin/time not found (install GNU time)" >&2
+	exit 77
+fi
+
+if [ -n "${BENCH_DIR:-}" ]; then
+	dir=$BENCH_DIR
+	mkdir -p "$dir"
+else
+	dir=$(mktemp -d "${TMPDIR:-/tmp}/evcount-bench.XXXXXX")
+	trap 'rm -rf "$dir"' EXIT
+fi
+
+input=$dir/events-$rows.csv
+if [ ! -s "$input" ]; then
+	echo "generating $rows rows..."
+	"$gen" --rows "$rows" --seed 1 -o "$input"
+fi
+bytes=$(stat -c %s "$input")
+# The heaviest customer: gen-events draws customers by a Zipf law, so the
+# most frequent id of the first rows is the most frequent overall.
+heavy=$(head -n 200000 "$input" | cut -d, -f1 | sort | uniq -c |
+	sort -rn | awk 'NR == 1 { print $2 }')
+
+secs() { # print the elapsed seconds of a /usr/bin/time -f "%e %M" file
+	cut -d' ' -f1 "$1"
+}
+
+# Ingest into an empty store, wc -l on the same (now cached) file around it.
+cat "$input" >/dev/null
+/usr/bin/time -o "$dir/wc.time" -f "%e %M" wc -l "$input" >/dev/null
+db=$dir/store.db
+rm -f "$db" "$db-wal" "$db-shm"
+/usr/bin/time -o "$dir/ingest.time" -f "%e %M" \
+	"$cli" --db "$db" ingest "$input" >/dev/null
+/usr/bin/time -o "$dir/wc2.time" -f "%e %M" wc -l "$input" >/dev/null
+wc1=$(secs "$dir/wc.time") wc2=$(secs "$dir/wc2.time")
+wc_s=$(awk -v a="$wc1" -v b="$wc2" 'BEGIN { print (a < b ? a : b) }')
+read -r ing_s ing_kb <"$dir/ingest.time"
+store=$(stat -c %s "$db")
+awk -v rows="$rows" -v bytes="$bytes" -v s="$ing_s" -v w="$wc_s" \
+	-v kb="$ing_kb" -v st="$store" 'BEGIN {
+	if (s <= 0) s = 0.01; if (w <= 0) w = 0.01
+	printf "ingest: %d rows, %.1f MB in %.2f s, %.0f MB/s, %.2f Mrows/s\n",
+		rows, bytes / 1e6, s, bytes / 1e6 / s, rows / 1e6 / s
+	printf "        wc -l %.2f s, ratio %.1fx (target <= 10x)\n", w, s / w
+	printf "        peak RSS %.1f MB (target <= 64), store %.1f MB " \
+		"(target <= 32 for 10M rows)\n", kb / 1024, st / 1e6
+}'
+
+# In-process latency: one day of the heaviest customer.
+echo "evc_hourly, heaviest customer, 24 h:"
+"$query" "$db" "$heavy" 2021-03-10T00:00:00Z 2021-03-11T00:00:00Z "$iters"
+
+# One year of data for the 1-year range query.
+year_rows=$((rows < 2000000 ? rows : 2000000))
+ydb=$dir/year.db
+rm -f "$ydb" "$ydb-wal" "$ydb-shm"
+"$gen" --rows "$year_rows" --days 365 --seed 2 --start 2021-01-01 |
+	"$cli" --db "$ydb" ingest - >/dev/null
+echo "evc_hourly, heaviest customer, 1 year ($year_rows rows over 365 days):"
+"$query" "$ydb" "$heavy" 2021-01-01T00:00:00Z 2022-01-01T00:00:00Z \
+	$((iters / 10 > 20 ? iters / 10 : 20))
+
+# The whole process: exec, open, query, print.
+echo "evcount-cli hourly, 24 h, whole process:"
+hourly=("$cli" --db "$db" hourly --customer-id "$heavy"
+	--start 2021-03-10T00:00:00Z --end 2021-03-11T00:00:00Z)
+if command -v hyperfine >/dev/null; then
+	hyperfine -N --warmup 5 --runs "$cli_runs" --style basic \
+		"$(printf '%q ' "${hourly[@]}")" 2>&1 | grep -E 'Time|Range'
+else
+	for _ in 1 2 3; do "${hourly[@]}" >/dev/null; done
+	t=()
+	for _ in $(seq "$cli_runs"); do
+		a=$(date +%s%N)
+		"${hourly[@]}" >/dev/null
+		b=$(date +%s%N)
+		t+=($(((b - a) / 1000)))
+	done
+	printf '%s\n' "${t[@]}" | sort -n | awk '{ v[NR] = $1 } END {
+		printf "  median %.2f ms, p90 %.2f ms over %d runs " \
+			"(date +%%s%%N; includes fork/exec of the timer loop)\n",
+			v[int((NR + 1) / 2)] / 1000, v[int(NR * 0.9)] / 1000, NR
+	}'
+fi
