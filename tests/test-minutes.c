@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: MIT */
+/* The packed per-hour minute counts (evc__minutes_*). */
+#include "testutil.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Random counts: sparse or dense, small or huge, depending on the seed. */
+static void random_counts(uint64_t seed, uint64_t counts[60])
+{
+	uint64_t st = seed;
+	unsigned density = (unsigned)tu_rand_below(&st, 5); /* 0..4 of 4 */
+	unsigned mag = (unsigned)tu_rand_below(&st, 4);
+
+	for (int m = 0; m < 60; m++) {
+		counts[m] = 0;
+		if (tu_rand_below(&st, 4) >= density)
+			continue;
+		uint64_t v = tu_rand(&st);
+		switch (mag) {
+		case 0:
+			v = v % 127 + 1;
+			break;
+		case 1:
+			v = v % 100000 + 1;
+			break;
+		case 2:
+			v = (v >> tu_rand_below(&st, 64)) | 1;
+			break;
+		default:
+			v |= 1;
+			break;
+		}
+		counts[m] = v;
+	}
+}
+
+START_TEST(round_trip_random)
+{
+	uint64_t counts[60], back[60];
+	uint8_t blob[EVC_MINUTES_BLOB_MAX + 16];
+
+	random_counts(1000 + (uint64_t)_i, counts);
+	memset(blob, 0xee, sizeof(blob));
+	size_t len = evc__minutes_encode(counts, blob);
+	ck_assert_uint_le(len, EVC_MINUTES_BLOB_MAX);
+	for (size_t k = len; k < sizeof(blob); k++)
+		ck_assert_uint_eq(blob[k], 0xee);
+	memset(back, 0, sizeof(back));
+	ck_assert(evc__minutes_decode(blob, len, back));
+	for (int m = 0; m < 60; m++)
+		ck_assert_msg(back[m] == counts[m], "minute %d: %llu != %llu",
+		              m, (unsigned long long)back[m],
+		              (unsigned long long)counts[m]);
+
+	/* The blob is canonical: the same counts give the same bytes. */
+	uint8_t again[EVC_MINUTES_BLOB_MAX];
+	ck_assert_uint_eq(evc__minutes_encode(back, again), len);
+	ck_assert_mem_eq(again, blob, len);
+}
+END_TEST
+
+START_TEST(all_zero_is_empty_blob)
+{
+	uint64_t counts[60] = {0}, back[60];
+	uint8_t blob[EVC_MINUTES_BLOB_MAX];
+	uint64_t sum = 99;
+
+	ck_assert_uint_eq(evc__minutes_encode(counts, blob), 0);
+	memset(back, 0, sizeof(back));
+	ck_assert(evc__minutes_decode(blob, 0, back));
+	for (int m = 0; m < 60; m++)
+		ck_assert_uint_eq(back[m], 0);
+	ck_assert(evc__minutes_sum(blob, 0, 0, 60, &sum));
+	ck_assert_uint_eq(sum, 0);
+}
+END_TEST
+
+START_TEST(largest_counts_fit)
+{
+	uint64_t counts[60], back[60];
+	uint8_t blob[EVC_MINUTES_BLOB_MAX];
+	uint64_t sum = 0;
+
+	for (int m = 0; m < 60; m++)
+		counts[m] = UINT64_MAX;
+	size_t len = evc__minutes_encode(counts, blob);
+	ck_assert_uint_gt(len, 0);
+	ck_assert_uint_le(len, EVC_MINUTES_BLOB_MAX);
+	memset(back, 0, sizeof(back));
+	ck_assert(evc__minutes_decode(blob, len, back));
+	for (int m = 0; m < 60; m++)
+		ck_assert(back[m] == UINT64_MAX);
+	ck_assert(evc__minutes_sum(blob, len, 7, 8, &sum));
+	ck_assert(sum == UINT64_MAX);
+}
+END_TEST
+
+START_TEST(small_counts_layout)
+{
+	uint64_t counts[60] = {0};
+	uint8_t blob[EVC_MINUTES_BLOB_MAX];
+
+	/* (minute, varint count) pairs: one byte each below 128. */
+	counts[5] = 1;
+	ck_assert_uint_eq(evc__minutes_encode(counts, blob), 2);
+	ck_assert_uint_eq(blob[0], 5);
+	ck_assert_uint_eq(blob[1], 1);
+	counts[0] = 3;
+	counts[59] = 127;
+	ck_assert_uint_eq(evc__minutes_encode(counts, blob), 6);
+	static const uint8_t want[] = {0, 3, 5, 1, 59, 127};
+	ck_assert_mem_eq(blob, want, sizeof(want));
+}
+END_TEST
+
+START_TEST(sum_matches_naive)
+{
+	uint64_t counts[60];
+	uint8_t blob[EVC_MINUTES_BLOB_MAX];
+
+	random_counts(5000 + (uint64_t)_i, counts);
+	/* Keep the sums from wrapping: at most 60 * 2^57. */
+	for (int m = 0; m < 60; m++)
+		counts[m] >>= 7;
+	size_t len = evc__minutes_encode(counts, blob);
+	for (unsigned lo = 0; lo <= 60; lo++) {
+		for (unsigned hi = lo; hi <= 60; hi++) {
+			uint64_t want = 0, got = 12345;
+			for (unsigned m = lo; m < hi; m++)
+				want += counts[m];
+			ck_assert(evc__minutes_sum(blob, len, lo, hi, &got));
+			ck_assert_msg(got == want, "[%u, %u): %llu != %llu", lo,
+			              hi, (unsigned long long)got,
+			              (unsigned long long)want);
+		}
+	}
+}
+END_TEST
+
+typedef struct bad_blob {
+	const char *name;
+	uint8_t bytes[8];
+	size_t len;
+} bad_blob;
+
+static const bad_blob bad_blobs[] = {
+    {"minute 60", {60, 1}, 2},
+    {"minute 255", {255, 1}, 2},
+    {"minute 60 after a good one", {3, 1, 60, 1}, 4},
+    {"decreasing minutes", {59, 1, 3, 1}, 4},
+    {"decreasing minutes later", {1, 1, 9, 2, 8, 1}, 6},
+    {"truncated varint", {5, 0x80}, 2},
+    {"truncated varint, two bytes", {5, 0xff, 0xff}, 3},
+    {"minute without count", {5}, 1},
+    {"minute without count after a pair", {5, 1, 6}, 3},
+};
+
+START_TEST(malformed_blob_rejected)
+{
+	const bad_blob *b = &bad_blobs[_i];
+	uint64_t counts[60], sum;
+
+	memset(counts, 0, sizeof(counts));
+	ck_assert_msg(!evc__minutes_decode(b->bytes, b->len, counts),
+	              "decode accepted: %s", b->name);
+	ck_assert_msg(!evc__minutes_sum(b->bytes, b->len, 0, 60, &sum),
+	              "sum accepted: %s", b->name);
+}
+END_TEST
+
+static Suite *minutes_suite(void)
+{
+	Suite *s = suite_create("minutes");
+	TCase *tc;
+
+	tc = tcase_create("encode_decode");
+	tcase_add_loop_test(tc, round_trip_random, 0, 300);
+	tcase_add_test(tc, all_zero_is_empty_blob);
+	tcase_add_test(tc, largest_counts_fit);
+	tcase_add_test(tc, small_counts_layout);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("sum");
+	tcase_add_loop_test(tc, sum_matches_naive, 0, 50);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("malformed");
+	tcase_add_loop_test(tc, malformed_blob_rejected, 0,
+	                    (int)(sizeof(bad_blobs) / sizeof(bad_blobs[0])));
+	suite_add_tcase(s, tc);
+
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(minutes_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed != 0;
+}

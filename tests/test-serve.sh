@@ -1,0 +1,463 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# End-to-end tests of evcount-cli serve, with curl.
+#
+#   test-serve.sh PATH-TO-evcount-cli [SOURCE-ROOT]
+#
+# Starts the server on an ephemeral loopback port over a store built from a
+# fixture written here, and checks that /hourly answers exactly what
+# `hourly --format json` prints, every error status, /metrics and a clean
+# shutdown. The last line is "N passed, M failed"; the exit status is
+# non-zero on any failure.
+
+set -u
+
+if [ $# -lt 1 ]; then
+	echo "usage: $0 PATH-TO-evcount-cli [SOURCE-ROOT]" >&2
+	exit 2
+fi
+CLI=$1
+case $CLI in
+/*) ;;
+*) CLI=$PWD/$CLI ;;
+esac
+if ! command -v curl >/dev/null; then
+	echo "curl not found: skipped"
+	exit 77
+fi
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/evcount-serve-test.XXXXXX") || exit 1
+pid=
+cleanup() {
+	if [ -n "$pid" ]; then
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	fi
+	rm -rf "$T"
+}
+trap cleanup EXIT
+cd "$T" || exit 1
+unset EVCOUNT_DB EVCOUNT_TOKEN
+
+passed=0
+failed=0
+
+# ---- harness ----------------------------------------------------------------
+
+case_() {
+	name=$1
+	why=
+}
+
+bad() {
+	why+="    $1"$'\n'
+}
+
+done_() {
+	if [ -z "$why" ]; then
+		passed=$((passed + 1))
+		echo "ok - $name"
+	else
+		failed=$((failed + 1))
+		echo "not ok - $name"
+		printf '%s' "$why"
+	fi
+}
+
+# start_server LOG ARG...: start `evcount-cli ARG...` in the background with
+# stderr to LOG; sets $pid and $base (http://127.0.0.1:PORT) once the
+# address is printed. Returns 1 if it never is.
+start_server() {
+	local log=$1 i port
+	shift
+	: >"$log"
+	"$CLI" "$@" 2>"$log" >/dev/null &
+	pid=$!
+	base=
+	for ((i = 0; i < 100; i++)); do
+		port=$(sed -n 's|^listening on http://127\.0\.0\.1:\([0-9]*\)$|\1|p' "$log")
+		if [ -n "$port" ]; then
+			base=http://127.0.0.1:$port
+			return 0
+		fi
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	return 1
+}
+
+# wait_ready: poll /healthz until it answers 200 (at most 10 s).
+wait_ready() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ "$(curl -s -o /dev/null -w '%{http_code}' "$base/healthz")" = 200 ] &&
+			return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# stop_server SIGNAL: send SIGNAL, wait at most 5 s; sets $stop_rc (the
+# exit status, or "timeout") and clears $pid.
+stop_server() {
+	local i
+	kill "-$1" "$pid"
+	for ((i = 0; i < 50; i++)); do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			wait "$pid"
+			stop_rc=$?
+			pid=
+			return
+		fi
+		sleep 0.1
+	done
+	stop_rc=timeout
+}
+
+# get PATH [CURL-ARG...]: GET $base/PATH with the token; leaves the status
+# in $code, the body in file body and the headers in file hdr.
+get() {
+	local path=$1
+	shift
+	code=$(curl -s -o body -D hdr -w '%{http_code}' \
+		-H "Authorization: Bearer $TOKEN" "$@" "$base$path")
+}
+
+# query ARG...: GET /hourly with each ARG (name=value) URL-encoded.
+query() {
+	local args=()
+	for a in "$@"; do
+		args+=(--data-urlencode "$a")
+	done
+	get /hourly -G "${args[@]}"
+}
+
+# expect_status CODE: the last response had status CODE and a JSON error
+# body, whose message matches the extended regex $2 if given.
+expect_error() {
+	[ "$code" = "$1" ] || bad "status $code, expected $1 ($(cat body))"
+	grep -Eq '^\{"error":".*"\}$' body || bad "not a JSON error: $(cat body)"
+	if [ $# -ge 2 ] && ! grep -Eq "$2" body; then
+		bad "error does not match /$2/: $(cat body)"
+	fi
+	grep -qi '^content-type: application/json' hdr ||
+		bad "error without Content-Type: application/json"
+}
+
+# same_as_cli ID START END [--sparse]: /hourly equals hourly --format json.
+same_as_cli() {
+	local id=$1 start=$2 end=$3 sparse=${4:-}
+	local extra=()
+	[ -n "$sparse" ] && extra=(sparse=1)
+	"$CLI" --db "$T/db" hourly --customer-id "$id" --start "$start" \
+		--end "$end" --format json $sparse >expect 2>err ||
+		bad "hourly failed: $(cat err)"
+	query "customer_id=$id" "start=$start" "end=$end" "${extra[@]}"
+	[ "$code" = 200 ] || bad "status $code ($(cat body))"
+	cmp -s expect body || bad "body differs from the CLI's:
+      cli:  $(cat expect)
+      http: $(cat body)"
+}
+
+metric() {
+	awk -v k="$1" '$1 == k { print $2 }' metrics
+}
+
+# ---- fixture ----------------------------------------------------------------
+
+# Counts by construction: alice 3 in 10:00, 1 in 10:59, 2 in 11:30 (one
+# written with a +02:00 offset), 1 on the next day; bob 1 at 10:15;
+# a customer with a quote and one with a non-ASCII letter.
+cat >events.csv <<'EOF'
+customer_id,event_type,transaction_id,timestamp
+alice,INGEST,0c6d1a5e-4b2f-4e1a-9f5e-8f3b2a1c0d01,2021-03-01 10:00:00+00
+alice,INGEST,0c6d1a5e-4b2f-4e1a-9f5e-8f3b2a1c0d02,2021-03-01 10:00:59.999+00
+alice,INGEST,0c6d1a5e-4b2f-4e1a-9f5e-8f3b2a1c0d03,2021-03-01T10:20:00Z
+alice,INGEST,0c6d1a5e-4b2f-4e1a-9f5e-8f3b2a1c0d04,2021-03-01T10:59:00Z
+alice,INGEST,0c6d1a5e-4b2f-4e1a-9f5e-8f3b2a1c0d05,2021-03-01T13:30:00+02:00
+alice,INGEST,0c6d1a5e-4b2f-4e1a-9f5e-8f3b2a1c0d06,2021-03-01T11:30:30Z
+alice,INGEST,0c6d1a5e-4b2f-4e1a-9f5e-8f3b2a1c0d07,2021-03-02T00:00:00Z
+bob,INGEST,0c6d1a5e-4b2f-4e1a-9f5e-8f3b2a1c0d08,2021-03-01T10:15:00Z
+"q""uote",INGEST,0c6d1a5e-4b2f-4e1a-9f5e-8f3b2a1c0d09,2021-03-01T10:15:00Z
+zoë,INGEST,0c6d1a5e-4b2f-4e1a-9f5e-8f3b2a1c0d10,2021-03-01T10:15:00Z
+EOF
+
+TOKEN=s3cr3t-$RANDOM$RANDOM-token
+printf '%s\n' "$TOKEN" >token
+
+# ---- startup ----------------------------------------------------------------
+
+case_ "serve --ingest: starts on an ephemeral port and becomes ready"
+if ! start_server log --db "$T/db" serve --listen 127.0.0.1:0 \
+	--token-file token --threads 2 --ingest events.csv; then
+	bad "no 'listening on' line: $(cat log)"
+elif ! wait_ready; then
+	bad "/healthz never answered 200: $(cat log)"
+fi
+grep -q '10 rows counted' log || bad "the ingest summary is missing: $(cat log)"
+done_
+if [ -z "$base" ]; then
+	echo "$passed passed, $((failed + 1)) failed"
+	exit 1
+fi
+
+# ---- /hourly equals the CLI ---------------------------------------------------
+
+case_ "/hourly: whole hours equal hourly --format json"
+same_as_cli alice 2021-03-01T10:00:00Z 2021-03-01T12:00:00Z
+done_
+
+case_ "/hourly: partial buckets at both ends"
+same_as_cli alice 2021-03-01T10:00:30Z 2021-03-01T11:45:10Z
+grep -q '"partial":true' body || bad "no partial bucket: $(cat body)"
+done_
+
+case_ "/hourly: bare dates, a day of zeros included"
+same_as_cli alice 2021-03-01 2021-03-03
+done_
+
+case_ "/hourly: sparse=1 equals hourly --sparse"
+same_as_cli alice 2021-03-01 2021-03-03 --sparse
+grep -q '"count":0' body && bad "sparse output has a zero bucket"
+done_
+
+case_ "/hourly: a '+' offset sent as %2B"
+same_as_cli alice 2021-03-01T12:00:00+02:00 2021-03-01T14:30:00+02:00
+grep -q '"total":6' body || bad "expected total 6: $(cat body)"
+done_
+
+case_ "/hourly: ids with a quote and non-ASCII, an unknown id"
+same_as_cli 'q"uote' 2021-03-01T10:00:00Z 2021-03-01T11:00:00Z
+same_as_cli 'zoë' 2021-03-01T10:00:00Z 2021-03-01T11:00:00Z
+same_as_cli nobody 2021-03-01T10:00:00Z 2021-03-01T11:00:00Z
+done_
+
+case_ "/hourly: sparse=0 is the dense output"
+"$CLI" --db "$T/db" hourly --customer-id bob --start 2021-03-01 \
+	--end 2021-03-01T12:00:00Z --format json >expect
+query customer_id=bob start=2021-03-01 end=2021-03-01T12:00:00Z sparse=0
+cmp -s expect body || bad "differs: $(cat body)"
+done_
+
+# ---- errors -------------------------------------------------------------------
+
+case_ "400: missing parameter, named"
+query customer_id=alice start=2021-03-01
+expect_error 400 'missing parameter \\"end\\"'
+query start=2021-03-01 end=2021-03-02
+expect_error 400 'customer_id'
+done_
+
+case_ "400: malformed timestamp, named"
+query customer_id=alice start=2021-02-30 end=2021-03-02
+expect_error 400 '^\{"error":"start: '
+query customer_id=alice start=2021-03-01 end=yesterday
+expect_error 400 '^\{"error":"end: '
+# An unencoded '+' is a space once decoded.
+get '/hourly?customer_id=alice&start=2021-03-01T12:00:00+02:00&end=2021-03-02'
+expect_error 400 'start'
+done_
+
+case_ "400: start not before end"
+query customer_id=alice start=2021-03-02 end=2021-03-01
+expect_error 400 'start is not before end'
+query customer_id=alice start=2021-03-01T10:00:10Z end=2021-03-01T10:00:50Z
+expect_error 400 'floored to the minute'
+done_
+
+case_ "400: duplicated parameter, named"
+get '/hourly?customer_id=alice&start=2021-03-01&end=2021-03-02&start=2021-03-01'
+expect_error 400 '\\"start\\" given more than once'
+get '/hourly?customer_id=alice&customer_id=bob&start=2021-03-01&end=2021-03-02'
+expect_error 400 'customer_id'
+done_
+
+case_ "400: unknown parameter, empty id, bad sparse, NUL, too wide"
+query customer_id=alice start=2021-03-01 end=2021-03-02 customer-id=x
+expect_error 400 'unknown parameter'
+query customer_id= start=2021-03-01 end=2021-03-02
+expect_error 400 'customer_id: empty'
+query customer_id=alice start=2021-03-01 end=2021-03-02 sparse=maybe
+expect_error 400 'sparse'
+get '/hourly?customer_id=al%00ice&start=2021-03-01&end=2021-03-02'
+expect_error 400 'NUL'
+get '/hourly?customer_id=%ff&start=2021-03-01&end=2021-03-02'
+expect_error 400 'UTF-8'
+query customer_id=alice start=2000-01-01 end=2099-01-01
+expect_error 400 'too wide'
+done_
+
+case_ "404: unknown path"
+get /nowhere
+expect_error 404
+get /hourly/
+expect_error 404
+done_
+
+case_ "405: other methods, with Allow"
+get /hourly -X POST -d 'customer_id=alice'
+expect_error 405
+grep -qi '^allow: GET, HEAD' hdr || bad "no Allow header: $(cat hdr)"
+get /metrics -X DELETE
+expect_error 405
+done_
+
+case_ "HEAD /healthz: 200 without a body"
+code=$(curl -s -I -o hdr -w '%{http_code}' "$base/healthz")
+[ "$code" = 200 ] || bad "status $code"
+done_
+
+case_ "414: oversized URL, 431: oversized header; the server goes on"
+long=$(printf '%*s' 20000 '' | tr ' ' a)
+get "/hourly?customer_id=$long&start=2021-03-01&end=2021-03-02"
+[ "$code" = 414 ] || bad "long URL: status $code, expected 414"
+get /healthz -H "X-Filler: $long"
+[ "$code" = 431 ] || bad "long header: status $code, expected 431"
+get /healthz
+[ "$code" = 200 ] || bad "not up after them: $code"
+done_
+
+case_ "401: no token, wrong token, wrong scheme; WWW-Authenticate"
+code=$(curl -s -o body -D hdr -w '%{http_code}' \
+	"$base/hourly?customer_id=alice&start=2021-03-01&end=2021-03-02")
+expect_error 401
+grep -qi '^www-authenticate: Bearer' hdr || bad "no WWW-Authenticate: $(cat hdr)"
+for auth in "Bearer ${TOKEN}x" "Bearer ${TOKEN%?}" "Bearer " "Basic $TOKEN" \
+	"Bearer x$TOKEN"; do
+	code=$(curl -s -o body -D hdr -w '%{http_code}' -H "Authorization: $auth" \
+		"$base/metrics")
+	[ "$code" = 401 ] || bad "'$auth': status $code"
+	grep -qi '^www-authenticate: Bearer' hdr || bad "'$auth': no WWW-Authenticate"
+done
+code=$(curl -s -o /dev/null -w '%{http_code}' "$base/nowhere")
+[ "$code" = 401 ] || bad "unknown path without token: $code, expected 401"
+code=$(curl -s -o /dev/null -w '%{http_code}' \
+	-H "Authorization: bearer $TOKEN" "$base/metrics")
+[ "$code" = 200 ] || bad "scheme is case-insensitive: $code"
+done_
+
+case_ "/healthz needs no token"
+code=$(curl -s -o body -w '%{http_code}' "$base/healthz")
+[ "$code" = 200 ] || bad "status $code"
+[ "$(cat body)" = '{"status":"ok"}' ] || bad "body $(cat body)"
+done_
+
+# ---- /metrics -----------------------------------------------------------------
+
+case_ "/metrics: Prometheus text format, counters move"
+get /metrics
+cp body metrics
+[ "$code" = 200 ] || bad "status $code"
+grep -qi '^content-type: text/plain; version=0.0.4' hdr ||
+	bad "content type: $(grep -i content-type hdr)"
+bad_lines=$(grep -v '^#' metrics |
+	grep -Evc '^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? [0-9.eE+-]+$')
+[ "$bad_lines" = 0 ] || bad "$bad_lines malformed lines"
+grep -Eq '^# TYPE evcount_http_request_duration_seconds histogram$' metrics ||
+	bad "no histogram TYPE"
+[ "$(metric evcount_store_rows_counted)" = 10 ] ||
+	bad "rows counted: $(metric evcount_store_rows_counted)"
+[ "$(metric evcount_store_sources)" = 1 ] || bad "sources"
+key='evcount_http_requests_total{endpoint="/hourly",status="200"}'
+before=$(metric "$key")
+k400='evcount_http_requests_total{endpoint="/hourly",status="400"}'
+b400=$(metric "$k400")
+n_before=$(metric evcount_http_request_duration_seconds_count)
+query customer_id=alice start=2021-03-01 end=2021-03-02
+query customer_id=alice start=2021-03-01
+get /metrics
+cp body metrics
+[ "$(metric "$key")" = $((before + 1)) ] ||
+	bad "$key: $before then $(metric "$key")"
+[ "$(metric "$k400")" = $((b400 + 1)) ] || bad "$k400 did not move"
+[ "$(metric evcount_http_request_duration_seconds_count)" -ge $((n_before + 3)) ] ||
+	bad "histogram count did not move"
+inf=$(metric 'evcount_http_request_duration_seconds_bucket{le="+Inf"}')
+[ "$inf" = "$(metric evcount_http_request_duration_seconds_count)" ] ||
+	bad "+Inf bucket $inf differs from _count"
+done_
+
+# ---- log ----------------------------------------------------------------------
+
+case_ "log: one line per request, never the token"
+grep -Eq '^GET /hourly 200 [0-9.]+ms$' log || bad "no /hourly line"
+grep -Eq '^POST /hourly 405 [0-9.]+ms$' log || bad "no 405 line"
+grep -Fq "$TOKEN" log && bad "the token is in the log"
+grep -q 'customer_id=' log && bad "the query string is in the log"
+done_
+
+# ---- shutdown -----------------------------------------------------------------
+
+case_ "SIGTERM: exit 0 within 5 s, with a keep-alive connection open"
+# An idle keep-alive connection must not hold the shutdown up.
+exec 3<>"/dev/tcp/127.0.0.1/${base##*:}"
+printf 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n' >&3
+stop_server TERM
+exec 3>&-
+[ "$stop_rc" = 0 ] || bad "exit status $stop_rc"
+done_
+
+# ---- other start-ups ----------------------------------------------------------
+
+case_ "no token: every endpoint open; --quiet; SIGINT"
+start_server log2 --db "$T/db" serve --listen 127.0.0.1:0 --quiet \
+	--threads 1 || bad "no start: $(cat log2)"
+wait_ready || bad "not ready"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$base/metrics")
+[ "$code" = 200 ] || bad "/metrics: $code"
+stop_server INT
+[ "$stop_rc" = 0 ] || bad "SIGINT: exit status $stop_rc"
+grep -v '^listening on ' log2 | grep -q . && bad "--quiet still logs: $(cat log2)"
+done_
+
+case_ "EVCOUNT_TOKEN"
+EVCOUNT_TOKEN=envtok start_server log3 --db "$T/db" serve \
+	--listen 127.0.0.1:0 || bad "no start: $(cat log3)"
+wait_ready || bad "not ready"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer envtok' \
+	"$base/metrics")
+[ "$code" = 200 ] || bad "with the token: $code"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$base/metrics")
+[ "$code" = 401 ] || bad "without: $code"
+stop_server TERM
+[ "$stop_rc" = 0 ] || bad "exit status $stop_rc"
+done_
+
+case_ "one-shot FILE --server: ingests, serves on 127.0.0.1:8000"
+# The one-shot form has no --listen: skipped when that port is taken.
+if (exec 3<>/dev/tcp/127.0.0.1/8000) 2>/dev/null; then
+	echo "ok - # SKIP port 8000 is in use"
+else
+	start_server log4 --db "$T/oneshot.db" events.csv --server ||
+		bad "no start: $(cat log4)"
+	[ "$base" = http://127.0.0.1:8000 ] || bad "address $base"
+	wait_ready || bad "not ready"
+	query customer_id=alice start=2021-03-01 end=2021-03-02
+	grep -q '"total":6' body || bad "expected total 6: $(cat body)"
+	stop_server TERM
+	[ "$stop_rc" = 0 ] || bad "exit status $stop_rc"
+	"$CLI" --db "$T/oneshot.db" events.csv --server --customer-id x 2>err
+	rc=$?
+	[ $rc = 2 ] || bad "--server with a query option: exit $rc"
+	done_
+fi
+
+case_ "startup errors: empty token file, no store, bad --listen"
+: >empty
+"$CLI" --db "$T/db" serve --listen 127.0.0.1:0 --token-file empty 2>err
+rc=$?
+[ $rc = 1 ] || bad "empty token file: exit $rc"
+"$CLI" --db "$T/none.db" serve --listen 127.0.0.1:0 2>err
+rc=$?
+[ $rc = 1 ] || bad "no store: exit $rc"
+"$CLI" --db "$T/db" serve --listen localhost 2>err
+rc=$?
+[ $rc = 2 ] || bad "bad --listen: exit $rc"
+"$CLI" --db "$T/db" serve --threads 0 2>err
+rc=$?
+[ $rc = 2 ] || bad "--threads 0: exit $rc"
+done_
+
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
