@@ -6,60 +6,36 @@
 
 #include <inttypes.h>
 #include <stdio.h>
-#include <string.h>
-
-/* Every time printed comes from the library's result, so within range; the
- * fallback only keeps a library bug from printing garbage. */
-static const char *fmt_time(int64_t t, char buf[EVC_TIME_BUFSZ])
-{
-	if (evc_format_time(t, buf, EVC_TIME_BUFSZ) < 0)
-		snprintf(buf, EVC_TIME_BUFSZ, "%" PRId64, t);
-	return buf;
-}
 
 static bool shown(const struct hourly_args *a, const evc_bucket *b)
 {
 	return !a->sparse || b->count != 0;
 }
 
-static void put_json_string(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
-
-static void print_json(const struct hourly_args *a, const evc_hourly_result *r)
+void cli_hourly_json(FILE *f, const struct hourly_args *a,
+                     const evc_hourly_result *r)
 {
 	char t[EVC_TIME_BUFSZ];
 	bool first = true;
 
-	fputs("{\"customer_id\":", stdout);
-	put_json_string(a->customer_id);
-	printf(",\"start\":\"%s\"", fmt_time(r->start, t));
-	printf(",\"end\":\"%s\"", fmt_time(r->end, t));
-	printf(",\"total\":%" PRIu64 ",\"buckets\":[", r->total);
+	fputs("{\"customer_id\":", f);
+	cli_put_json_string(f, a->customer_id);
+	fprintf(f, ",\"start\":\"%s\"", cli_fmt_time(r->start, t));
+	fprintf(f, ",\"end\":\"%s\"", cli_fmt_time(r->end, t));
+	fprintf(f, ",\"total\":%" PRIu64 ",\"buckets\":[", r->total);
 	for (size_t i = 0; i < r->n_buckets; i++) {
 		const evc_bucket *b = &r->buckets[i];
 
 		if (!shown(a, b))
 			continue;
-		printf("%s{\"hour\":\"%s\",\"count\":%" PRIu64
-		       ",\"partial\":%s}",
-		       first ? "" : ",", fmt_time(b->hour, t), b->count,
-		       b->partial ? "true" : "false");
+		fprintf(f,
+		        "%s{\"hour\":\"%s\",\"count\":%" PRIu64
+		        ",\"partial\":%s}",
+		        first ? "" : ",", cli_fmt_time(b->hour, t), b->count,
+		        b->partial ? "true" : "false");
 		first = false;
 	}
-	puts("]}");
+	fputs("]}\n", f);
 }
 
 static void print_csv(const struct hourly_args *a, const evc_hourly_result *r)
@@ -71,7 +47,7 @@ static void print_csv(const struct hourly_args *a, const evc_hourly_result *r)
 		const evc_bucket *b = &r->buckets[i];
 
 		if (shown(a, b))
-			printf("%s,%" PRIu64 ",%d\n", fmt_time(b->hour, t),
+			printf("%s,%" PRIu64 ",%d\n", cli_fmt_time(b->hour, t),
 			       b->count, b->partial ? 1 : 0);
 	}
 }
@@ -91,7 +67,7 @@ static void print_table(const struct hourly_args *a, const evc_hourly_result *r)
 		if (!shown(a, b))
 			continue;
 		/* No marker, no trailing blanks. */
-		printf("%-20s  %*" PRIu64 "%s\n", fmt_time(b->hour, t), w,
+		printf("%-20s  %*" PRIu64 "%s\n", cli_fmt_time(b->hour, t), w,
 		       b->count, b->partial ? "  partial" : "");
 	}
 	printf("%-20s  %*" PRIu64 "\n", "total", w, r->total);
@@ -113,7 +89,7 @@ int cli_hourly(evc_store *store, const struct hourly_args *a)
 	}
 	switch (a->format) {
 	case FORMAT_JSON:
-		print_json(a, r);
+		cli_hourly_json(stdout, a, r);
 		break;
 	case FORMAT_CSV:
 		print_csv(a, r);

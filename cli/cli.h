@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Shared by the CLI's files: evcount-cli.c parses the command line and
- * validates it, cli-ingest.c and cli-hourly.c call the library and report.
+ * validates it; cli-ingest.c, cli-hourly.c, cli-sources.c and cli-export.c
+ * call the library and report; output.c holds the escaping they share.
  */
 #ifndef EVCOUNT_CLI_H
 #define EVCOUNT_CLI_H
@@ -10,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define PROG "evcount-cli"
 
@@ -28,8 +30,12 @@ enum cli_format {
 
 struct ingest_args {
 	bool strict;
-	const char *rejects; /* NULL: report rejected rows on stderr */
-	char **files;        /* "-" is stdin */
+	bool follow;               /* EVC_INGEST_FOLLOW */
+	bool force;                /* EVC_INGEST_FORCE */
+	bool progress;             /* a progress bar if stderr is a tty */
+	uint64_t checkpoint_bytes; /* 0: the library's default */
+	const char *rejects;       /* NULL: report rejected rows on stderr */
+	char **files;              /* "-" is stdin */
 	int n_files;
 };
 
@@ -41,12 +47,55 @@ struct hourly_args {
 	bool sparse;
 };
 
+struct sources_args {
+	enum cli_format format;
+};
+
+struct export_args {
+	enum cli_format format; /* FORMAT_CSV or FORMAT_JSON */
+	bool epoch;             /* minutes as epoch seconds */
+};
+
 /* Ingest every file of `a` into `store`, reporting on stderr. Returns an
  * exit status. */
 int cli_ingest(evc_store *store, const struct ingest_args *a);
 
 /* Query `store` and print the result on stdout. Returns an exit status. */
 int cli_hourly(evc_store *store, const struct hourly_args *a);
+
+/* `r`, the result of the query `a`, as one JSON object and a newline: the
+ * output of hourly --format json, and the body of serve's /hourly. */
+void cli_hourly_json(FILE *f, const struct hourly_args *a,
+                     const evc_hourly_result *r);
+
+/* evcount-cli serve, with argv[0] "serve": parses its own options,
+ * serves until SIGINT or SIGTERM. Returns an exit status. */
+int cli_serve_main(const char *db, int argc, char **argv);
+
+/* The one-shot form with --server: ingest `in`, then serve with the
+ * defaults. Returns an exit status. */
+int cli_serve_oneshot(const char *db, const struct ingest_args *in);
+
+/* List the sources of `store` on stdout. Returns an exit status. */
+int cli_sources(evc_store *store, const struct sources_args *a);
+
+/* Print every (customer, minute) count of `store` on stdout. Returns an
+ * exit status. */
+int cli_export(evc_store *store, const struct export_args *a);
+
+/* Length of the valid UTF-8 sequence at `s` (1 for ASCII, NUL included), 0
+ * when it is not UTF-8. */
+size_t cli_utf8_len(const unsigned char *s);
+
+/* `s` as a JSON string: quoted and escaped, bytes that are not UTF-8
+ * replaced by U+FFFD. */
+void cli_put_json_string(FILE *f, const char *s);
+
+/* One RFC 4180 field, quoted only when it has to be. */
+void cli_put_csv_field(FILE *f, const char *s, size_t len);
+
+/* `t` as YYYY-MM-DDTHH:MM:SSZ in `buf`, which is returned. */
+const char *cli_fmt_time(int64_t t, char buf[EVC_TIME_BUFSZ]);
 
 /* The library's message for the last failure on `store` (NULL: store-less),
  * never empty so that an error line always says something. */

@@ -2,15 +2,19 @@
 /*
  * evcount-cli: command line front end of libevcount.
  *
- *   evcount-cli [--db PATH] ingest [--strict] [--rejects FILE] FILE...
+ *   evcount-cli [--db PATH] ingest [--strict] [--follow] ... FILE...
  *   evcount-cli [--db PATH] hourly --customer-id ID --start TS --end TS ...
+ *   evcount-cli [--db PATH] sources [--format FMT]
+ *   evcount-cli [--db PATH] export [--format FMT] [--epoch]
  *   evcount-cli FILE --customer-id ID --start TS --end TS ...   (one-shot)
  *
  * This file only turns the command line into checked arguments; everything
- * is done by the library, called from cli-ingest.c and cli-hourly.c.
+ * is done by the library, called from cli-ingest.c, cli-hourly.c,
+ * cli-sources.c and cli-export.c.
  */
 #include "cli.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,9 +32,14 @@ enum form {
 	FORM_INGEST = 0x1u,
 	FORM_HOURLY = 0x2u,
 	FORM_ONESHOT = 0x4u,
+	FORM_SOURCES = 0x8u,
+	FORM_EXPORT = 0x10u,
+	FORM_SERVE = 0x20u, /* parses its own options, in cli-serve.c */
 };
-#define FORM_ALL   (FORM_INGEST | FORM_HOURLY | FORM_ONESHOT)
-#define FORM_QUERY (FORM_HOURLY | FORM_ONESHOT)
+#define FORM_ALL                                                               \
+	(FORM_INGEST | FORM_HOURLY | FORM_ONESHOT | FORM_SOURCES | FORM_EXPORT)
+#define FORM_QUERY  (FORM_HOURLY | FORM_ONESHOT)
+#define FORM_LOADER (FORM_INGEST | FORM_ONESHOT)
 
 enum opt_id {
 	OPT_HELP = 'h',
@@ -43,6 +52,12 @@ enum opt_id {
 	OPT_END,
 	OPT_FORMAT,
 	OPT_SPARSE,
+	OPT_FOLLOW,
+	OPT_FORCE,
+	OPT_CHECKPOINT,
+	OPT_NO_PROGRESS,
+	OPT_EPOCH,
+	OPT_SERVER,
 };
 
 struct opt_def {
@@ -54,13 +69,24 @@ struct opt_def {
 	const char *help; /* NULL: an alias, left out of help */
 };
 
+/* An option may have several entries with the same id and name, for forms
+ * that need it described differently (--format); getopt_long() is given
+ * the first that applies. */
 static const struct opt_def opt_defs[] = {
     {"db", required_argument, OPT_DB, FORM_ALL, "PATH",
      "the store (default: $EVCOUNT_DB, else ./evcount.db)"},
-    {"strict", no_argument, OPT_STRICT, FORM_INGEST | FORM_ONESHOT, NULL,
+    {"strict", no_argument, OPT_STRICT, FORM_LOADER, NULL,
      "a rejected row fails the ingest of its FILE"},
-    {"rejects", required_argument, OPT_REJECTS, FORM_INGEST | FORM_ONESHOT,
-     "FILE", "write rejected rows to FILE as CSV, not to stderr"},
+    {"rejects", required_argument, OPT_REJECTS, FORM_LOADER, "FILE",
+     "write rejected rows to FILE as CSV, not to stderr"},
+    {"follow", no_argument, OPT_FOLLOW, FORM_LOADER, NULL,
+     "hold back an unterminated last line (FILE grows)"},
+    {"force", no_argument, OPT_FORCE, FORM_LOADER, NULL,
+     "ingest a changed FILE again, as a new source"},
+    {"checkpoint", required_argument, OPT_CHECKPOINT, FORM_LOADER, "SIZE",
+     "commit every SIZE bytes (suffix K, M or G; 64M)"},
+    {"no-progress", no_argument, OPT_NO_PROGRESS, FORM_LOADER, NULL,
+     "no progress bar (else drawn on a terminal)"},
     {"customer-id", required_argument, OPT_CUSTOMER, FORM_QUERY, "ID",
      "the customer to count (alias: --customer_id)"},
     {"customer_id", required_argument, OPT_CUSTOMER, FORM_QUERY, "ID", NULL},
@@ -68,15 +94,23 @@ static const struct opt_def opt_defs[] = {
      "start of the range, inclusive"},
     {"end", required_argument, OPT_END, FORM_QUERY, "TS",
      "end of the range, exclusive"},
-    {"format", required_argument, OPT_FORMAT, FORM_QUERY, "FMT",
+    {"format", required_argument, OPT_FORMAT, FORM_QUERY | FORM_SOURCES, "FMT",
      "table, json or csv; default: table on a tty, else csv"},
+    {"format", required_argument, OPT_FORMAT, FORM_EXPORT, "FMT",
+     "export: csv or json; default: csv"},
+    {"epoch", no_argument, OPT_EPOCH, FORM_EXPORT, NULL,
+     "export: minutes as epoch seconds"},
     {"sparse", no_argument, OPT_SPARSE, FORM_QUERY, NULL,
      "leave out the hours without events"},
+    {"server", no_argument, OPT_SERVER, FORM_ONESHOT, NULL,
+     "one-shot: after the ingest, serve queries over HTTP as serve does"},
     {"help", no_argument, OPT_HELP, FORM_ALL, NULL, "print this help and exit"},
     {"version", no_argument, OPT_VERSION, FORM_ALL, NULL,
      "print the versions and exit"},
 };
 #define N_OPTS (sizeof(opt_defs) / sizeof(opt_defs[0]))
+/* parse_options() records the options seen as bits of an unsigned. */
+_Static_assert(N_OPTS <= 32, "too many options for the seen mask");
 
 /* Everything the command line said, before it is checked. */
 struct cli {
@@ -89,6 +123,12 @@ struct cli {
 	const char *end;
 	const char *format;
 	bool sparse;
+	bool follow;
+	bool force;
+	bool no_progress;
+	const char *checkpoint;
+	bool epoch;
+	bool server;
 	char **operands;
 	int n_operands;
 };
@@ -121,6 +161,10 @@ static const char *form_name(enum form form)
 		return "hourly";
 	case FORM_ONESHOT:
 		return "the one-shot form";
+	case FORM_SOURCES:
+		return "sources";
+	case FORM_EXPORT:
+		return "export";
 	default:
 		return PROG;
 	}
@@ -154,7 +198,9 @@ static void print_help(enum form form)
 	/* Each form's synopsis; the continuation lines line up under it. */
 	if (forms & FORM_INGEST) {
 		printf("%s" PROG " [--db PATH] ingest [--strict] "
-		       "[--rejects FILE] FILE...\n",
+		       "[--rejects FILE] [--follow]\n"
+		       "                   [--force] [--checkpoint SIZE] "
+		       "[--no-progress] FILE...\n",
 		       lead);
 		lead = "       ";
 	}
@@ -166,12 +212,24 @@ static void print_help(enum form form)
 		       lead);
 		lead = "       ";
 	}
+	if (forms & FORM_SOURCES) {
+		printf("%s" PROG " [--db PATH] sources "
+		       "[--format table|json|csv]\n",
+		       lead);
+		lead = "       ";
+	}
+	if (forms & FORM_EXPORT) {
+		printf("%s" PROG " [--db PATH] export [--format csv|json] "
+		       "[--epoch]\n",
+		       lead);
+		lead = "       ";
+	}
 	if (forms & FORM_ONESHOT) {
 		printf(
 		    "%s" PROG " [--db PATH] FILE --customer-id ID "
 		    "--start TS --end TS\n"
 		    "                   [--format FMT] [--sparse] [--strict] "
-		    "[--rejects FILE]\n",
+		    "[--rejects FILE] ...\n",
 		    lead);
 	}
 	putchar('\n');
@@ -182,24 +240,48 @@ static void print_help(enum form form)
 		     "of per-minute counts.\n"
 		     "\n"
 		     "Commands:\n"
-		     "  ingest   add the events of CSV FILEs to the store "
-		     "('-' reads stdin)\n"
+		     "  ingest   add the events of CSV FILEs to the store, "
+		     "each exactly once\n"
+		     "           ('-' reads stdin)\n"
 		     "  hourly   print a customer's event count for each UTC "
 		     "hour in [start, end)\n"
+		     "  sources  list the files the store has ingested\n"
+		     "  export   print every (customer, minute) count of the "
+		     "store\n"
+		     "  serve    answer hourly queries over HTTP\n"
 		     "  FILE     one-shot: ingest FILE, then query it as "
-		     "hourly does\n");
+		     "hourly does\n"
+		     "\n"
+		     "'" PROG " COMMAND --help' describes one command.\n");
 	}
-	if (forms & (FORM_INGEST | FORM_ONESHOT)) {
-		puts("Input rows are customer_id,event_type,transaction_id,"
-		     "timestamp (CSV, optional\n"
-		     "header line). Each FILE is ingested in one transaction; "
-		     "ingest stops at the\n"
-		     "first FILE that fails, of which nothing is counted. A "
-		     "rejected row is reported\n"
-		     "(at most 10 per FILE on stderr) and skipped; --rejects "
-		     "writes them all as CSV\n"
-		     "records line,reason,text (file,line,reason,text with "
-		     "several FILEs).\n");
+	if (forms & FORM_LOADER) {
+		puts(
+		    "Input rows are customer_id,event_type,transaction_id,"
+		    "timestamp (CSV, optional\n"
+		    "header line). Each FILE is counted exactly once: the "
+		    "store remembers how far\n"
+		    "it has read it, under whatever path, so ingesting it "
+		    "again counts only the\n"
+		    "lines appended since (\"already ingested: 0 new rows\" "
+		    "when there are none), and\n"
+		    "a FILE whose ingested part changed is refused (--force "
+		    "counts it again, as a\n"
+		    "new source). Counts are committed every --checkpoint "
+		    "bytes: an interrupted\n"
+		    "ingest keeps them and the next one resumes there "
+		    "(--strict: one transaction).\n"
+		    "A last line without a newline is counted, unless --follow "
+		    "holds it back until\n"
+		    "it is complete. stdin ('-') is a stream, not a source: it "
+		    "is counted each\n"
+		    "time. Ingest stops at the first FILE that fails.\n"
+		    "\n"
+		    "A rejected row is reported (at most 10 per FILE on "
+		    "stderr) and skipped;\n"
+		    "--rejects writes them all as CSV records line,reason,text "
+		    "(file,line,reason,\n"
+		    "text with several FILEs). Each FILE ends with a summary "
+		    "line on stderr.\n");
 	}
 	if (forms & FORM_QUERY) {
 		puts("TS is YYYY-MM-DD (midnight UTC) or "
@@ -211,6 +293,20 @@ static void print_help(enum form form)
 		     "row per hour (csv: hour,count,partial; json: one "
 		     "object).\n");
 	}
+	if (forms & FORM_SOURCES) {
+		puts("sources lists each ingested FILE: id, path (as last "
+		     "given), realpath, size,\n"
+		     "offset (bytes ingested), rows counted, rejected and "
+		     "warned, first and last\n"
+		     "ingest time (csv: a header line then one row per source; "
+		     "json: one object).\n");
+	}
+	if (forms & FORM_EXPORT) {
+		puts("export prints every non-zero count, ordered by customer "
+		     "id then minute (csv:\n"
+		     "customer_id,minute,count; json: one object "
+		     "{\"counts\":[...]}).\n");
+	}
 	puts("Options:");
 	print_options(forms);
 	puts("\n"
@@ -220,7 +316,8 @@ static void print_help(enum form form)
 	     "Exit status:\n"
 	     "  0  success\n"
 	     "  1  failure: store, input or query error, a rejected row "
-	     "with --strict\n"
+	     "with --strict,\n"
+	     "     a FILE changed since it was ingested\n"
 	     "  2  usage error: bad option or argument");
 }
 
@@ -296,7 +393,14 @@ static int parse_options(struct cli *c, int argc, char **argv, enum form form,
 	int ret, idx;
 
 	for (size_t i = 0; i < N_OPTS; i++) {
+		bool dup = false;
+
 		if (!(opt_defs[i].forms & forms))
+			continue;
+		for (size_t j = 0; j < n; j++)
+			dup = dup ||
+			      strcmp(longopts[j].name, opt_defs[i].name) == 0;
+		if (dup)
 			continue;
 		longopts[n] =
 		    (struct option){opt_defs[i].name, opt_defs[i].has_arg, NULL,
@@ -347,11 +451,38 @@ static int parse_options(struct cli *c, int argc, char **argv, enum form form,
 		case OPT_SPARSE:
 			c->sparse = true;
 			break;
+		case OPT_FOLLOW:
+			c->follow = true;
+			break;
+		case OPT_FORCE:
+			c->force = true;
+			break;
+		case OPT_CHECKPOINT:
+			c->checkpoint = optarg;
+			break;
+		case OPT_NO_PROGRESS:
+			c->no_progress = true;
+			break;
+		case OPT_EPOCH:
+			c->epoch = true;
+			break;
+		case OPT_SERVER:
+			c->server = true;
+			break;
 		default:
 			return bad_option(ret, argv, form);
 		}
 	}
 	return -1;
+}
+
+/* Whether option `id` is valid in `form`, by any of its entries. */
+static bool applies(int id, enum form form)
+{
+	for (size_t i = 0; i < N_OPTS; i++)
+		if (opt_defs[i].id == id && (opt_defs[i].forms & form))
+			return true;
+	return false;
 }
 
 /* Fill `c` from the command line. Returns -1 to go on, or an exit status:
@@ -368,17 +499,35 @@ static int parse_command_line(struct cli *c, int argc, char **argv)
 	if (rc != -1)
 		return rc;
 	if (optind >= argc)
-		return cli_usage_error("missing command (ingest or hourly) or "
-		                       "FILE");
+		return cli_usage_error("missing command (ingest, hourly, "
+		                       "sources or export) or FILE");
 	word = argv[optind];
 	if (strcmp(word, "ingest") == 0)
 		c->form = FORM_INGEST;
 	else if (strcmp(word, "hourly") == 0)
 		c->form = FORM_HOURLY;
+	else if (strcmp(word, "sources") == 0)
+		c->form = FORM_SOURCES;
+	else if (strcmp(word, "export") == 0)
+		c->form = FORM_EXPORT;
+	else if (strcmp(word, "serve") == 0)
+		c->form = FORM_SERVE;
 	else
 		c->form = FORM_ONESHOT;
+	/* serve has options of its own: only --db may come before it. */
+	if (c->form == FORM_SERVE) {
+		for (size_t i = 0; i < N_OPTS; i++) {
+			if ((seen & (1u << i)) && opt_defs[i].id != OPT_DB)
+				return cli_usage_error(
+				    "option '--%s' does not apply to serve",
+				    opt_defs[i].name);
+		}
+		c->operands = argv + optind;
+		c->n_operands = argc - optind;
+		return -1;
+	}
 	for (size_t i = 0; i < N_OPTS; i++) {
-		if ((seen & (1u << i)) && !(opt_defs[i].forms & c->form))
+		if ((seen & (1u << i)) && !applies(opt_defs[i].id, c->form))
 			return cli_usage_error(
 			    "option '--%s' does not apply to %s",
 			    opt_defs[i].name, form_name(c->form));
@@ -438,34 +587,80 @@ static int64_t floor_minute(int64_t t)
  * nothing and would make the JSON output invalid. */
 static bool is_utf8(const unsigned char *s)
 {
-	while (*s) {
-		unsigned c = *s++, n, cp;
-
-		if (c < 0x80)
-			continue;
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			cp = c & 0x07;
-		} else {
-			return false;
-		}
-		for (unsigned i = 0; i < n; i++, s++) {
-			if ((*s & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (*s & 0x3f);
-		}
-		/* Overlong forms, surrogates and past U+10FFFF. */
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+	for (size_t n; *s; s += n) {
+		n = cli_utf8_len(s);
+		if (n == 0)
 			return false;
 	}
 	return true;
+}
+
+/* --format, of which export has no table: its rows are not for reading. */
+static int parse_format(const struct cli *c, bool table_ok,
+                        enum cli_format dflt, enum cli_format *out)
+{
+	if (!c->format)
+		*out = dflt;
+	else if (table_ok && strcmp(c->format, "table") == 0)
+		*out = FORMAT_TABLE;
+	else if (strcmp(c->format, "csv") == 0)
+		*out = FORMAT_CSV;
+	else if (strcmp(c->format, "json") == 0)
+		*out = FORMAT_JSON;
+	else
+		return cli_usage_error(
+		    "--format: unknown format \"%s\" (use %s)", c->format,
+		    table_ok ? "table, json or csv" : "csv or json");
+	return EXIT_OK;
+}
+
+/* The default for output read by people or by programs alike. */
+static enum cli_format tty_format(void)
+{
+	return isatty(STDOUT_FILENO) ? FORMAT_TABLE : FORMAT_CSV;
+}
+
+/* SIZE of --checkpoint: bytes, or K, M, G (powers of 1024). */
+static int parse_size(const char *opt, const char *arg, uint64_t *out)
+{
+	unsigned long long n;
+	unsigned shift = 0;
+	char *end;
+
+	/* strtoull() would take blanks and a sign. */
+	if (*arg < '0' || *arg > '9')
+		goto bad;
+	errno = 0;
+	n = strtoull(arg, &end, 10);
+	if (errno == ERANGE)
+		goto bad;
+	switch (*end) {
+	case 'K':
+	case 'k':
+		shift = 10;
+		end++;
+		break;
+	case 'M':
+	case 'm':
+		shift = 20;
+		end++;
+		break;
+	case 'G':
+	case 'g':
+		shift = 30;
+		end++;
+		break;
+	}
+	if (*end || n > (UINT64_MAX >> shift))
+		goto bad;
+	if (n == 0)
+		return cli_usage_error("--%s: SIZE must be more than 0", opt);
+	*out = (uint64_t)n << shift;
+	return EXIT_OK;
+bad:
+	return cli_usage_error("--%s: bad size \"%s\" (bytes, or a number "
+	                       "with K, M or G)",
+	                       opt, arg);
 }
 
 static int check_hourly_args(const struct cli *c, struct hourly_args *q)
@@ -500,19 +695,7 @@ static int check_hourly_args(const struct cli *c, struct hourly_args *q)
 		    q->start < q->end ? " once both are floored to the minute"
 		                      : "");
 	q->sparse = c->sparse;
-	if (!c->format)
-		q->format = isatty(STDOUT_FILENO) ? FORMAT_TABLE : FORMAT_CSV;
-	else if (strcmp(c->format, "table") == 0)
-		q->format = FORMAT_TABLE;
-	else if (strcmp(c->format, "csv") == 0)
-		q->format = FORMAT_CSV;
-	else if (strcmp(c->format, "json") == 0)
-		q->format = FORMAT_JSON;
-	else
-		return cli_usage_error("--format: unknown format \"%s\" (use "
-		                       "table, json or csv)",
-		                       c->format);
-	return EXIT_OK;
+	return parse_format(c, true, tty_format(), &q->format);
 }
 
 static int open_store(evc_store **store, const char *path, unsigned flags)
@@ -530,12 +713,20 @@ static int open_store(evc_store **store, const char *path, unsigned flags)
 	return EXIT_FAIL;
 }
 
-static void fill_ingest_args(const struct cli *c, struct ingest_args *in)
+static int fill_ingest_args(const struct cli *c, struct ingest_args *in)
 {
 	in->strict = c->strict;
+	in->follow = c->follow;
+	in->force = c->force;
+	in->progress = !c->no_progress;
+	in->checkpoint_bytes = 0;
 	in->rejects = c->rejects;
 	in->files = c->operands;
 	in->n_files = c->n_operands;
+	if (c->checkpoint)
+		return parse_size("checkpoint", c->checkpoint,
+		                  &in->checkpoint_bytes);
+	return EXIT_OK;
 }
 
 static int cmd_ingest(const struct cli *c)
@@ -546,7 +737,9 @@ static int cmd_ingest(const struct cli *c)
 
 	if (c->n_operands == 0)
 		return cli_usage_error("ingest: missing FILE");
-	fill_ingest_args(c, &in);
+	rc = fill_ingest_args(c, &in);
+	if (rc != EXIT_OK)
+		return rc;
 	rc = open_store(&store, db_path(c),
 	                EVC_OPEN_READWRITE | EVC_OPEN_CREATE);
 	if (rc != EXIT_OK)
@@ -576,6 +769,46 @@ static int cmd_hourly(const struct cli *c)
 	return rc;
 }
 
+static int cmd_sources(const struct cli *c)
+{
+	struct sources_args a;
+	evc_store *store;
+	int rc;
+
+	if (c->n_operands > 0)
+		return cli_usage_error("sources: unexpected argument '%s'",
+		                       c->operands[0]);
+	rc = parse_format(c, true, tty_format(), &a.format);
+	if (rc != EXIT_OK)
+		return rc;
+	rc = open_store(&store, db_path(c), EVC_OPEN_READONLY);
+	if (rc != EXIT_OK)
+		return rc;
+	rc = cli_sources(store, &a);
+	evc_close(store);
+	return rc;
+}
+
+static int cmd_export(const struct cli *c)
+{
+	struct export_args a = {.epoch = c->epoch};
+	evc_store *store;
+	int rc;
+
+	if (c->n_operands > 0)
+		return cli_usage_error("export: unexpected argument '%s'",
+		                       c->operands[0]);
+	rc = parse_format(c, false, FORMAT_CSV, &a.format);
+	if (rc != EXIT_OK)
+		return rc;
+	rc = open_store(&store, db_path(c), EVC_OPEN_READONLY);
+	if (rc != EXIT_OK)
+		return rc;
+	rc = cli_export(store, &a);
+	evc_close(store);
+	return rc;
+}
+
 /* The original tool's form: ingest FILE, then query. Every argument is
  * checked before the store is touched, so a usage error counts nothing. */
 static int cmd_oneshot(const struct cli *c)
@@ -592,7 +825,17 @@ static int cmd_oneshot(const struct cli *c)
 	    access(file, F_OK) != 0)
 		return cli_usage_error(
 		    "unknown command '%s' (and no such FILE)", file);
-	fill_ingest_args(c, &in);
+	rc = fill_ingest_args(c, &in);
+	if (rc != EXIT_OK)
+		return rc;
+	if (c->server) {
+		if (c->customer_id || c->start || c->end || c->format ||
+		    c->sparse)
+			return cli_usage_error(
+			    "--server takes no query options: "
+			    "queries come over HTTP");
+		return cli_serve_oneshot(db_path(c), &in);
+	}
 	rc = check_hourly_args(c, &q);
 	if (rc != EXIT_OK)
 		return rc;
@@ -622,6 +865,16 @@ int main(int argc, char **argv)
 			break;
 		case FORM_HOURLY:
 			rc = cmd_hourly(&c);
+			break;
+		case FORM_SOURCES:
+			rc = cmd_sources(&c);
+			break;
+		case FORM_EXPORT:
+			rc = cmd_export(&c);
+			break;
+		case FORM_SERVE:
+			rc = cli_serve_main(db_path(&c), c.n_operands,
+			                    c.operands);
 			break;
 		default:
 			rc = cmd_oneshot(&c);

@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * evcount-cli sources: the inputs the store has ingested, from evc_sources(),
+ * as table, csv or json.
+ */
+#include "cli.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A table is aligned on its widest cell, so its rows are kept until the
+ * end; csv and json are streamed. */
+struct table_row {
+	evc_source_info info; /* path and realpath point to our copies */
+	char *path;
+	char *realpath;
+};
+
+struct list_ctx {
+	enum cli_format format;
+	uint64_t n;
+	struct table_row *rows;
+	size_t cap;
+	bool nomem;
+};
+
+static void print_csv_row(const evc_source_info *s)
+{
+	char first[EVC_TIME_BUFSZ], last[EVC_TIME_BUFSZ];
+
+	printf("%" PRId64 ",", s->id);
+	cli_put_csv_field(stdout, s->path, strlen(s->path));
+	putchar(',');
+	cli_put_csv_field(stdout, s->realpath, strlen(s->realpath));
+	printf(",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
+	       ",%s,%s\n",
+	       s->size, s->offset, s->rows_counted, s->rows_rejected,
+	       s->rows_warned, cli_fmt_time(s->first_ingest, first),
+	       cli_fmt_time(s->last_ingest, last));
+}
+
+static void print_json_row(const evc_source_info *s, bool first_row)
+{
+	char first[EVC_TIME_BUFSZ], last[EVC_TIME_BUFSZ];
+
+	printf("%s{\"id\":%" PRId64 ",\"path\":", first_row ? "" : ",", s->id);
+	cli_put_json_string(stdout, s->path);
+	fputs(",\"realpath\":", stdout);
+	cli_put_json_string(stdout, s->realpath);
+	printf(",\"size\":%" PRIu64 ",\"offset\":%" PRIu64
+	       ",\"rows_counted\":%" PRIu64 ",\"rows_rejected\":%" PRIu64
+	       ",\"rows_warned\":%" PRIu64
+	       ",\"first_ingest\":\"%s\",\"last_ingest\":\"%s\"}",
+	       s->size, s->offset, s->rows_counted, s->rows_rejected,
+	       s->rows_warned, cli_fmt_time(s->first_ingest, first),
+	       cli_fmt_time(s->last_ingest, last));
+}
+
+static int keep_row(struct list_ctx *x, const evc_source_info *s)
+{
+	struct table_row *r;
+
+	if (x->n == x->cap) {
+		size_t cap = x->cap ? 2 * x->cap : 16;
+
+		r = realloc(x->rows, cap * sizeof(*r));
+		if (!r)
+			goto nomem;
+		x->rows = r;
+		x->cap = cap;
+	}
+	r = &x->rows[x->n];
+	r->info = *s;
+	r->path = strdup(s->path);
+	r->realpath = strdup(s->realpath);
+	if (!r->path || !r->realpath) {
+		free(r->path);
+		free(r->realpath);
+		goto nomem;
+	}
+	r->info.path = r->path;
+	r->info.realpath = r->realpath;
+	return 0;
+nomem:
+	x->nomem = true;
+	return 1;
+}
+
+static int on_source(const evc_source_info *s, void *payload)
+{
+	struct list_ctx *x = payload;
+
+	switch (x->format) {
+	case FORMAT_CSV:
+		print_csv_row(s);
+		break;
+	case FORMAT_JSON:
+		print_json_row(s, x->n == 0);
+		break;
+	case FORMAT_TABLE:
+		if (keep_row(x, s))
+			return 1;
+		break;
+	}
+	x->n++;
+	/* A closed pipe or a full disk: no use listing the rest. */
+	return ferror(stdout) ? 1 : 0;
+}
+
+static int width_u64(uint64_t v)
+{
+	char digits[24];
+
+	return snprintf(digits, sizeof(digits), "%" PRIu64, v);
+}
+
+static int max_int(int a, int b)
+{
+	return a > b ? a : b;
+}
+
+static void print_table(const struct list_ctx *x)
+{
+	char first[EVC_TIME_BUFSZ], last[EVC_TIME_BUFSZ];
+	/* Headers are the narrowest cells. */
+	int w_id = 2, w_path = 4, w_size = 4, w_off = 6, w_cnt = 7, w_rej = 8,
+	    w_warn = 6;
+
+	for (uint64_t i = 0; i < x->n; i++) {
+		const evc_source_info *s = &x->rows[i].info;
+		char id[24];
+
+		w_id =
+		    max_int(w_id, snprintf(id, sizeof(id), "%" PRId64, s->id));
+		w_path = max_int(w_path, (int)strlen(s->path));
+		w_size = max_int(w_size, width_u64(s->size));
+		w_off = max_int(w_off, width_u64(s->offset));
+		w_cnt = max_int(w_cnt, width_u64(s->rows_counted));
+		w_rej = max_int(w_rej, width_u64(s->rows_rejected));
+		w_warn = max_int(w_warn, width_u64(s->rows_warned));
+	}
+	printf("%*s  %-*s  %*s  %*s  %*s  %*s  %*s  %-20s  %-20s  %s\n", w_id,
+	       "id", w_path, "path", w_size, "size", w_off, "offset", w_cnt,
+	       "counted", w_rej, "rejected", w_warn, "warned", "first ingest",
+	       "last ingest", "realpath");
+	for (uint64_t i = 0; i < x->n; i++) {
+		const evc_source_info *s = &x->rows[i].info;
+
+		printf("%*" PRId64 "  %-*s  %*" PRIu64 "  %*" PRIu64
+		       "  %*" PRIu64 "  %*" PRIu64 "  %*" PRIu64
+		       "  %-20s  %-20s  %s\n",
+		       w_id, s->id, w_path, s->path, w_size, s->size, w_off,
+		       s->offset, w_cnt, s->rows_counted, w_rej,
+		       s->rows_rejected, w_warn, s->rows_warned,
+		       cli_fmt_time(s->first_ingest, first),
+		       cli_fmt_time(s->last_ingest, last), s->realpath);
+	}
+}
+
+int cli_sources(evc_store *store, const struct sources_args *a)
+{
+	struct list_ctx x = {.format = a->format};
+	int rc;
+
+	if (a->format == FORMAT_CSV)
+		puts("id,path,realpath,size,offset,rows_counted,rows_rejected,"
+		     "rows_warned,first_ingest,last_ingest");
+	else if (a->format == FORMAT_JSON)
+		fputs("{\"sources\":[", stdout);
+	rc = evc_sources(store, on_source, &x);
+	if (rc == EVC_OK) {
+		if (a->format == FORMAT_JSON)
+			puts("]}");
+		else if (a->format == FORMAT_TABLE)
+			print_table(&x);
+	}
+	for (uint64_t i = 0; i < x.n && a->format == FORMAT_TABLE; i++) {
+		free(x.rows[i].path);
+		free(x.rows[i].realpath);
+	}
+	free(x.rows);
+	if (x.nomem) {
+		fputs(PROG ": out of memory\n", stderr);
+		return EXIT_FAIL;
+	}
+	/* A write error stopped the listing: main() reports it. */
+	if (rc == EVC_EABORTED)
+		return EXIT_FAIL;
+	if (rc != EVC_OK) {
+		fprintf(stderr, PROG ": %s\n", cli_errmsg(store, rc));
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
