@@ -118,15 +118,25 @@ static int prepare(evc_store *store, evc_db *db, sqlite3_stmt **st,
 	return rc == SQLITE_OK ? EVC_OK : db_fail(store, db, rc, "prepare");
 }
 
-static int pragma_int(evc_store *store, evc_db *db, const char *sql,
-		      int64_t *out)
+/* The header facts that tell what a file is, read in one statement so they
+ * come from one snapshot: read one by one, a store being created by another
+ * process meanwhile would look like a foreign database. */
+static int read_header(evc_store *store, evc_db *db, int64_t *app_id,
+		       int64_t *version, int64_t *n_objects)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(db->db, sql, -1, &st, NULL);
+	int rc = sqlite3_prepare_v2(
+		db->db,
+		"SELECT (SELECT application_id FROM pragma_application_id),"
+		" (SELECT user_version FROM pragma_user_version),"
+		" (SELECT count(*) FROM sqlite_schema)",
+		-1, &st, NULL);
 	if (rc == SQLITE_OK) {
 		rc = sqlite3_step(st);
 		if (rc == SQLITE_ROW) {
-			*out = sqlite3_column_int64(st, 0);
+			*app_id = sqlite3_column_int64(st, 0);
+			*version = sqlite3_column_int64(st, 1);
+			*n_objects = sqlite3_column_int64(st, 2);
 			rc = SQLITE_OK;
 		}
 	}
@@ -163,10 +173,7 @@ static int check_or_create(evc_store *store, evc_db *db, unsigned flags)
 	int64_t app_id, version, n_objects;
 	int rc;
 
-	if ((rc = pragma_int(store, db, "PRAGMA application_id", &app_id)) ||
-	    (rc = pragma_int(store, db, "PRAGMA user_version", &version)) ||
-	    (rc = pragma_int(store, db, "SELECT count(*) FROM sqlite_schema",
-			     &n_objects))) {
+	if ((rc = read_header(store, db, &app_id, &version, &n_objects))) {
 		if (rc == EVC_ENOTSTORE || rc == EVC_EDB)
 			return evc__fail(store, EVC_ENOTSTORE,
 					 "%s: not an evcount store (not a "
@@ -203,9 +210,9 @@ static int check_or_create(evc_store *store, evc_db *db, unsigned flags)
 	 * write lock. */
 	if ((rc = exec(store, db, "BEGIN IMMEDIATE", "creating the store")))
 		return rc;
-	if ((rc = pragma_int(store, db, "PRAGMA application_id", &app_id)))
+	if ((rc = read_header(store, db, &app_id, &version, &n_objects)))
 		goto fail;
-	if (app_id == 0) {
+	if (app_id == 0 && n_objects == 0) {
 		char sql[128];
 		snprintf(sql, sizeof(sql),
 			 "PRAGMA application_id = %d; PRAGMA user_version = "
@@ -217,7 +224,8 @@ static int check_or_create(evc_store *store, evc_db *db, unsigned flags)
 	}
 	if ((rc = exec(store, db, "COMMIT", "creating the store")))
 		goto fail;
-	return EVC_OK;
+	/* Whoever created it, it must now be a store. */
+	return check_or_create(store, db, flags & ~EVC_OPEN_CREATE);
 fail:
 	sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
 	return rc;

@@ -83,6 +83,76 @@ else
 	fail "re-ingest after resume changed counts: $(cat "$tmp/err")"
 fi
 
+# Two ingests of the same file at once: the second waits for the store or
+# fails as busy; neither double counts. A rerun completes whatever is left.
+db=$tmp/race.db
+"$cli" --db "$db" ingest --no-progress --checkpoint 64K "$tmp/in.csv" 2>"$tmp/e1" &
+p1=$!
+"$cli" --db "$db" ingest --no-progress --checkpoint 64K "$tmp/in.csv" 2>"$tmp/e2" &
+p2=$!
+r1=0 r2=0
+wait $p1 || r1=$?
+wait $p2 || r2=$?
+bad_exit=0
+for n in 1 2; do
+	r=$([ $n = 1 ] && echo $r1 || echo $r2)
+	if [ "$r" != 0 ] && ! grep -q "busy" "$tmp/e$n"; then
+		bad_exit=1
+		cat "$tmp/e$n"
+	fi
+done
+"$cli" --db "$db" ingest --no-progress "$tmp/in.csv" 2>/dev/null
+export_counts "$db" >"$tmp/got"
+if [ $bad_exit = 0 ] && cmp -s "$tmp/expect-all" "$tmp/got"; then
+	ok "two ingests of one file at once: no double count (exits $r1, $r2)"
+else
+	fail "two ingests of one file at once: exits $r1, $r2, counts differ"
+fi
+
+# Two different files into one store at once, with queries running
+# meanwhile: WAL lets readers through while a writer commits.
+"$gen" --rows 40000 --customers 50 --days 3 --seed 8 -o "$tmp/in2.csv"
+cat "$tmp/in.csv" "$tmp/in2.csv" | "$oracle" >"$tmp/expect-both"
+db=$tmp/two.db
+"$cli" --db "$db" ingest --no-progress "$tmp/in2.csv" 2>/dev/null
+: >"$tmp/q-errors"
+"$cli" --db "$db" ingest --no-progress --checkpoint 64K "$tmp/in.csv" 2>"$tmp/e1" &
+p1=$!
+queries=0
+while kill -0 $p1 2>/dev/null && [ $queries -lt 200 ]; do
+	"$cli" --db "$db" sources --format csv >/dev/null 2>>"$tmp/q-errors" ||
+		echo "query failed" >>"$tmp/q-errors"
+	queries=$((queries + 1))
+done
+wait $p1 || true
+"$cli" --db "$db" ingest --no-progress "$tmp/in.csv" "$tmp/in2.csv" 2>/dev/null
+export_counts "$db" >"$tmp/got"
+if [ ! -s "$tmp/q-errors" ] && cmp -s "$tmp/expect-both" "$tmp/got"; then
+	ok "queries during an ingest all answered ($queries), counts exact"
+else
+	fail "queries during an ingest: $(head -3 "$tmp/q-errors")"
+fi
+
+# A file size limit (standing in for a full disk) fails the ingest with a
+# clear error and keeps what was committed before.
+db=$tmp/full.db
+"$gen" --rows 500 --customers 5 --days 1 --seed 9 -o "$tmp/small.csv"
+"$cli" --db "$db" ingest --no-progress "$tmp/small.csv" 2>/dev/null
+before=$(export_counts "$db" | md5sum)
+rc=0
+(
+	trap '' XFSZ
+	ulimit -f 64
+	exec "$cli" --db "$db" ingest --no-progress "$tmp/in.csv"
+) 2>"$tmp/err" || rc=$?
+after=$(export_counts "$db" | md5sum)
+if [ $rc = 1 ] && grep -q "^evcount-cli: .*$(basename "$db")" "$tmp/err" &&
+	[ "$before" = "$after" ]; then
+	ok "a full disk fails the ingest (exit 1), committed counts kept"
+else
+	fail "full disk: exit $rc, $(head -2 "$tmp/err")"
+fi
+
 echo "# $kills ingests killed with SIGKILL"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
