@@ -512,6 +512,7 @@ get_metrics(struct server *s, struct MHD_Connection *conn, struct reply *rp)
 {
 	struct metrics *m = &s->m;
 	struct source_totals t = {0};
+	uint64_t customers = 0;
 	evc_store *store;
 	uint64_t cum = 0;
 	char *buf = NULL;
@@ -523,6 +524,8 @@ get_metrics(struct server *s, struct MHD_Connection *conn, struct reply *rp)
 	if (!store)
 		return send_error(conn, rp, 500, "store unavailable");
 	rc = evc_sources(store, add_source, &t);
+	if (rc == EVC_OK)
+		rc = evc_customer_count(store, &customers);
 	if (rc != EVC_OK) {
 		worker_store_failed(s, rc);
 		return send_error(conn, rp, 500, "store failure");
@@ -579,6 +582,9 @@ get_metrics(struct server *s, struct MHD_Connection *conn, struct reply *rp)
 	fprintf(f, "evcount_http_requests_in_flight %d\n",
 	        atomic_load_explicit(&m->in_flight, memory_order_relaxed));
 
+	put_metric_head(f, "evcount_store_customers", "gauge",
+	                "Customers with counts in the store.");
+	fprintf(f, "evcount_store_customers %" PRIu64 "\n", customers);
 	put_metric_head(f, "evcount_store_sources", "gauge",
 	                "Input files ingested into the store.");
 	fprintf(f, "evcount_store_sources %" PRIu64 "\n", t.sources);

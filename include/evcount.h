@@ -382,6 +382,14 @@ int evc_sources(evc_store *store, evc_source_fn fn, void *payload);
 /** @} */
 
 /**
+ * Count the customers the store holds counts for.
+ * @param out receives the number of distinct customer ids ever counted.
+ * @retval EVC_OK, EVC_EINVAL, EVC_EDB, EVC_EBUSY
+ * @since 0.1.0
+ */
+int evc_customer_count(evc_store *store, uint64_t *out);
+
+/**
  * @defgroup query Hourly counts
  * @{
  */

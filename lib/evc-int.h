@@ -224,6 +224,8 @@ typedef int (*evc_all_hours_fn)(const char *customer, int64_t hour,
 int evc__db_all_hours(evc_store *store, evc_db *db, evc_all_hours_fn fn,
 		      void *payload);
 
+int evc__db_customer_count(evc_store *store, evc_db *db, uint64_t *out);
+
 /* ---- source identity (source.c) ------------------------------------------ */
 
 #define EVC_HEAD_BYTES 4096

@@ -139,3 +139,14 @@ EVC_EXPORT int evc_export(evc_store *store, evc_minute_fn fn, void *payload)
 		evc__clear_error(store);
 	return rc;
 }
+
+EVC_EXPORT int evc_customer_count(evc_store *store, uint64_t *out)
+{
+	if (!store || !out)
+		return evc__fail(store, EVC_EINVAL,
+				 "evc_customer_count: NULL argument");
+	int rc = evc__db_customer_count(store, store->db, out);
+	if (rc == EVC_OK)
+		evc__clear_error(store);
+	return rc;
+}

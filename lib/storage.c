@@ -475,6 +475,20 @@ int evc__db_all_hours(evc_store *store, evc_db *db, evc_all_hours_fn fn,
 				 : db_fail(store, db, rc, "reading counts");
 }
 
+int evc__db_customer_count(evc_store *store, evc_db *db, uint64_t *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db->db, "SELECT count(*) FROM customers",
+				    -1, &st, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*out = (uint64_t)sqlite3_column_int64(st, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_OK ? EVC_OK
+			       : db_fail(store, db, rc, "counting customers");
+}
+
 #define SOURCE_COLUMNS                                                         \
 	"path, realpath, dev, ino, size, mtime_ns, head_len, head_hash, "      \
 	"offset, prefix_hash, next_line, rows_counted, rows_rejected, "        \

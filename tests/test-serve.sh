@@ -359,6 +359,8 @@ grep -Eq '^# TYPE evcount_http_request_duration_seconds histogram$' metrics ||
 [ "$(metric evcount_store_rows_counted)" = 10 ] ||
 	bad "rows counted: $(metric evcount_store_rows_counted)"
 [ "$(metric evcount_store_sources)" = 1 ] || bad "sources"
+[ "$(metric evcount_store_customers)" = 4 ] ||
+	bad "customers: $(metric evcount_store_customers)"
 key='evcount_http_requests_total{endpoint="/hourly",status="200"}'
 before=$(metric "$key")
 k400='evcount_http_requests_total{endpoint="/hourly",status="400"}'
