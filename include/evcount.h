@@ -283,10 +283,16 @@ typedef struct evc_ingest_options {
 	uint64_t checkpoint_bytes;    /**< commit about every this many bytes
 					   of input; 0 means
 					   ::EVC_CHECKPOINT_DEFAULT */
+	unsigned threads;             /**< 0: automatic (store writes on a
+					   second thread for inputs over a few
+					   MiB); 1: everything on the calling
+					   thread. The store ends up the same
+					   either way. Callbacks are always
+					   called on the calling thread. */
 } evc_ingest_options;
 
 #define EVC_INGEST_OPTIONS_INIT                                                \
-	{ EVC_INGEST_OPTIONS_VERSION, 0, NULL, NULL, NULL, 0 }
+	{ EVC_INGEST_OPTIONS_VERSION, 0, NULL, NULL, NULL, 0, 0 }
 
 /** What an ingest found about its input, in evc_ingest_stats.source. */
 typedef enum evc_source_state {

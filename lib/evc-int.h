@@ -166,6 +166,39 @@ const char *evc__agg_customer(const evc_agg *agg, uint32_t idx, size_t *len);
 const evc_agg_entry *evc__agg_sorted(evc_agg *agg, size_t *n);
 void evc__agg_reset(evc_agg *agg);
 
+/* ---- the ingest driver (ingest.c) --------------------------------------- */
+
+/* Test hooks: keys per batch, and the input size from which the writer runs
+ * on its own thread. Tests shrink them to exercise many batches. */
+extern size_t evc__ingest_batch_keys;
+extern uint64_t evc__ingest_threaded_min;
+
+/* ---- the batch writer (writer.c) ------------------------------------------ */
+
+/* A checkpoint: commit the counts so far with the input's offset. Captured
+ * by the parsing thread when it hands a batch over. */
+typedef struct evc_ckpt {
+	uint64_t offset, prefix_hash, next_line;
+	evc_ingest_stats stats; /* the rows read up to offset */
+	bool last;              /* the input's end: no transaction after it */
+} evc_ckpt;
+
+/* Writes a full batch and, with ckpt, commits a checkpoint. Returns a
+ * status; the first failure sticks. */
+typedef int (*evc_writer_fn)(void *ctx, evc_agg *batch, const evc_ckpt *ckpt);
+typedef struct evc_writer evc_writer;
+
+/* threaded: run jobs on a second thread (falls back to inline if no thread
+ * can be made); else run each job inline in evc__writer_submit(). */
+int evc__writer_start(evc_writer **out, bool threaded, evc_writer_fn fn,
+		      void *ctx);
+/* Wait for the previous job, then hand this one over. The batch belongs to
+ * the writer until the next submit or finish returns. Returns the
+ * first failure so far (the job is then not run). */
+int evc__writer_submit(evc_writer *w, evc_agg *batch, const evc_ckpt *ckpt);
+/* Wait, stop the thread, free; returns the first failure. NULL is fine. */
+int evc__writer_finish(evc_writer *w);
+
 /* ---- storage (storage.c): every SQL statement lives here ---------------- */
 
 typedef struct evc_db evc_db;

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The ingest driver: reads records from the CSV scanner, checks each row,
- * reports rejects and warnings, aggregates accepted rows into the bounded
- * batch and flushes full batches to storage, all inside one transaction per
- * input so that a failed ingest leaves the store as it was.
+ * reports rejects and warnings and aggregates accepted rows into a bounded
+ * batch; full batches and checkpoints go to the batch writer (writer.c),
+ * which writes them on a second thread while the next batch is parsed.
+ * Counts and the input's offset are committed together at checkpoints, so
+ * a failed or killed ingest leaves exactly the checkpointed prefix.
  */
 #include "evc-int.h"
 
@@ -16,8 +18,14 @@
 #include <time.h>
 #include <unistd.h>
 
-/* 512k keys: a 24 MiB table, so an ingest stays well inside 64 MiB. */
+/* 512k keys: an 8 MiB table; two of them (one parsed into, one being
+ * written) keep an ingest well inside 64 MiB. */
 #define BATCH_KEYS (1u << 19)
+/* Below this a second thread costs more than it saves. */
+#define THREADED_MIN_BYTES (4u << 20)
+
+size_t evc__ingest_batch_keys = BATCH_KEYS;
+uint64_t evc__ingest_threaded_min = THREADED_MIN_BYTES;
 #define PROGRESS_EVERY (1u << 20)
 
 struct ingest {
@@ -25,21 +33,28 @@ struct ingest {
 	const char *name;
 	const evc_ingest_options *opts;
 	evc_ingest_stats *stats;
-	evc_agg *agg;
+	evc_agg *batch[2]; /* parsed into, and being written */
+	unsigned cur;      /* the batch being parsed into */
+	evc_writer *writer;
+	bool writer_failed; /* a hand-over returned the writer's failure */
 	evc_csv *csv;
-	uint64_t size;        /* 0 when unknown */
+	uint64_t size; /* 0 when unknown */
 	uint64_t next_progress;
 	evc_source_row *source; /* NULL for a stream */
 	uint64_t checkpoint_at; /* input offset of the next checkpoint */
 	uint64_t checkpoint_bytes;
+	/* Owned by the writer while it runs: */
+	struct evc_store wstore;    /* its messages, apart from the parser's */
 	evc_ingest_stats committed; /* stats as of the last checkpoint */
+	uint64_t keys_written;
 };
 
-static int flush(struct ingest *in)
+/* Writer side: sort a batch and add it to the store. */
+static int write_batch(struct ingest *in, evc_agg *batch)
 {
-	evc_store *s = in->store;
+	evc_store *s = &in->wstore;
 	size_t n;
-	const evc_agg_entry *e = evc__agg_sorted(in->agg, &n);
+	const evc_agg_entry *e = evc__agg_sorted(batch, &n);
 	uint64_t counts[60];
 	uint8_t blob[EVC_MINUTES_BLOB_MAX];
 	int rc = EVC_OK;
@@ -47,7 +62,7 @@ static int flush(struct ingest *in)
 	for (size_t i = 0; i < n;) {
 		const uint32_t ci = e[i].customer;
 		size_t len;
-		const char *name = evc__agg_customer(in->agg, ci, &len);
+		const char *name = evc__agg_customer(batch, ci, &len);
 		int64_t cust;
 		if ((rc = evc__db_customer(s, s->db, name, len, true, &cust)))
 			return rc;
@@ -65,34 +80,34 @@ static int flush(struct ingest *in)
 			}
 			const size_t blen = evc__minutes_encode(counts, blob);
 			if ((rc = evc__db_add_hour(s, s->db, cust, hour, total,
-						   blob, blen)))
+			                           blob, blen)))
 				return rc;
 		}
 	}
-	in->stats->keys_touched += n;
-	evc__agg_reset(in->agg);
+	in->keys_written += n;
+	evc__agg_reset(batch);
 	return EVC_OK;
 }
 
 static int report(struct ingest *in, const evc_csv_record *rec, int warning,
-		  const char *reason)
+                  const char *reason)
 {
 	if (!in->opts->on_reject)
 		return EVC_OK;
 	const evc_reject r = {
-		.source = in->name,
-		.line = rec->line,
-		.warning = warning,
-		.reason = reason,
-		.text = rec->text,
-		.text_len = rec->text_len,
-		.text_truncated = rec->text_truncated,
+	    .source = in->name,
+	    .line = rec->line,
+	    .warning = warning,
+	    .reason = reason,
+	    .text = rec->text,
+	    .text_len = rec->text_len,
+	    .text_truncated = rec->text_truncated,
 	};
 	if (in->opts->on_reject(&r, in->opts->payload))
 		return evc__fail(in->store, EVC_EABORTED,
-				 "%s:%llu: ingest stopped by the reject "
-				 "callback",
-				 in->name, (unsigned long long)rec->line);
+		                 "%s:%llu: ingest stopped by the reject "
+		                 "callback",
+		                 in->name, (unsigned long long)rec->line);
 	return EVC_OK;
 }
 
@@ -103,49 +118,48 @@ static int progress(struct ingest *in)
 		return EVC_OK;
 	in->next_progress = done + PROGRESS_EVERY;
 	const evc_progress p = {
-		.source = in->name,
-		.bytes_done = done,
-		.bytes_total = in->size,
-		.rows_read = in->stats->rows_read,
+	    .source = in->name,
+	    .bytes_done = done,
+	    .bytes_total = in->size,
+	    .rows_read = in->stats->rows_read,
 	};
 	if (in->opts->on_progress(&p, in->opts->payload))
 		return evc__fail(in->store, EVC_EABORTED,
-				 "%s: ingest stopped by the progress callback",
-				 in->name);
+		                 "%s: ingest stopped by the progress callback",
+		                 in->name);
 	return EVC_OK;
 }
 
-/* Commit the counts so far together with the source's new offset, so a
- * crash at any instant leaves counts of exactly the committed prefix. */
-static int checkpoint(struct ingest *in, bool last)
+/* Writer side: commit the counts so far together with the source's new
+ * offset, so a crash at any instant leaves counts of exactly the committed
+ * prefix. */
+static int write_checkpoint(struct ingest *in, const evc_ckpt *ck)
 {
-	evc_store *s = in->store;
+	evc_store *s = &in->wstore;
 	evc_source_row *src = in->source;
-	evc_ingest_stats *st = in->stats;
-	const uint64_t offset = evc__csv_offset(in->csv);
+	const evc_ingest_stats *st = &ck->stats;
 	uint64_t stored;
 	int rc;
 
-	if ((rc = flush(in)))
-		return rc;
-	if (offset != src->offset) {
+	if (ck->offset != src->offset) {
 		/* Another ingest of this input may have committed meanwhile:
 		 * then this batch would count its rows twice. */
 		if ((rc = evc__db_source_offset(s, s->db, src->id, &stored)))
 			return rc;
 		if (stored != src->offset)
 			return evc__fail(s, EVC_EBUSY,
-					 "%s: store is busy: another ingest of "
-					 "this file committed meanwhile; "
-					 "nothing counted from line %llu on",
-					 in->name,
-					 (unsigned long long)src->next_line);
-		src->offset = offset;
-		src->prefix_hash = evc__hash_final(evc__csv_hash(in->csv));
-		src->next_line = evc__csv_line(in->csv);
-		src->rows_counted += st->rows_counted - in->committed.rows_counted;
+			                 "%s: store is busy: another ingest of "
+			                 "this file committed meanwhile; "
+			                 "nothing counted from line %llu on",
+			                 in->name,
+			                 (unsigned long long)src->next_line);
+		src->offset = ck->offset;
+		src->prefix_hash = ck->prefix_hash;
+		src->next_line = ck->next_line;
+		src->rows_counted +=
+		    st->rows_counted - in->committed.rows_counted;
 		src->rows_rejected +=
-			st->rows_rejected - in->committed.rows_rejected;
+		    st->rows_rejected - in->committed.rows_rejected;
 		src->rows_warned += st->rows_warned - in->committed.rows_warned;
 		src->last_ingest = (int64_t)time(NULL);
 		if ((rc = evc__db_source_update(s, s->db, src)))
@@ -154,9 +168,41 @@ static int checkpoint(struct ingest *in, bool last)
 	if ((rc = evc__db_commit(s, s->db)))
 		return rc;
 	in->committed = *st;
-	in->checkpoint_at = offset + in->checkpoint_bytes;
-	if (!last && (rc = evc__db_begin(s, s->db)))
+	if (!ck->last && (rc = evc__db_begin(s, s->db)))
 		return rc;
+	return EVC_OK;
+}
+
+static int write_job(void *ctx, evc_agg *batch, const evc_ckpt *ck)
+{
+	struct ingest *in = ctx;
+	int rc = write_batch(in, batch);
+	if (rc == EVC_OK && ck)
+		rc = write_checkpoint(in, ck);
+	return rc;
+}
+
+/* Parser side: hand the current batch (and a checkpoint) to the writer and
+ * go on with the other batch, which the writer has finished with. */
+static int hand_over(struct ingest *in, bool checkpoint, bool last)
+{
+	evc_ckpt ck;
+
+	if (checkpoint) {
+		ck.offset = evc__csv_offset(in->csv);
+		ck.prefix_hash = evc__hash_final(evc__csv_hash(in->csv));
+		ck.next_line = evc__csv_line(in->csv);
+		ck.stats = *in->stats;
+		ck.last = last;
+		in->checkpoint_at = ck.offset + in->checkpoint_bytes;
+	}
+	int rc = evc__writer_submit(in->writer, in->batch[in->cur],
+	                            checkpoint ? &ck : NULL);
+	if (rc != EVC_OK) {
+		in->writer_failed = true;
+		return rc;
+	}
+	in->cur ^= 1;
 	return EVC_OK;
 }
 
@@ -185,11 +231,11 @@ static int ingest_records(struct ingest *in)
 				return rc;
 			if (in->opts->flags & EVC_INGEST_STRICT)
 				return evc__fail(in->store, EVC_EPARSE,
-						 "%s:%llu: %s (strict mode: "
-						 "nothing counted)",
-						 in->name,
-						 (unsigned long long)rec.line,
-						 why);
+				                 "%s:%llu: %s (strict mode: "
+				                 "nothing counted)",
+				                 in->name,
+				                 (unsigned long long)rec.line,
+				                 why);
 			continue;
 		}
 		if (warn) {
@@ -197,34 +243,35 @@ static int ingest_records(struct ingest *in)
 			if ((rc = report(in, &rec, 1, warn)))
 				return rc;
 		}
-		rc = evc__agg_add(in->agg, rec.field[0].ptr, rec.field[0].len,
-				  minute);
+		rc = evc__agg_add(in->batch[in->cur], rec.field[0].ptr,
+		                  rec.field[0].len, minute);
 		if (rc == EVC_ERANGE) {
-			if ((rc = flush(in)))
+			if ((rc = hand_over(in, false, false)))
 				return rc;
-			rc = evc__agg_add(in->agg, rec.field[0].ptr,
-					  rec.field[0].len, minute);
+			rc = evc__agg_add(in->batch[in->cur], rec.field[0].ptr,
+			                  rec.field[0].len, minute);
 		}
 		if (rc != EVC_OK)
 			return evc__fail(in->store, rc, "%s: out of memory",
-					 in->name);
+			                 in->name);
 		in->stats->rows_counted++;
-		if (in->source && evc__csv_offset(in->csv) >= in->checkpoint_at &&
-		    (rc = checkpoint(in, false)))
+		if (in->source &&
+		    evc__csv_offset(in->csv) >= in->checkpoint_at &&
+		    (rc = hand_over(in, true, false)))
 			return rc;
 	}
 	in->stats->bytes = evc__csv_bytes(in->csv);
 	if (rc == EVC_EIO)
 		return evc__fail(in->store, EVC_EIO, "%s: read error: %s",
-				 in->name, strerror(err));
+		                 in->name, strerror(err));
 	if (rc != 0)
 		return evc__fail(in->store, rc, "%s: out of memory", in->name);
 	in->stats->rows_held = evc__csv_held(in->csv);
-	return in->source ? checkpoint(in, true) : flush(in);
+	return hand_over(in, in->source != NULL, true);
 }
 
 static int check_options(evc_store *store, const char *name,
-			 const evc_ingest_options **opts)
+                         const evc_ingest_options **opts)
 {
 	static const evc_ingest_options defaults = EVC_INGEST_OPTIONS_INIT;
 
@@ -232,12 +279,12 @@ static int check_options(evc_store *store, const char *name,
 		*opts = &defaults;
 	if ((*opts)->version != EVC_INGEST_OPTIONS_VERSION)
 		return evc__fail(store, EVC_EINVAL,
-				 "%s: unsupported options version %u", name,
-				 (*opts)->version);
+		                 "%s: unsupported options version %u", name,
+		                 (*opts)->version);
 	if (!(store->flags & EVC_OPEN_READWRITE))
 		return evc__fail(store, EVC_EREADONLY,
-				 "%s: store %s is opened read-only", name,
-				 store->path);
+		                 "%s: store %s is opened read-only", name,
+		                 store->path);
 	return EVC_OK;
 }
 
@@ -248,19 +295,31 @@ static int run(struct ingest *in, int fd, const evc_hash *prefix)
 	evc_store *store = in->store;
 	int rc;
 
-	if ((rc = evc__agg_new(&in->agg, BATCH_KEYS)) ||
-	    (rc = evc__csv_new(&in->csv, fd, 0))) {
-		rc = evc__fail(store, EVC_ENOMEM, "%s: out of memory", in->name);
+	/* Streams have no known size: they may be large. */
+	const bool threaded =
+	    in->opts->threads != 1 &&
+	    (in->size == 0 || in->size >= evc__ingest_threaded_min);
+	in->wstore = *store;
+	in->wstore.errmsg[0] = '\0';
+	if ((rc = evc__agg_new(&in->batch[0], evc__ingest_batch_keys)) ||
+	    (threaded &&
+	     (rc = evc__agg_new(&in->batch[1], evc__ingest_batch_keys))) ||
+	    (rc = evc__csv_new(&in->csv, fd, 0)) ||
+	    (rc = evc__writer_start(&in->writer, threaded, write_job, in))) {
+		rc =
+		    evc__fail(store, EVC_ENOMEM, "%s: out of memory", in->name);
 		goto out;
 	}
+	if (!threaded)
+		in->batch[1] = in->batch[0]; /* each job is done inline */
 	if (in->source) {
 		evc__csv_resume(in->csv, in->source->offset,
-				in->source->next_line, prefix);
+		                in->source->next_line, prefix);
 		evc__csv_set_follow(in->csv,
-				    in->opts->flags & EVC_INGEST_FOLLOW);
+		                    in->opts->flags & EVC_INGEST_FOLLOW);
 		in->checkpoint_bytes = in->opts->checkpoint_bytes
-					       ? in->opts->checkpoint_bytes
-					       : EVC_CHECKPOINT_DEFAULT;
+		                           ? in->opts->checkpoint_bytes
+		                           : EVC_CHECKPOINT_DEFAULT;
 		/* Strict mode counts nothing of a failing input: one
 		 * transaction. */
 		if (in->opts->flags & EVC_INGEST_STRICT)
@@ -268,37 +327,47 @@ static int run(struct ingest *in, int fd, const evc_hash *prefix)
 		in->checkpoint_at = in->source->offset + in->checkpoint_bytes;
 	}
 	rc = ingest_records(in);
+	const int wrc = evc__writer_finish(in->writer);
+	in->writer = NULL;
+	if (wrc != EVC_OK && (rc == EVC_OK || in->writer_failed)) {
+		memcpy(store->errmsg, in->wstore.errmsg, sizeof(store->errmsg));
+		rc = wrc;
+	}
 	in->stats->bytes = evc__csv_bytes(in->csv);
+	in->stats->keys_touched = in->keys_written;
 	if (rc == EVC_OK && !in->source)
 		rc = evc__db_commit(store, store->db);
 out:
+	evc__writer_finish(in->writer);
 	if (rc != EVC_OK)
 		evc__db_rollback(store->db);
 	else
 		evc__clear_error(store);
 	evc__csv_free(in->csv);
-	evc__agg_free(in->agg);
+	if (in->batch[1] != in->batch[0])
+		evc__agg_free(in->batch[1]);
+	evc__agg_free(in->batch[0]);
 	return rc;
 }
 
 static int ingest_stream(evc_store *store, int fd, const char *name,
-			 const evc_ingest_options *opts,
-			 evc_ingest_stats *stats)
+                         const evc_ingest_options *opts,
+                         evc_ingest_stats *stats)
 {
 	int rc;
 
 	if ((rc = check_options(store, name, &opts)))
 		return rc;
 	struct ingest in = {
-		.store = store, .name = name, .opts = opts, .stats = stats};
+	    .store = store, .name = name, .opts = opts, .stats = stats};
 	if ((rc = evc__db_begin(store, store->db)))
 		return rc;
 	return run(&in, fd, NULL);
 }
 
 EVC_EXPORT int evc_ingest_fd(evc_store *store, int fd, const char *name,
-			     const evc_ingest_options *opts,
-			     evc_ingest_stats *stats)
+                             const evc_ingest_options *opts,
+                             evc_ingest_stats *stats)
 {
 	evc_ingest_stats local;
 
@@ -323,7 +392,7 @@ static void describe_input(evc_source_row *row, const evc_input *in)
 }
 
 static int ingest_file(evc_store *store, evc_input *input,
-		       const evc_ingest_options *opts, evc_ingest_stats *stats)
+                       const evc_ingest_options *opts, evc_ingest_stats *stats)
 {
 	evc_match m;
 	evc_source_row row;
@@ -335,10 +404,10 @@ static int ingest_file(evc_store *store, evc_input *input,
 		goto fail;
 	if (m.kind == EVC_MATCH_CHANGED && !(opts->flags & EVC_INGEST_FORCE)) {
 		rc = evc__fail(store, EVC_ECHANGED,
-			       "%s: refused: this file was ingested before and "
-			       "%s; nothing counted (--force ingests it as a "
-			       "new source)",
-			       input->path, m.what);
+		               "%s: refused: this file was ingested before and "
+		               "%s; nothing counted (--force ingests it as a "
+		               "new source)",
+		               input->path, m.what);
 		goto fail;
 	}
 	if (m.kind == EVC_MATCH_CHANGED) {
@@ -347,7 +416,7 @@ static int ingest_file(evc_store *store, evc_input *input,
 		evc__hash_init(&m.prefix);
 		if (lseek(input->fd, 0, SEEK_SET) != 0) {
 			rc = evc__fail(store, EVC_EIO, "%s: seek: %s",
-				       input->path, strerror(errno));
+			               input->path, strerror(errno));
 			goto fail;
 		}
 	}
@@ -381,17 +450,17 @@ static int ingest_file(evc_store *store, evc_input *input,
 	if (rc != EVC_OK)
 		goto fail;
 	stats->source = m.kind == EVC_MATCH_CHANGED ? EVC_SOURCE_FORCED
-			: m.resume_offset > 0	    ? EVC_SOURCE_RESUMED
-						    : EVC_SOURCE_NEW;
+	                : m.resume_offset > 0       ? EVC_SOURCE_RESUMED
+	                                            : EVC_SOURCE_NEW;
 	stats->bytes_skipped = m.resume_offset;
 	stats->rows_skipped = m.resume_rows;
 	struct ingest in = {
-		.store = store,
-		.name = input->path,
-		.opts = opts,
-		.stats = stats,
-		.size = input->size,
-		.source = &row,
+	    .store = store,
+	    .name = input->path,
+	    .opts = opts,
+	    .stats = stats,
+	    .size = input->size,
+	    .source = &row,
 	};
 	rc = run(&in, input->fd, &m.prefix);
 	if (rc == EVC_OK && stats->source == EVC_SOURCE_RESUMED &&
@@ -404,8 +473,8 @@ fail:
 }
 
 EVC_EXPORT int evc_ingest_csv(evc_store *store, const char *path,
-			      const evc_ingest_options *opts,
-			      evc_ingest_stats *stats)
+                              const evc_ingest_options *opts,
+                              evc_ingest_stats *stats)
 {
 	evc_ingest_stats local;
 	evc_input input;
@@ -416,10 +485,10 @@ EVC_EXPORT int evc_ingest_csv(evc_store *store, const char *path,
 	memset(stats, 0, sizeof(*stats));
 	if (!store)
 		return evc__fail(NULL, EVC_EINVAL,
-				 "evc_ingest_csv: NULL store");
+		                 "evc_ingest_csv: NULL store");
 	if (!path)
 		return evc__fail(store, EVC_EINVAL,
-				 "evc_ingest_csv: NULL path");
+		                 "evc_ingest_csv: NULL path");
 	if ((rc = check_options(store, path, &opts)))
 		return rc;
 	if ((rc = evc__input_open(store, &input, path)))
