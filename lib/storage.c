@@ -299,7 +299,11 @@ int evc__db_open(evc_store *store, evc_db **out, const char *path,
 		if ((rc = exec(store, db,
 			       "PRAGMA journal_mode = WAL;"
 			       "PRAGMA synchronous = NORMAL;"
-			       "PRAGMA cache_size = -16384;",
+			       "PRAGMA cache_size = -16384;"
+			       /* With a persistent WAL, a size limit is what
+				* makes the last close empty it: else every
+				* later reader rebuilds its index from it. */
+			       "PRAGMA journal_size_limit = 67108864;",
 			       "setting up the store")))
 			goto fail;
 		/* Keep -wal and -shm after the last writer closes: readers
