@@ -219,10 +219,11 @@ int evc__db_add_hour(evc_store *store, evc_db *db, int64_t customer,
 
 typedef int (*evc_hour_fn)(int64_t hour, uint64_t total, const uint8_t *blob,
 			   size_t blob_len, void *payload);
-/* Visit the stored hours of a customer in [hour_lo, hour_hi], in order. */
+/* Visit the stored hours of a customer in [hour_lo, hour_hi], in order;
+ * without `minutes` the blob is NULL (whole hours need only the total). */
 int evc__db_hours(evc_store *store, evc_db *db, int64_t customer,
-		  int64_t hour_lo, int64_t hour_hi, evc_hour_fn fn,
-		  void *payload);
+		  int64_t hour_lo, int64_t hour_hi, bool minutes,
+		  evc_hour_fn fn, void *payload);
 
 /* One row of the sources table. Strings belong to whoever filled it. */
 typedef struct evc_source_row {

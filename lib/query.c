@@ -80,9 +80,24 @@ EVC_EXPORT int evc_hourly(evc_store *store, const char *customer_id,
 	int rc = evc__db_customer(store, store->db, customer_id,
 				  strlen(customer_id), false, &cust);
 	if (rc == EVC_OK && cust != 0) {
+		/* Only the first and last hours can be partial: they alone
+		 * need their minutes. */
 		struct fill f = {res, h0};
-		rc = evc__db_hours(store, store->db, cust, h0, h1, fill_hour,
-				   &f);
+		int64_t lo = h0, hi = h1;
+		if (res->buckets[0].partial) {
+			rc = evc__db_hours(store, store->db, cust, h0, h0, true,
+					   fill_hour, &f);
+			lo = h0 + 1;
+		}
+		if (rc == EVC_OK && hi >= lo &&
+		    res->buckets[res->n_buckets - 1].partial) {
+			rc = evc__db_hours(store, store->db, cust, h1, h1, true,
+					   fill_hour, &f);
+			hi = h1 - 1;
+		}
+		if (rc == EVC_OK && hi >= lo)
+			rc = evc__db_hours(store, store->db, cust, lo, hi,
+					   false, fill_hour, &f);
 		if (rc == EVC_EDB)
 			evc__fail(store, rc, "%s: corrupt minute counts",
 				  store->path);

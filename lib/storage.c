@@ -27,7 +27,7 @@
 struct evc_db {
 	sqlite3 *db;
 	const char *path; /* owned by the store */
-	sqlite3_stmt *cust_get, *cust_add, *add_hour, *hours;
+	sqlite3_stmt *cust_get, *cust_add, *add_hour, *hours, *hour_totals;
 	sqlite3_stmt *src_offset, *src_insert, *src_update;
 };
 
@@ -334,6 +334,7 @@ void evc__db_close(evc_db *db)
 	sqlite3_finalize(db->cust_add);
 	sqlite3_finalize(db->add_hour);
 	sqlite3_finalize(db->hours);
+	sqlite3_finalize(db->hour_totals);
 	sqlite3_finalize(db->src_offset);
 	sqlite3_finalize(db->src_insert);
 	sqlite3_finalize(db->src_update);
@@ -417,23 +418,33 @@ int evc__db_add_hour(evc_store *store, evc_db *db, int64_t customer,
 }
 
 int evc__db_hours(evc_store *store, evc_db *db, int64_t customer,
-		  int64_t hour_lo, int64_t hour_hi, evc_hour_fn fn,
-		  void *payload)
+		  int64_t hour_lo, int64_t hour_hi, bool minutes,
+		  evc_hour_fn fn, void *payload)
 {
+	sqlite3_stmt **stp = minutes ? &db->hours : &db->hour_totals;
 	int rc;
 
-	if ((rc = prepare(store, db, &db->hours,
-			  "SELECT hour, total, minutes FROM hour_counts "
-			  "WHERE customer = ?1 AND hour BETWEEN ?2 AND ?3 "
-			  "ORDER BY hour")))
+	/* Whole hours need only the totals: leaving the minute blobs
+	 * unread is a good part of a long range's cost. */
+	if ((rc = prepare(store, db, stp,
+			  minutes ? "SELECT hour, total, minutes FROM "
+				    "hour_counts WHERE customer = ?1 AND "
+				    "hour BETWEEN ?2 AND ?3 ORDER BY hour"
+				  : "SELECT hour, total FROM hour_counts "
+				    "WHERE customer = ?1 AND hour BETWEEN ?2 "
+				    "AND ?3 ORDER BY hour")))
 		return rc;
-	sqlite3_stmt *st = db->hours;
+	sqlite3_stmt *st = *stp;
 	sqlite3_bind_int64(st, 1, customer);
 	sqlite3_bind_int64(st, 2, hour_lo);
 	sqlite3_bind_int64(st, 3, hour_hi);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const uint8_t *blob = sqlite3_column_blob(st, 2);
-		const size_t len = (size_t)sqlite3_column_bytes(st, 2);
+		const uint8_t *blob = NULL;
+		size_t len = 0;
+		if (minutes) {
+			blob = sqlite3_column_blob(st, 2);
+			len = (size_t)sqlite3_column_bytes(st, 2);
+		}
 		int frc = fn(sqlite3_column_int64(st, 0),
 			     (uint64_t)sqlite3_column_int64(st, 1), blob, len,
 			     payload);
