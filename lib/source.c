@@ -121,8 +121,16 @@ static int collect(const evc_source_row *r, void *payload)
 	    (r->head_len > in->head_len ||
 	     head_hash(in, (size_t)r->head_len) != r->head_hash))
 		return EVC_OK;
-	if (c->n == MAX_CANDIDATES)
+	/* A copy with nothing ingested has nothing to resume from. */
+	if (!identity && r->offset == 0)
 		return EVC_OK;
+	if (c->n == MAX_CANDIDATES) {
+		if (!identity)
+			return EVC_OK;
+		/* The input's own source must never be crowded out by copy
+		 * candidates, or the input would be counted again. */
+		c->n--;
+	}
 	c->row[c->n] = *r;
 	c->row[c->n].path = c->row[c->n].realpath = NULL; /* not kept */
 	c->identity[c->n] = identity;
@@ -217,7 +225,10 @@ int evc__source_match(evc_store *store, evc_input *in, evc_match *m)
 		const size_t i = order[k] & 0xff;
 		const evc_source_row *r = &c->row[i];
 		bool intact = r->offset <= in->size;
-		if (intact) {
+		/* An empty prefix cannot have changed: sources recorded with
+		 * nothing ingested (a 0-byte file, a held back first line)
+		 * carry no prefix hash. */
+		if (intact && r->offset > 0) {
 			rc = hash_more(store, in, &hashed, r->offset, &h);
 			if (rc != EVC_OK && rc != EVC_ECHANGED)
 				goto out;
