@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Shared by the CLI's files: evcount-cli.c parses the command line and
- * validates it; cli-ingest.c, cli-hourly.c, cli-sources.c and cli-export.c
- * call the library and report; output.c holds the escaping they share.
+ * validates it; cli-ingest.c, cli-hourly.c, cli-sources.c, cli-export.c,
+ * cli-customers.c and cli-stats.c call the library and report; output.c holds
+ * the escaping they share.
  */
 #ifndef EVCOUNT_CLI_H
 #define EVCOUNT_CLI_H
@@ -56,6 +57,14 @@ struct export_args {
 	bool epoch;             /* minutes as epoch seconds */
 };
 
+struct customers_args {
+	enum cli_format format;
+};
+
+struct stats_args {
+	enum cli_format format;
+};
+
 /* Ingest every file of `a` into `store`, reporting on stderr. Returns an
  * exit status. */
 int cli_ingest(evc_store *store, const struct ingest_args *a);
@@ -83,6 +92,13 @@ int cli_sources(evc_store *store, const struct sources_args *a);
  * exit status. */
 int cli_export(evc_store *store, const struct export_args *a);
 
+/* List the customers of `store` with their totals and spans on stdout.
+ * Returns an exit status. */
+int cli_customers(evc_store *store, const struct customers_args *a);
+
+/* Print the summary of `store` on stdout. Returns an exit status. */
+int cli_stats(evc_store *store, const struct stats_args *a);
+
 /* Length of the valid UTF-8 sequence at `s` (1 for ASCII, NUL included), 0
  * when it is not UTF-8. */
 size_t cli_utf8_len(const unsigned char *s);
@@ -93,6 +109,10 @@ void cli_put_json_string(FILE *f, const char *s);
 
 /* One RFC 4180 field, quoted only when it has to be. */
 void cli_put_csv_field(FILE *f, const char *s, size_t len);
+
+/* Table alignment: the printed width of `v`, and the larger of two widths. */
+int cli_width_u64(uint64_t v);
+int cli_max_int(int a, int b);
 
 /* `t` as YYYY-MM-DDTHH:MM:SSZ in `buf`, which is returned. */
 const char *cli_fmt_time(int64_t t, char buf[EVC_TIME_BUFSZ]);

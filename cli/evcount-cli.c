@@ -6,11 +6,13 @@
  *   evcount-cli [--db PATH] hourly --customer-id ID --start TS --end TS ...
  *   evcount-cli [--db PATH] sources [--format FMT]
  *   evcount-cli [--db PATH] export [--format FMT] [--epoch]
+ *   evcount-cli [--db PATH] customers [--format FMT]
+ *   evcount-cli [--db PATH] stats [--format FMT]
  *   evcount-cli FILE --customer-id ID --start TS --end TS ...   (one-shot)
  *
  * This file only turns the command line into checked arguments; everything
  * is done by the library, called from cli-ingest.c, cli-hourly.c,
- * cli-sources.c and cli-export.c.
+ * cli-sources.c, cli-export.c, cli-customers.c and cli-stats.c.
  */
 #include "cli.h"
 
@@ -35,11 +37,16 @@ enum form {
 	FORM_SOURCES = 0x8u,
 	FORM_EXPORT = 0x10u,
 	FORM_SERVE = 0x20u, /* parses its own options, in cli-serve.c */
+	FORM_CUSTOMERS = 0x40u,
+	FORM_STATS = 0x80u,
 };
 #define FORM_ALL                                                               \
-	(FORM_INGEST | FORM_HOURLY | FORM_ONESHOT | FORM_SOURCES | FORM_EXPORT)
-#define FORM_QUERY  (FORM_HOURLY | FORM_ONESHOT)
-#define FORM_LOADER (FORM_INGEST | FORM_ONESHOT)
+	(FORM_INGEST | FORM_HOURLY | FORM_ONESHOT | FORM_SOURCES |             \
+	 FORM_EXPORT | FORM_CUSTOMERS | FORM_STATS)
+/* The listings: --format table|json|csv and nothing else. */
+#define FORM_LISTING (FORM_SOURCES | FORM_CUSTOMERS | FORM_STATS)
+#define FORM_QUERY   (FORM_HOURLY | FORM_ONESHOT)
+#define FORM_LOADER  (FORM_INGEST | FORM_ONESHOT)
 
 enum opt_id {
 	OPT_HELP = 'h',
@@ -94,7 +101,7 @@ static const struct opt_def opt_defs[] = {
      "start of the range, inclusive"},
     {"end", required_argument, OPT_END, FORM_QUERY, "TS",
      "end of the range, exclusive"},
-    {"format", required_argument, OPT_FORMAT, FORM_QUERY | FORM_SOURCES, "FMT",
+    {"format", required_argument, OPT_FORMAT, FORM_QUERY | FORM_LISTING, "FMT",
      "table, json or csv; default: table on a tty, else csv"},
     {"format", required_argument, OPT_FORMAT, FORM_EXPORT, "FMT",
      "export: csv or json; default: csv"},
@@ -165,6 +172,10 @@ static const char *form_name(enum form form)
 		return "sources";
 	case FORM_EXPORT:
 		return "export";
+	case FORM_CUSTOMERS:
+		return "customers";
+	case FORM_STATS:
+		return "stats";
 	default:
 		return PROG;
 	}
@@ -224,6 +235,18 @@ static void print_help(enum form form)
 		       lead);
 		lead = "       ";
 	}
+	if (forms & FORM_CUSTOMERS) {
+		printf("%s" PROG " [--db PATH] customers "
+		       "[--format table|json|csv]\n",
+		       lead);
+		lead = "       ";
+	}
+	if (forms & FORM_STATS) {
+		printf("%s" PROG " [--db PATH] stats "
+		       "[--format table|json|csv]\n",
+		       lead);
+		lead = "       ";
+	}
 	if (forms & FORM_ONESHOT) {
 		printf(
 		    "%s" PROG " [--db PATH] FILE --customer-id ID "
@@ -236,20 +259,23 @@ static void print_help(enum form form)
 
 	if (form == FORM_TOOL) {
 		puts("Exact per-customer event counts per UTC hour, from a "
-		     "store "
-		     "of per-minute counts.\n"
+		     "store of per-minute counts.\n"
 		     "\n"
 		     "Commands:\n"
-		     "  ingest   add the events of CSV FILEs to the store, "
+		     "  ingest     add the events of CSV FILEs to the store, "
 		     "each exactly once\n"
-		     "           ('-' reads stdin)\n"
-		     "  hourly   print a customer's event count for each UTC "
+		     "             ('-' reads stdin)\n"
+		     "  hourly     print a customer's event count for each UTC "
 		     "hour in [start, end)\n"
-		     "  sources  list the files the store has ingested\n"
-		     "  export   print every (customer, minute) count of the "
+		     "  sources    list the files the store has ingested\n"
+		     "  customers  list the customers with their totals and "
+		     "spans\n"
+		     "  stats      summarise the store: customers, sources, "
+		     "rows, span, size\n"
+		     "  export     print every (customer, minute) count of the "
 		     "store\n"
-		     "  serve    answer hourly queries over HTTP\n"
-		     "  FILE     one-shot: ingest FILE, then query it as "
+		     "  serve      answer hourly queries over HTTP\n"
+		     "  FILE       one-shot: ingest FILE, then query it as "
 		     "hourly does\n"
 		     "\n"
 		     "'" PROG " COMMAND --help' describes one command.\n");
@@ -306,6 +332,22 @@ static void print_help(enum form form)
 		     "id then minute (csv:\n"
 		     "customer_id,minute,count; json: one object "
 		     "{\"counts\":[...]}).\n");
+	}
+	if (forms & FORM_CUSTOMERS) {
+		puts("customers lists each customer id (ordered bytewise) "
+		     "with its total count\n"
+		     "and the first and last minute with events (csv: "
+		     "customer_id,total,\n"
+		     "first_minute,last_minute; json: one object).\n");
+	}
+	if (forms & FORM_STATS) {
+		puts("stats summarises the store: customers, sources (files "
+		     "ingested), rows_counted\n"
+		     "(every counted event, stdin included), rows_rejected (by "
+		     "ingests of files),\n"
+		     "first_minute and last_minute with events, file_size "
+		     "(bytes of the database)\n"
+		     "(csv: a header line and one row; json: one object).\n");
 	}
 	puts("Options:");
 	print_options(forms);
@@ -500,7 +542,8 @@ static int parse_command_line(struct cli *c, int argc, char **argv)
 		return rc;
 	if (optind >= argc)
 		return cli_usage_error("missing command (ingest, hourly, "
-		                       "sources or export) or FILE");
+		                       "sources, export, customers or stats) "
+		                       "or FILE");
 	word = argv[optind];
 	if (strcmp(word, "ingest") == 0)
 		c->form = FORM_INGEST;
@@ -510,6 +553,10 @@ static int parse_command_line(struct cli *c, int argc, char **argv)
 		c->form = FORM_SOURCES;
 	else if (strcmp(word, "export") == 0)
 		c->form = FORM_EXPORT;
+	else if (strcmp(word, "customers") == 0)
+		c->form = FORM_CUSTOMERS;
+	else if (strcmp(word, "stats") == 0)
+		c->form = FORM_STATS;
 	else if (strcmp(word, "serve") == 0)
 		c->form = FORM_SERVE;
 	else
@@ -809,6 +856,46 @@ static int cmd_export(const struct cli *c)
 	return rc;
 }
 
+static int cmd_customers(const struct cli *c)
+{
+	struct customers_args a;
+	evc_store *store;
+	int rc;
+
+	if (c->n_operands > 0)
+		return cli_usage_error("customers: unexpected argument '%s'",
+		                       c->operands[0]);
+	rc = parse_format(c, true, tty_format(), &a.format);
+	if (rc != EXIT_OK)
+		return rc;
+	rc = open_store(&store, db_path(c), EVC_OPEN_READONLY);
+	if (rc != EXIT_OK)
+		return rc;
+	rc = cli_customers(store, &a);
+	evc_close(store);
+	return rc;
+}
+
+static int cmd_stats(const struct cli *c)
+{
+	struct stats_args a;
+	evc_store *store;
+	int rc;
+
+	if (c->n_operands > 0)
+		return cli_usage_error("stats: unexpected argument '%s'",
+		                       c->operands[0]);
+	rc = parse_format(c, true, tty_format(), &a.format);
+	if (rc != EXIT_OK)
+		return rc;
+	rc = open_store(&store, db_path(c), EVC_OPEN_READONLY);
+	if (rc != EXIT_OK)
+		return rc;
+	rc = cli_stats(store, &a);
+	evc_close(store);
+	return rc;
+}
+
 /* The original tool's form: ingest FILE, then query. Every argument is
  * checked before the store is touched, so a usage error counts nothing. */
 static int cmd_oneshot(const struct cli *c)
@@ -871,6 +958,12 @@ int main(int argc, char **argv)
 			break;
 		case FORM_EXPORT:
 			rc = cmd_export(&c);
+			break;
+		case FORM_CUSTOMERS:
+			rc = cmd_customers(&c);
+			break;
+		case FORM_STATS:
+			rc = cmd_stats(&c);
 			break;
 		case FORM_SERVE:
 			rc = cli_serve_main(db_path(&c), c.n_operands,

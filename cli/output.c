@@ -89,3 +89,15 @@ const char *cli_fmt_time(int64_t t, char buf[EVC_TIME_BUFSZ])
 		snprintf(buf, EVC_TIME_BUFSZ, "%" PRId64, t);
 	return buf;
 }
+
+int cli_width_u64(uint64_t v)
+{
+	char digits[24];
+
+	return snprintf(digits, sizeof(digits), "%" PRIu64, v);
+}
+
+int cli_max_int(int a, int b)
+{
+	return a > b ? a : b;
+}

@@ -39,8 +39,11 @@ extern "C" {
  * @defgroup version Version
  * @{
  */
+/** Major version: changes break the API or ABI. */
 #define EVC_VERSION_MAJOR 0
+/** Minor version: additions. */
 #define EVC_VERSION_MINOR 1
+/** Patch version: fixes. */
 #define EVC_VERSION_PATCH 0
 /** The version of the header, "MAJOR.MINOR.PATCH". */
 #define EVC_VERSION_STRING "0.1.0"
@@ -271,6 +274,7 @@ typedef struct evc_progress {
  */
 typedef int (*evc_progress_fn)(const evc_progress *progress, void *payload);
 
+/** The version of ::evc_ingest_options this header describes. */
 #define EVC_INGEST_OPTIONS_VERSION 1
 
 /** Ingest options. Initialise with ::EVC_INGEST_OPTIONS_INIT. */
@@ -291,6 +295,7 @@ typedef struct evc_ingest_options {
 					   called on the calling thread. */
 } evc_ingest_options;
 
+/** Initialiser of ::evc_ingest_options with every default. */
 #define EVC_INGEST_OPTIONS_INIT                                                \
 	{ EVC_INGEST_OPTIONS_VERSION, 0, NULL, NULL, NULL, 0, 0 }
 
@@ -353,8 +358,12 @@ int evc_ingest_csv(evc_store *store, const char *path,
  * Ingest CSV read from an open file descriptor (a file, a pipe, stdin).
  * The descriptor is read to its end and not closed.
  *
+ * @param store a store opened with ::EVC_OPEN_READWRITE.
+ * @param fd an open, readable descriptor.
  * @param name the input's name for messages and reports (e.g. "<stdin>").
- * Otherwise as evc_ingest_csv().
+ * @param opts options, or NULL for the defaults.
+ * @param stats receives what was done; may be NULL.
+ * @return as evc_ingest_csv(), without ::EVC_ECHANGED.
  * @since 0.1.0
  */
 int evc_ingest_fd(evc_store *store, int fd, const char *name,
@@ -389,6 +398,7 @@ int evc_sources(evc_store *store, evc_source_fn fn, void *payload);
 
 /**
  * Count the customers the store holds counts for.
+ * @param store an open store.
  * @param out receives the number of distinct customer ids ever counted.
  * @retval EVC_OK, EVC_EINVAL, EVC_EDB, EVC_EBUSY
  * @since 0.1.0
@@ -465,6 +475,79 @@ typedef int (*evc_minute_fn)(const char *customer_id, int64_t minute,
  * @since 0.1.0
  */
 int evc_export(evc_store *store, evc_minute_fn fn, void *payload);
+/** @} */
+
+/**
+ * @defgroup info Store contents
+ *
+ * Summaries of what a store holds, for listings and monitoring. Each call
+ * reads one consistent snapshot, also while another process ingests.
+ * @{
+ */
+
+/** A customer, as visited by evc_customers(). */
+typedef struct evc_customer_info {
+	const char *customer_id; /**< NUL-terminated; valid only during the
+				      callback */
+	uint64_t total;          /**< events counted for the customer, all
+				      time */
+	int64_t first_minute;    /**< start of the first minute with events,
+				      epoch seconds; 0 when total is 0 */
+	int64_t last_minute;     /**< start of the last minute with events,
+				      epoch seconds; 0 when total is 0 */
+} evc_customer_info;
+
+/** Called per customer by evc_customers(); return 0 to go on, non-zero to
+ *  stop (evc_customers() then returns ::EVC_EABORTED). */
+typedef int (*evc_customer_fn)(const evc_customer_info *customer,
+			       void *payload);
+
+/**
+ * Visit every customer of the store, ordered by customer id (bytewise, as
+ * evc_export()), with its total and the span of its events.
+ *
+ * @param store an open store.
+ * @param fn called once per customer.
+ * @param payload passed to @p fn.
+ * @retval EVC_OK success.
+ * @retval EVC_EINVAL NULL argument.
+ * @retval EVC_EABORTED @p fn returned non-zero.
+ * @retval EVC_EDB, EVC_EBUSY, EVC_ENOMEM store failures.
+ * @since 0.1.0
+ */
+int evc_customers(evc_store *store, evc_customer_fn fn, void *payload);
+
+/** A store's summary, filled by evc_store_info(). */
+typedef struct evc_store_summary {
+	uint64_t customers;     /**< distinct customer ids, as
+				     evc_customer_count() */
+	uint64_t sources;       /**< files ingested (as evc_sources() lists;
+				     streams are not sources) */
+	uint64_t rows_counted;  /**< events counted: the sum of every stored
+				     count, streams included */
+	uint64_t rows_rejected; /**< rows rejected by ingests of files; those
+				     of streams are not recorded */
+	int64_t first_minute;   /**< start of the earliest minute with events,
+				     epoch seconds; 0 when the store is empty */
+	int64_t last_minute;    /**< start of the latest minute with events;
+				     0 when the store is empty */
+	uint64_t file_size;     /**< bytes of the database (page count times
+				     page size: the file's size once its
+				     write-ahead log is checkpointed) */
+} evc_store_summary;
+
+/**
+ * Summarise a store: customers, sources, counted and rejected rows, the
+ * time span of its events and its size.
+ *
+ * @param store an open store.
+ * @param out receives the summary; left unspecified on failure.
+ * @retval EVC_OK success.
+ * @retval EVC_EINVAL NULL argument.
+ * @retval EVC_EDB, EVC_EBUSY, EVC_ENOMEM store failures.
+ * @since 0.1.0
+ */
+int evc_store_info(evc_store *store, evc_store_summary *out);
 /** @} */
 
 #ifdef __cplusplus

@@ -260,6 +260,15 @@ int evc__db_all_hours(evc_store *store, evc_db *db, evc_all_hours_fn fn,
 
 int evc__db_customer_count(evc_store *store, evc_db *db, uint64_t *out);
 
+typedef int (*evc_customer_row_fn)(const evc_customer_info *customer,
+				   void *payload);
+/* Visit every customer, ordered by id (bytewise), with its total and its
+ * first and last minute with events (info.c). */
+int evc__db_customers(evc_store *store, evc_db *db, evc_customer_row_fn fn,
+		      void *payload);
+/* The store's summary, read in one transaction (info.c). */
+int evc__db_store_info(evc_store *store, evc_db *db, evc_store_summary *out);
+
 /* ---- source identity (source.c) ------------------------------------------ */
 
 #define EVC_HEAD_BYTES 4096

@@ -638,3 +638,165 @@ EVC_EXPORT const char *evc_sqlite_version(void)
 {
 	return sqlite3_libversion();
 }
+
+/* ---- store contents, for evc_customers() and evc_store_info() ----------- */
+
+/* The first and last minute with events of a packed hour, as epoch seconds;
+ * false when the blob is malformed or empty (a stored hour never is). */
+static bool blob_span(int64_t hour, const uint8_t *blob, size_t len,
+                      int64_t *first, int64_t *last)
+{
+	uint64_t counts[60];
+	int lo = -1, hi = -1;
+
+	if (!evc__minutes_decode(blob, len, counts))
+		return false;
+	for (int m = 0; m < 60; m++) {
+		if (counts[m] == 0)
+			continue;
+		if (lo < 0)
+			lo = m;
+		hi = m;
+	}
+	if (lo < 0)
+		return false;
+	*first = hour * 3600 + lo * 60;
+	*last = hour * 3600 + hi * 60;
+	return true;
+}
+
+int evc__db_customers(evc_store *store, evc_db *db, evc_customer_row_fn fn,
+                      void *payload)
+{
+	/* One pass over hour_counts for the totals and the first and last
+	 * hours, then a primary-key lookup of each of those two rows: only
+	 * their blobs are decoded. A customer without counts (none is ever
+	 * stored, but the schema allows it) comes out with total 0. */
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(
+	    db->db,
+	    "SELECT c.name, t.total, lo.hour, lo.minutes, hi.hour,"
+	    " hi.minutes FROM customers c"
+	    " LEFT JOIN (SELECT customer, sum(total) AS total,"
+	    "  min(hour) AS lo, max(hour) AS hi FROM hour_counts"
+	    "  GROUP BY customer) t ON t.customer = c.id"
+	    " LEFT JOIN hour_counts lo"
+	    "  ON lo.customer = c.id AND lo.hour = t.lo"
+	    " LEFT JOIN hour_counts hi"
+	    "  ON hi.customer = c.id AND hi.hour = t.hi"
+	    " ORDER BY c.name",
+	    -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return db_fail(store, db, rc, "reading customers");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		evc_customer_info c = {0};
+		c.customer_id = (const char *)sqlite3_column_text(st, 0);
+		if (!c.customer_id) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		c.total = (uint64_t)sqlite3_column_int64(st, 1);
+		if (sqlite3_column_type(st, 2) != SQLITE_NULL) {
+			int64_t unused;
+			if (!blob_span(sqlite3_column_int64(st, 2),
+			               sqlite3_column_blob(st, 3),
+			               (size_t)sqlite3_column_bytes(st, 3),
+			               &c.first_minute, &unused) ||
+			    !blob_span(sqlite3_column_int64(st, 4),
+			               sqlite3_column_blob(st, 5),
+			               (size_t)sqlite3_column_bytes(st, 5),
+			               &unused, &c.last_minute)) {
+				sqlite3_finalize(st);
+				return evc__fail(store, EVC_EDB,
+				                 "%s: corrupt minute counts",
+				                 db->path);
+			}
+		}
+		int frc = fn(&c, payload);
+		if (frc != EVC_OK) {
+			sqlite3_finalize(st);
+			return frc;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? EVC_OK
+	                         : db_fail(store, db, rc, "reading customers");
+}
+
+/* The earliest (or latest) minute with events in the store: the rows of
+ * the first (or last) stored hour, one per customer, decoded. */
+static int store_edge(evc_store *store, evc_db *db, bool last, bool *found,
+                      int64_t *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(
+	    db->db,
+	    last ? "SELECT hour, minutes FROM hour_counts WHERE hour ="
+	           " (SELECT max(hour) FROM hour_counts)"
+	         : "SELECT hour, minutes FROM hour_counts WHERE hour ="
+	           " (SELECT min(hour) FROM hour_counts)",
+	    -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return db_fail(store, db, rc, "reading counts");
+	*found = false;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t first, lastm;
+		if (!blob_span(
+		        sqlite3_column_int64(st, 0), sqlite3_column_blob(st, 1),
+		        (size_t)sqlite3_column_bytes(st, 1), &first, &lastm)) {
+			sqlite3_finalize(st);
+			return evc__fail(store, EVC_EDB,
+			                 "%s: corrupt minute counts", db->path);
+		}
+		const int64_t v = last ? lastm : first;
+		if (!*found || (last ? v > *out : v < *out))
+			*out = v;
+		*found = true;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? EVC_OK
+	                         : db_fail(store, db, rc, "reading counts");
+}
+
+int evc__db_store_info(evc_store *store, evc_db *db, evc_store_summary *out)
+{
+	/* One read transaction, so that the figures agree with each other
+	 * even while another process ingests; none of our own when called
+	 * inside one (from an ingest callback), which is not ours to end. */
+	sqlite3_stmt *st = NULL;
+	bool found;
+	const bool own = sqlite3_get_autocommit(db->db) != 0;
+	int rc = own ? exec(store, db, "BEGIN", "reading the store") : EVC_OK;
+	if (rc)
+		return rc;
+	rc = sqlite3_prepare_v2(
+	    db->db,
+	    "SELECT (SELECT count(*) FROM customers),"
+	    " (SELECT count(*) FROM sources),"
+	    " (SELECT coalesce(sum(total), 0) FROM hour_counts),"
+	    " (SELECT coalesce(sum(rows_rejected), 0) FROM sources),"
+	    " (SELECT page_count FROM pragma_page_count)"
+	    "  * (SELECT page_size FROM pragma_page_size)",
+	    -1, &st, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		out->customers = (uint64_t)sqlite3_column_int64(st, 0);
+		out->sources = (uint64_t)sqlite3_column_int64(st, 1);
+		out->rows_counted = (uint64_t)sqlite3_column_int64(st, 2);
+		out->rows_rejected = (uint64_t)sqlite3_column_int64(st, 3);
+		out->file_size = (uint64_t)sqlite3_column_int64(st, 4);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_OK) {
+		rc = db_fail(store, db, rc, "reading the store");
+		goto done;
+	}
+	out->first_minute = out->last_minute = 0;
+	if ((rc = store_edge(store, db, false, &found, &out->first_minute)))
+		goto done;
+	rc = store_edge(store, db, true, &found, &out->last_minute);
+done:
+	if (own)
+		evc__db_rollback(db);
+	return rc;
+}
