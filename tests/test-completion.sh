@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# The bash completion script completes commands, options and --format
+# values. It is sourced into this shell and its function called with
+# COMP_WORDS and COMP_CWORD set as bash would set them, so the test needs
+# no terminal and no bash-completion package.
+#
+#   test-completion.sh PATH-TO-evcount-cli.bash-completion
+
+set -u
+
+if [ $# -ne 1 ]; then
+	echo "usage: $0 COMPLETION-SCRIPT" >&2
+	exit 2
+fi
+# shellcheck source=/dev/null
+source "$1" || exit 1
+
+failed=0
+# complete_is WANT WORD...: completing the last WORD (the line so far,
+# split) offers exactly WANT (space-separated, in order).
+complete_is() {
+	local want=$1
+	shift
+	COMP_WORDS=("$@")
+	COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+	COMPREPLY=()
+	_evcount_cli evcount-cli "${COMP_WORDS[COMP_CWORD]}" \
+		"${COMP_WORDS[COMP_CWORD - 1]}"
+	local got="${COMPREPLY[*]}"
+	if [ "$got" = "$want" ]; then
+		echo "ok - '$*' -> '$got'"
+	else
+		echo "FAIL - '$*': got '$got', expected '$want'"
+		failed=$((failed + 1))
+	fi
+}
+
+# Run in an empty directory: a file name must not complete a command.
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/evcount-completion.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+cd "$tmp" || exit 1
+
+complete_is "hourly" evcount-cli hou
+complete_is "customers" evcount-cli cu
+complete_is "sources stats serve" evcount-cli s
+complete_is "hourly" evcount-cli --db x.db hou
+complete_is "--db" evcount-cli --d
+complete_is "--start --strict" evcount-cli data.csv --st
+complete_is "--start" evcount-cli hourly --st
+complete_is "--sparse" evcount-cli hourly --customer-id c1 --sp
+complete_is "table json csv" evcount-cli stats --format ""
+complete_is "csv json" evcount-cli export --format ""
+complete_is "json" evcount-cli customers --format j
+complete_is "--epoch" evcount-cli export --e
+complete_is "--format --follow --force" evcount-cli data.csv --f
+complete_is "--quiet" evcount-cli serve --q
+touch events.csv
+complete_is "events.csv" evcount-cli ingest ev
+complete_is "events.csv" evcount-cli ev
+[ "$(complete -p evcount-cli)" = "complete -F _evcount_cli evcount-cli" ] || {
+	echo "FAIL - 'complete -p evcount-cli': $(complete -p evcount-cli)"
+	failed=$((failed + 1))
+}
+
+echo "$failed failed"
+[ "$failed" -eq 0 ]
