@@ -16,10 +16,12 @@
  * the request path. The main thread only waits for SIGINT/SIGTERM.
  */
 #include "cli.h"
+#include "serve-query.h"
 
 #include <microhttpd.h>
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -48,10 +50,6 @@
 /* Per-connection memory pool: it holds the request line and headers, so it
  * bounds them (see the 414/431 note in serve_start()). */
 #define CONNECTION_MEMORY 16384
-/* Widest /hourly range in hours (about 11 years). The library allows
- * 1000000, but that is some 60 MB of JSON per request: over HTTP one client
- * could make the server hold gigabytes. */
-#define HTTP_MAX_BUCKETS 100000
 /* How long SIGINT/SIGTERM waits for requests in progress to finish. */
 #define DRAIN_TIMEOUT_MS 3000
 
@@ -113,7 +111,22 @@ static _Thread_local struct worker *this_worker;
 struct request {
 	struct timespec start;
 	bool headers_seen;
+	bool bad_escape; /* the raw URL has a malformed or NUL %-escape */
 };
+
+/* libmicrohttpd passes malformed escapes through as text and cuts decoded
+ * strings at an escaped NUL (so "/healthz%00x" would read "/healthz"):
+ * refuse both, looking at the URL as it came. */
+static bool bad_escape(const char *uri)
+{
+	for (const char *p = strchr(uri, '%'); p; p = strchr(p + 1, '%')) {
+		if (!isxdigit((unsigned char)p[1]) ||
+		    !isxdigit((unsigned char)p[2]) ||
+		    (p[1] == '0' && p[2] == '0'))
+			return true;
+	}
+	return false;
+}
 
 static uint64_t elapsed_ns(const struct timespec *since)
 {
@@ -298,147 +311,32 @@ static bool authorized(const struct server *s, struct MHD_Connection *conn)
 
 /* ---- /hourly ------------------------------------------------------------ */
 
-enum param { P_CUSTOMER, P_START, P_END, P_SPARSE, N_PARAMS };
-static const char *const param_names[N_PARAMS] = {"customer_id", "start", "end",
-                                                  "sparse"};
-
-struct params {
-	const char *value[N_PARAMS];
-	size_t len[N_PARAMS];
-	unsigned count[N_PARAMS];
-	const char *unknown; /* the first parameter of another name */
-};
-
 /* Sees every query argument, repeated ones included, which
  * MHD_lookup_connection_value() would hide behind the first. */
 static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind,
                                      const char *key, size_t key_size,
                                      const char *value, size_t value_size)
 {
-	struct params *p = cls;
-
-	for (int i = 0; i < N_PARAMS; i++) {
-		if (strcmp(key, param_names[i]) == 0) {
-			if (p->count[i]++ == 0) {
-				p->value[i] = value;
-				p->len[i] = value_size;
-			}
-			return MHD_YES;
-		}
-	}
-	if (!p->unknown)
-		p->unknown = key;
+	serve_params_add(cls, key, value, value_size);
 	return MHD_YES;
-}
-
-/* C division truncates towards zero, wrong before 1970. */
-static int64_t floor_div(int64_t a, int64_t b)
-{
-	return a / b - (a % b < 0);
-}
-
-/* The library's flooring of bounds to the minute. */
-static int64_t floor_minute(int64_t t)
-{
-	return floor_div(t, 60);
-}
-
-static bool is_utf8(const char *s)
-{
-	const unsigned char *u = (const unsigned char *)s;
-
-	while (*u) {
-		size_t n = cli_utf8_len(u);
-
-		if (n == 0)
-			return false;
-		u += n;
-	}
-	return true;
-}
-
-static enum MHD_Result bad_time(struct MHD_Connection *conn, struct reply *rp,
-                                const char *name, const char *value)
-{
-	const char *msg = cli_errmsg(NULL, EVC_EPARSE);
-
-	if (strstr(msg, value))
-		return send_error(conn, rp, 400, "%s: %s", name, msg);
-	return send_error(conn, rp, 400, "%s: bad timestamp \"%s\": %s", name,
-	                  value, msg);
 }
 
 static enum MHD_Result get_hourly(struct server *s, struct MHD_Connection *conn,
                                   struct reply *rp)
 {
-	struct params p = {0};
-	struct hourly_args a = {0};
+	struct serve_params p = {0};
+	struct hourly_args a;
 	evc_hourly_result *r;
 	evc_store *store;
-	char *buf = NULL;
+	char *buf = NULL, err[512];
 	size_t len = 0;
 	FILE *f;
 	int rc;
 
 	MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, collect_param,
 	                            &p);
-	if (p.unknown)
-		return send_error(conn, rp, 400, "unknown parameter \"%s\"",
-		                  p.unknown);
-	for (int i = 0; i < N_PARAMS; i++) {
-		if (p.count[i] > 1)
-			return send_error(conn, rp, 400,
-			                  "parameter \"%s\" given more than "
-			                  "once",
-			                  param_names[i]);
-		/* A %00 in the query would cut the value short. */
-		if (p.value[i] && strlen(p.value[i]) != p.len[i])
-			return send_error(conn, rp, 400,
-			                  "%s: contains a NUL byte",
-			                  param_names[i]);
-	}
-	for (int i = P_CUSTOMER; i <= P_END; i++) {
-		if (!p.value[i])
-			return send_error(conn, rp, 400,
-			                  "missing parameter \"%s\"",
-			                  param_names[i]);
-	}
-	if (!*p.value[P_CUSTOMER])
-		return send_error(conn, rp, 400, "customer_id: empty");
-	if (!is_utf8(p.value[P_CUSTOMER]))
-		return send_error(conn, rp, 400,
-		                  "customer_id: not valid UTF-8");
-	a.customer_id = p.value[P_CUSTOMER];
-	a.format = FORMAT_JSON;
-	if (evc_parse_time(p.value[P_START], &a.start) != EVC_OK)
-		return bad_time(conn, rp, "start", p.value[P_START]);
-	if (evc_parse_time(p.value[P_END], &a.end) != EVC_OK)
-		return bad_time(conn, rp, "end", p.value[P_END]);
-	if (floor_minute(a.start) >= floor_minute(a.end))
-		return send_error(conn, rp, 400, "start is not before end%s",
-		                  a.start < a.end ? " once both are floored to "
-		                                    "the minute"
-		                                  : "");
-	/* A bare "sparse" (no '=') has a NULL value and means yes. */
-	if (p.count[P_SPARSE]) {
-		const char *v = p.value[P_SPARSE];
-
-		if (!v || !*v || strcmp(v, "1") == 0 || strcmp(v, "true") == 0)
-			a.sparse = true;
-		else if (strcmp(v, "0") != 0 && strcmp(v, "false") != 0)
-			return send_error(conn, rp, 400,
-			                  "sparse: expected 1, 0, true or "
-			                  "false, not \"%s\"",
-			                  v);
-	}
-	/* Floored bounds, as the library counts: a range that ends just past
-	 * an hour has one more bucket. */
-	if (floor_div(floor_minute(a.end) * 60 - 1, 3600) -
-	        floor_div(floor_minute(a.start) * 60, 3600) >=
-	    HTTP_MAX_BUCKETS)
-		return send_error(conn, rp, 400,
-		                  "range too wide: more than %d hours",
-		                  HTTP_MAX_BUCKETS);
+	if (!serve_parse_hourly(&p, &a, err, sizeof(err)))
+		return send_error(conn, rp, 400, "%s", err);
 
 	store = worker_store(s);
 	if (!store)
@@ -686,6 +584,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 	         strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
 		ret = send_error_ex(conn, &rp, 405, "GET, HEAD", false,
 		                    "method %s not allowed", method);
+	else if (req && req->bad_escape)
+		ret = send_error(conn, &rp, 400,
+		                 "malformed or NUL %%-escape in the URL");
 	else if (rp.endpoint == EP_HOURLY)
 		ret = get_hourly(s, conn, &rp);
 	else if (rp.endpoint == EP_HEALTHZ)
@@ -715,6 +616,7 @@ static void *request_begin(void *cls, const char *uri,
 	if (req) {
 		clock_gettime(CLOCK_MONOTONIC, &req->start);
 		req->headers_seen = false;
+		req->bad_escape = bad_escape(uri);
 		atomic_fetch_add(&s->m.in_flight, 1);
 	}
 	return req;
