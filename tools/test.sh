@@ -1,6 +1,7 @@
 #!/bin/bash
-# Build and run every test, twice: a normal build in build/ and an
-# AddressSanitizer + UndefinedBehaviorSanitizer build in build-asan/.
+# Build and run every test, twice: a normal build in build/ (its unit suite
+# a third time under valgrind) and an AddressSanitizer +
+# UndefinedBehaviorSanitizer build in build-asan/.
 # This is the README's test command and what CI runs (.ci/run), so the two
 # cannot drift:
 #
@@ -32,9 +33,22 @@ setup()
 setup build
 meson compile -C build
 meson test -C build --print-errorlogs
+# Memcheck over the unit suite (the shell scripts would only test bash).
+meson test -C build --setup valgrind --suite unit --print-errorlogs
+# What `meson install` lays out works for a downstream project, with
+# pkg-config and with Meson, and its man pages render.
+bash tools/check-install.sh build
 
 setup build-asan -Db_sanitize=address,undefined -Db_lundef=false
 meson compile -C build-asan
 ASAN_OPTIONS=detect_leaks=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	meson test -C build-asan --print-errorlogs
+
+# libFuzzer harnesses, 30 s each (about two minutes on two cores), in a
+# clang build of their own; skipped when clang or libFuzzer is missing.
+rc=0
+bash tests/fuzz/run.sh 30 || rc=$?
+if ((rc != 0 && rc != 77)); then
+	exit "$rc"
+fi
