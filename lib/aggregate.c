@@ -76,6 +76,8 @@ static size_t pow2_at_least(size_t n)
 static int map_slots(evc_agg *a, size_t bytes)
 {
 	const size_t len = bytes + HUGE_PAGE;
+	if (evc__alloc_fails())
+		return EVC_ENOMEM;
 	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE,
 	               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (m == MAP_FAILED)
@@ -95,7 +97,7 @@ static int map_slots(evc_agg *a, size_t bytes)
 
 int evc__agg_new(evc_agg **out, size_t max_keys)
 {
-	evc_agg *a = calloc(1, sizeof(*a));
+	evc_agg *a = evc__calloc(1, sizeof(*a));
 	if (!a)
 		return EVC_ENOMEM;
 	if (max_keys < 1)
@@ -107,10 +109,10 @@ int evc__agg_new(evc_agg **out, size_t max_keys)
 		bytes = max_keys * sizeof(evc_agg_entry);
 	a->mask = n_slots - 1;
 	a->max_keys = max_keys;
-	a->cust = malloc(MAX_CUSTOMERS * sizeof(*a->cust));
+	a->cust = evc__malloc(MAX_CUSTOMERS * sizeof(*a->cust));
 	a->cust_mask = CUST_SLOTS_MIN - 1;
-	a->cust_slots = calloc(CUST_SLOTS_MAX, sizeof(*a->cust_slots));
-	a->names = malloc(MAX_NAME_BYTES);
+	a->cust_slots = evc__calloc(CUST_SLOTS_MAX, sizeof(*a->cust_slots));
+	a->names = evc__malloc(MAX_NAME_BYTES);
 	if (map_slots(a, bytes) != EVC_OK || !a->cust || !a->cust_slots ||
 	    !a->names) {
 		evc__agg_free(a);

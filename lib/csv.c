@@ -89,15 +89,15 @@ struct evc_csv {
 
 int evc__csv_new(evc_csv **out, int fd, size_t read_size)
 {
-	evc_csv *c = calloc(1, sizeof(*c));
+	evc_csv *c = evc__calloc(1, sizeof(*c));
 	if (!c)
 		return EVC_ENOMEM;
 	c->fd = fd;
 	c->read_size = read_size ? read_size : DEFAULT_READ_SIZE;
 	/* Room for a whole maximal record plus one read after it. */
 	c->cap = EVC_CSV_MAX_RECORD + c->read_size + 1;
-	c->buf = malloc(c->cap);
-	c->scratch = malloc(EVC_CSV_MAX_RECORD + 1);
+	c->buf = evc__malloc(c->cap);
+	c->scratch = evc__malloc(EVC_CSV_MAX_RECORD + 1);
 	if (!c->buf || !c->scratch) {
 		evc__csv_free(c);
 		return EVC_ENOMEM;

@@ -27,6 +27,19 @@ int evc__fail(evc_store *store, int code, const char *fmt, ...)
 	EVC_PRINTF(3, 4);
 void evc__clear_error(evc_store *store);
 
+/* ---- allocation (alloc.c) ------------------------------------------------ */
+
+/* malloc, calloc and strndup that a test can make fail; free with free(). */
+void *evc__malloc(size_t n);
+void *evc__calloc(size_t n, size_t size);
+char *evc__strndup(const char *s, size_t n);
+/* Test hook: make the nth allocation from now fail, once (0: never), and
+ * tell whether it did. evc__alloc_fails() is the check itself, for other
+ * allocators (mmap, SQLite's, in a test) to share the count. */
+void evc__alloc_fail_nth(long n);
+bool evc__alloc_fail_hit(void);
+bool evc__alloc_fails(void);
+
 /* ---- time (time.c) ----------------------------------------------------- */
 
 #define EVC_TS_ALLOW_DATE 0x1u /* accept a bare YYYY-MM-DD */

@@ -61,7 +61,7 @@ EVC_EXPORT int evc_hourly(evc_store *store, const char *customer_id,
 				 (long long)nb, EVC_HOURLY_MAX_BUCKETS);
 
 	evc_hourly_result *res =
-		malloc(sizeof(*res) + (size_t)nb * sizeof(evc_bucket));
+		evc__malloc(sizeof(*res) + (size_t)nb * sizeof(evc_bucket));
 	if (!res)
 		return evc__fail(store, EVC_ENOMEM, "out of memory");
 	res->start = s;

@@ -48,12 +48,17 @@ int evc__input_open(evc_store *store, evc_input *in, const char *path)
 		in->size = UINT64_MAX;
 		return EVC_OK;
 	}
-	in->realpath = realpath(path, NULL);
-	if (!in->realpath) {
+	char resolved[PATH_MAX];
+	if (!realpath(path, resolved)) {
 		int rc = evc__fail(store, EVC_EIO, "%s: %s", path,
 				   strerror(errno));
 		evc__input_close(in);
 		return rc;
+	}
+	in->realpath = evc__strndup(resolved, strlen(resolved));
+	if (!in->realpath) {
+		evc__input_close(in);
+		return evc__fail(store, EVC_ENOMEM, "%s: out of memory", path);
 	}
 	in->dev = (uint64_t)st.st_dev;
 	in->ino = (uint64_t)st.st_ino;
@@ -150,7 +155,7 @@ static int by_offset(const void *a, const void *b)
 static int hash_more(evc_store *store, evc_input *in, uint64_t *done,
 		     uint64_t to, evc_hash *h)
 {
-	char *buf = malloc(VERIFY_CHUNK);
+	char *buf = evc__malloc(VERIFY_CHUNK);
 	if (!buf)
 		return evc__fail(store, EVC_ENOMEM, "out of memory");
 	int rc = EVC_OK;
@@ -195,7 +200,7 @@ static void describe_change(evc_match *m, const evc_input *in,
 
 int evc__source_match(evc_store *store, evc_input *in, evc_match *m)
 {
-	struct candidates *c = calloc(1, sizeof(*c));
+	struct candidates *c = evc__calloc(1, sizeof(*c));
 	uint64_t order[MAX_CANDIDATES]; /* offset << 8 | index */
 	int rc;
 

@@ -238,7 +238,7 @@ static bool dir_writable(const char *path)
 		return access(".", W_OK) == 0;
 	if (slash == path)
 		return access("/", W_OK) == 0;
-	char *dir = strndup(path, (size_t)(slash - path));
+	char *dir = evc__strndup(path, (size_t)(slash - path));
 	if (!dir)
 		return true; /* let SQLite tell */
 	const bool ok = access(dir, W_OK) == 0;
@@ -275,7 +275,7 @@ int evc__db_open(evc_store *store, evc_db **out, const char *path,
 					 path);
 	}
 
-	evc_db *db = calloc(1, sizeof(*db));
+	evc_db *db = evc__calloc(1, sizeof(*db));
 	if (!db)
 		return evc__fail(store, EVC_ENOMEM, "%s: out of memory", path);
 	db->path = store->path;

@@ -28,8 +28,8 @@ EVC_EXPORT int evc_open(evc_store **out, const char *path, unsigned flags)
 				 "evc_open: %s: invalid flags 0x%x", path,
 				 flags);
 
-	evc_store *s = calloc(1, sizeof(*s));
-	if (!s || !(s->path = strdup(path))) {
+	evc_store *s = evc__calloc(1, sizeof(*s));
+	if (!s || !(s->path = evc__strndup(path, strlen(path)))) {
 		free(s);
 		return evc__fail(NULL, EVC_ENOMEM, "%s: out of memory", path);
 	}

@@ -57,7 +57,7 @@ static void *writer_main(void *arg)
 int evc__writer_start(evc_writer **out, bool threaded, evc_writer_fn fn,
                       void *ctx)
 {
-	evc_writer *w = calloc(1, sizeof(*w));
+	evc_writer *w = evc__calloc(1, sizeof(*w));
 	if (!w)
 		return EVC_ENOMEM;
 	w->fn = fn;

@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Allocation failure: for every N, make the Nth allocation (the library's
+ * own and SQLite's, through SQLITE_CONFIG_MALLOC) fail during an ingest and
+ * during a query. Each run must fail cleanly (a status with a message) or
+ * succeed, leak nothing (ASan and valgrind watch this process), and leave
+ * the store holding either its counts from before or the complete ingest.
+ */
+#include "testutil.h"
+
+#include <malloc.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* SQLite's allocations share the library's failure count. */
+static void *x_malloc(int n)
+{
+	return evc__alloc_fails() ? NULL : malloc((size_t)n);
+}
+
+static void x_free(void *p)
+{
+	free(p);
+}
+
+static void *x_realloc(void *p, int n)
+{
+	return evc__alloc_fails() ? NULL : realloc(p, (size_t)n);
+}
+
+static int x_size(void *p)
+{
+	return (int)malloc_usable_size(p);
+}
+
+static int x_roundup(int n)
+{
+	return (n + 7) & ~7;
+}
+
+static int x_init(void *arg)
+{
+	(void)arg;
+	return SQLITE_OK;
+}
+
+static void x_shutdown(void *arg)
+{
+	(void)arg;
+}
+
+static const sqlite3_mem_methods mem = {
+    x_malloc, x_free, x_realloc, x_size, x_roundup, x_init, x_shutdown, NULL,
+};
+
+struct dump {
+	char buf[8192];
+	size_t len;
+};
+
+static int collect(const char *customer, int64_t minute, uint64_t count,
+                   void *payload)
+{
+	struct dump *d = payload;
+	d->len += (size_t)snprintf(
+	    d->buf + d->len, sizeof(d->buf) - d->len, "%s,%lld,%llu\n",
+	    customer, (long long)minute, (unsigned long long)count);
+	return 0;
+}
+
+/* The store's counts, read with no failure armed. */
+static void export_store(const char *path, struct dump *d)
+{
+	evc_store *s = tu_open_store(path, EVC_OPEN_READONLY);
+	d->len = 0;
+	d->buf[0] = '\0';
+	ck_assert_int_eq(evc_export(s, collect, d), EVC_OK);
+	evc_close(s);
+}
+
+static void copy_file(const char *from, const char *to)
+{
+	size_t len;
+	char *data = tu_read_file(from, &len);
+	ck_assert_ptr_nonnull(data);
+	FILE *f = fopen(to, "wb");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+	ck_assert_int_eq(fclose(f), 0);
+	free(data);
+}
+
+static const char before_csv[] =
+    "a,x,00000000-0000-4000-8000-000000000001,2021-03-01 00:01:00+00\n"
+    "b,x,00000000-0000-4000-8000-000000000002,2021-03-01 01:02:00Z\n";
+static const char ingest_csv[] =
+    "customer_id,event_type,transaction_id,timestamp\n"
+    "a,x,00000000-0000-4000-8000-000000000003,2021-03-01 00:01:30+00\n"
+    "c,x,not-a-uuid,2021-03-01T02:30:00+01:00\n"
+    "\"d,1\",x,00000000-0000-4000-8000-000000000004,2021-03-01 03:00:00\n"
+    "bad,x,y,2021-02-30 00:00:00\n"
+    "a,x,00000000-0000-4000-8000-000000000005,2021-03-01 00:59:59.9Z\n";
+
+/* The step (1 outside valgrind) between tried values of N. */
+static long step(void)
+{
+	const char *env = getenv("EVC_TEST_SCALE");
+	return env && atoi(env) > 1 ? atoi(env) / 4 + 1 : 1;
+}
+
+START_TEST(ingest_fails_cleanly_at_every_allocation)
+{
+	const char *base = tu_temp_path();
+	const char *input = tu_write_temp_str(ingest_csv);
+	struct dump before, after, got;
+	long n, failures = 0;
+
+	/* The store before, and what a complete ingest makes of it. */
+	evc_store *s =
+	    tu_open_store(base, EVC_OPEN_READWRITE | EVC_OPEN_CREATE);
+	int fd = tu_open_temp(before_csv, strlen(before_csv));
+	ck_assert_int_eq(evc_ingest_fd(s, fd, "before", NULL, NULL), EVC_OK);
+	close(fd);
+	evc_close(s);
+	export_store(base, &before);
+	const char *full = tu_temp_path();
+	copy_file(base, full);
+	s = tu_open_store(full, EVC_OPEN_READWRITE);
+	ck_assert_int_eq(evc_ingest_csv(s, input, NULL, NULL), EVC_OK);
+	evc_close(s);
+	export_store(full, &after);
+	ck_assert_str_ne(before.buf, after.buf);
+
+	for (n = 1;; n += step()) {
+		const char *path = tu_temp_path();
+		copy_file(base, path);
+		evc__alloc_fail_nth(n);
+		int rc = evc_open(&s, path, EVC_OPEN_READWRITE);
+		if (rc == EVC_OK) {
+			rc = evc_ingest_csv(s, input, NULL, NULL);
+			if (rc != EVC_OK)
+				ck_assert_msg(evc_errmsg(s)[0],
+				              "N=%ld: status %d without a "
+				              "message",
+				              n, rc);
+			evc_close(s);
+		} else {
+			ck_assert_ptr_null(s);
+			ck_assert_msg(evc_errmsg(NULL)[0],
+			              "N=%ld: open failed silently", n);
+		}
+		const bool hit = evc__alloc_fail_hit();
+		evc__alloc_fail_nth(0);
+		export_store(path, &got);
+		if (!hit) {
+			ck_assert_int_eq(rc, EVC_OK);
+			ck_assert_str_eq(got.buf, after.buf);
+			break;
+		}
+		failures += rc != EVC_OK;
+		ck_assert_msg(strcmp(got.buf, before.buf) == 0 ||
+		                  strcmp(got.buf, after.buf) == 0,
+		              "N=%ld (status %d): the store holds neither the "
+		              "counts from before nor the complete ingest:\n%s",
+		              n, rc, got.buf);
+		if (rc != EVC_OK)
+			ck_assert_str_eq(got.buf, before.buf);
+	}
+	ck_assert_msg(failures > 10, "only %ld failing runs in %ld", failures,
+	              n);
+}
+END_TEST
+
+START_TEST(query_fails_cleanly_at_every_allocation)
+{
+	const char *path = tu_temp_path();
+	evc_store *s =
+	    tu_open_store(path, EVC_OPEN_READWRITE | EVC_OPEN_CREATE);
+	int fd = tu_open_temp(ingest_csv, strlen(ingest_csv));
+	ck_assert_int_eq(evc_ingest_fd(s, fd, "in", NULL, NULL), EVC_OK);
+	close(fd);
+	evc_close(s);
+
+	const int64_t start = ts("2021-03-01T00:01:00Z");
+	const int64_t end = ts("2021-03-01T03:30:00Z");
+	long n;
+	for (n = 1;; n++) {
+		evc_hourly_result *res = NULL;
+		evc__alloc_fail_nth(n);
+		int rc = evc_open(&s, path, EVC_OPEN_READONLY);
+		if (rc == EVC_OK) {
+			rc = evc_hourly(s, "a", start, end, &res);
+			if (rc != EVC_OK) {
+				ck_assert_ptr_null(res);
+				ck_assert_msg(evc_errmsg(s)[0],
+				              "N=%ld: silent failure", n);
+			}
+		}
+		const bool hit = evc__alloc_fail_hit();
+		evc__alloc_fail_nth(0);
+		if (rc == EVC_OK) {
+			ck_assert_uint_eq(res->total, 2);
+			ck_assert_uint_eq(res->buckets[0].count, 2);
+		}
+		evc_hourly_free(res);
+		evc_close(s);
+		if (!hit) {
+			ck_assert_int_eq(rc, EVC_OK);
+			break;
+		}
+	}
+	ck_assert_int_gt(n, 10);
+}
+END_TEST
+
+int main(void)
+{
+	/* Before any other SQLite call. */
+	if (sqlite3_config(SQLITE_CONFIG_MALLOC, &mem) != SQLITE_OK) {
+		fprintf(stderr, "cannot install the allocator\n");
+		return 1;
+	}
+	Suite *su = suite_create("alloc");
+	TCase *tc = tcase_create("allocation_failure");
+	tcase_set_timeout(tc, 600);
+	tcase_add_test(tc, ingest_fails_cleanly_at_every_allocation);
+	tcase_add_test(tc, query_fails_cleanly_at_every_allocation);
+	suite_add_tcase(su, tc);
+	SRunner *sr = srunner_create(su);
+	srunner_run_all(sr, CK_NORMAL);
+	const int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed != 0;
+}
