@@ -35,6 +35,8 @@ meson compile -C build
 meson test -C build --print-errorlogs
 # Memcheck over the unit suite (the shell scripts would only test bash).
 meson test -C build --setup valgrind --suite unit --print-errorlogs
+# ... and over every evcount-cli subcommand.
+bash tests/valgrind-cli.sh build/cli/evcount-cli examples/data/sample.csv
 # What `meson install` lays out works for a downstream project, with
 # pkg-config and with Meson, and its man pages render.
 bash tools/check-install.sh build
