@@ -129,23 +129,23 @@ static void print_table(const struct customers_ctx *x)
 	}
 }
 
-int cli_customers(evc_store *store, const struct customers_args *a)
+int cli_customers(evc_store *store, enum cli_format format)
 {
-	struct customers_ctx x = {.format = a->format};
+	struct customers_ctx x = {.format = format};
 	int rc;
 
-	if (a->format == FORMAT_CSV)
+	if (format == FORMAT_CSV)
 		puts("customer_id,total,first_minute,last_minute");
-	else if (a->format == FORMAT_JSON)
+	else if (format == FORMAT_JSON)
 		fputs("{\"customers\":[", stdout);
 	rc = evc_customers(store, on_customer, &x);
 	if (rc == EVC_OK) {
-		if (a->format == FORMAT_JSON)
+		if (format == FORMAT_JSON)
 			puts("]}");
-		else if (a->format == FORMAT_TABLE)
+		else if (format == FORMAT_TABLE)
 			print_table(&x);
 	}
-	for (uint64_t i = 0; i < x.n && a->format == FORMAT_TABLE; i++)
+	for (uint64_t i = 0; i < x.n && format == FORMAT_TABLE; i++)
 		free((char *)x.rows[i].customer_id);
 	free(x.rows);
 	if (x.nomem) {

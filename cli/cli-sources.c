@@ -159,24 +159,24 @@ static void print_table(const struct list_ctx *x)
 	}
 }
 
-int cli_sources(evc_store *store, const struct sources_args *a)
+int cli_sources(evc_store *store, enum cli_format format)
 {
-	struct list_ctx x = {.format = a->format};
+	struct list_ctx x = {.format = format};
 	int rc;
 
-	if (a->format == FORMAT_CSV)
+	if (format == FORMAT_CSV)
 		puts("id,path,realpath,size,offset,rows_counted,rows_rejected,"
 		     "rows_warned,first_ingest,last_ingest");
-	else if (a->format == FORMAT_JSON)
+	else if (format == FORMAT_JSON)
 		fputs("{\"sources\":[", stdout);
 	rc = evc_sources(store, on_source, &x);
 	if (rc == EVC_OK) {
-		if (a->format == FORMAT_JSON)
+		if (format == FORMAT_JSON)
 			puts("]}");
-		else if (a->format == FORMAT_TABLE)
+		else if (format == FORMAT_TABLE)
 			print_table(&x);
 	}
-	for (uint64_t i = 0; i < x.n && a->format == FORMAT_TABLE; i++) {
+	for (uint64_t i = 0; i < x.n && format == FORMAT_TABLE; i++) {
 		free(x.rows[i].path);
 		free(x.rows[i].realpath);
 	}

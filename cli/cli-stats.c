@@ -17,7 +17,7 @@ static void put_json_time(const char *t)
 		fputs("null", stdout);
 }
 
-int cli_stats(evc_store *store, const struct stats_args *a)
+int cli_stats(evc_store *store, enum cli_format format)
 {
 	char first[EVC_TIME_BUFSZ], last[EVC_TIME_BUFSZ];
 	const char *f = NULL, *l = NULL;
@@ -34,7 +34,7 @@ int cli_stats(evc_store *store, const struct stats_args *a)
 		f = cli_fmt_time(s.first_minute, first);
 		l = cli_fmt_time(s.last_minute, last);
 	}
-	switch (a->format) {
+	switch (format) {
 	case FORMAT_TABLE:
 		printf("customers      %" PRIu64 "\n"
 		       "sources        %" PRIu64 "\n"

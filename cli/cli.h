@@ -48,21 +48,9 @@ struct hourly_args {
 	bool sparse;
 };
 
-struct sources_args {
-	enum cli_format format;
-};
-
 struct export_args {
 	enum cli_format format; /* FORMAT_CSV or FORMAT_JSON */
 	bool epoch;             /* minutes as epoch seconds */
-};
-
-struct customers_args {
-	enum cli_format format;
-};
-
-struct stats_args {
-	enum cli_format format;
 };
 
 /* Ingest every file of `a` into `store`, reporting on stderr. Returns an
@@ -86,7 +74,7 @@ int cli_serve_main(const char *db, int argc, char **argv);
 int cli_serve_oneshot(const char *db, const struct ingest_args *in);
 
 /* List the sources of `store` on stdout. Returns an exit status. */
-int cli_sources(evc_store *store, const struct sources_args *a);
+int cli_sources(evc_store *store, enum cli_format format);
 
 /* Print every (customer, minute) count of `store` on stdout. Returns an
  * exit status. */
@@ -94,14 +82,23 @@ int cli_export(evc_store *store, const struct export_args *a);
 
 /* List the customers of `store` with their totals and spans on stdout.
  * Returns an exit status. */
-int cli_customers(evc_store *store, const struct customers_args *a);
+int cli_customers(evc_store *store, enum cli_format format);
 
 /* Print the summary of `store` on stdout. Returns an exit status. */
-int cli_stats(evc_store *store, const struct stats_args *a);
+int cli_stats(evc_store *store, enum cli_format format);
 
 /* Length of the valid UTF-8 sequence at `s` (1 for ASCII, NUL included), 0
  * when it is not UTF-8. */
 size_t cli_utf8_len(const unsigned char *s);
+
+/* Whether all of `s` is UTF-8, as customer ids are: an id that is not
+ * could match nothing and would make JSON output invalid. */
+bool cli_is_utf8(const char *s);
+
+/* Floor division (C's truncates towards zero, wrong before 1970), and the
+ * library's flooring of query bounds to the minute. */
+int64_t cli_floor_div(int64_t a, int64_t b);
+int64_t cli_floor_minute(int64_t t);
 
 /* `s` as a JSON string: quoted and escaped, bytes that are not UTF-8
  * replaced by U+FFFD. */

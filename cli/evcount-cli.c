@@ -623,25 +623,6 @@ static int parse_time_arg(const char *opt, const char *arg, int64_t *out)
 	return cli_usage_error("--%s: bad timestamp \"%s\": %s", opt, arg, msg);
 }
 
-/* Floor division by 60, the library's flooring of bounds to the minute;
- * C division truncates towards zero, wrong before 1970. */
-static int64_t floor_minute(int64_t t)
-{
-	return t / 60 - (t % 60 < 0);
-}
-
-/* Whether `s` is UTF-8, as customer ids are: an id that is not could match
- * nothing and would make the JSON output invalid. */
-static bool is_utf8(const unsigned char *s)
-{
-	for (size_t n; *s; s += n) {
-		n = cli_utf8_len(s);
-		if (n == 0)
-			return false;
-	}
-	return true;
-}
-
 /* --format, of which export has no table: its rows are not for reading. */
 static int parse_format(const struct cli *c, bool table_ok,
                         enum cli_format dflt, enum cli_format *out)
@@ -719,7 +700,7 @@ static int check_hourly_args(const struct cli *c, struct hourly_args *q)
 		                       form_name(c->form));
 	if (!*c->customer_id)
 		return cli_usage_error("--customer-id: empty customer id");
-	if (!is_utf8((const unsigned char *)c->customer_id))
+	if (!cli_is_utf8(c->customer_id))
 		return cli_usage_error("--customer-id: not valid UTF-8");
 	q->customer_id = c->customer_id;
 	if (!c->start)
@@ -735,7 +716,7 @@ static int check_hourly_args(const struct cli *c, struct hourly_args *q)
 		return rc;
 	/* Checked here rather than left to evc_hourly() so that the message
 	 * names the arguments. */
-	if (floor_minute(q->start) >= floor_minute(q->end))
+	if (cli_floor_minute(q->start) >= cli_floor_minute(q->end))
 		return cli_usage_error(
 		    "--start \"%s\" is not before --end \"%s\"%s", c->start,
 		    c->end,
@@ -816,22 +797,24 @@ static int cmd_hourly(const struct cli *c)
 	return rc;
 }
 
-static int cmd_sources(const struct cli *c)
+/* sources, customers, stats: a table about the store, read-only. */
+static int cmd_listing(const struct cli *c, const char *name,
+                       int (*list)(evc_store *, enum cli_format))
 {
-	struct sources_args a;
+	enum cli_format format;
 	evc_store *store;
 	int rc;
 
 	if (c->n_operands > 0)
-		return cli_usage_error("sources: unexpected argument '%s'",
+		return cli_usage_error("%s: unexpected argument '%s'", name,
 		                       c->operands[0]);
-	rc = parse_format(c, true, tty_format(), &a.format);
+	rc = parse_format(c, true, tty_format(), &format);
 	if (rc != EXIT_OK)
 		return rc;
 	rc = open_store(&store, db_path(c), EVC_OPEN_READONLY);
 	if (rc != EXIT_OK)
 		return rc;
-	rc = cli_sources(store, &a);
+	rc = list(store, format);
 	evc_close(store);
 	return rc;
 }
@@ -852,46 +835,6 @@ static int cmd_export(const struct cli *c)
 	if (rc != EXIT_OK)
 		return rc;
 	rc = cli_export(store, &a);
-	evc_close(store);
-	return rc;
-}
-
-static int cmd_customers(const struct cli *c)
-{
-	struct customers_args a;
-	evc_store *store;
-	int rc;
-
-	if (c->n_operands > 0)
-		return cli_usage_error("customers: unexpected argument '%s'",
-		                       c->operands[0]);
-	rc = parse_format(c, true, tty_format(), &a.format);
-	if (rc != EXIT_OK)
-		return rc;
-	rc = open_store(&store, db_path(c), EVC_OPEN_READONLY);
-	if (rc != EXIT_OK)
-		return rc;
-	rc = cli_customers(store, &a);
-	evc_close(store);
-	return rc;
-}
-
-static int cmd_stats(const struct cli *c)
-{
-	struct stats_args a;
-	evc_store *store;
-	int rc;
-
-	if (c->n_operands > 0)
-		return cli_usage_error("stats: unexpected argument '%s'",
-		                       c->operands[0]);
-	rc = parse_format(c, true, tty_format(), &a.format);
-	if (rc != EXIT_OK)
-		return rc;
-	rc = open_store(&store, db_path(c), EVC_OPEN_READONLY);
-	if (rc != EXIT_OK)
-		return rc;
-	rc = cli_stats(store, &a);
 	evc_close(store);
 	return rc;
 }
@@ -954,16 +897,16 @@ int main(int argc, char **argv)
 			rc = cmd_hourly(&c);
 			break;
 		case FORM_SOURCES:
-			rc = cmd_sources(&c);
+			rc = cmd_listing(&c, "sources", cli_sources);
 			break;
 		case FORM_EXPORT:
 			rc = cmd_export(&c);
 			break;
 		case FORM_CUSTOMERS:
-			rc = cmd_customers(&c);
+			rc = cmd_listing(&c, "customers", cli_customers);
 			break;
 		case FORM_STATS:
-			rc = cmd_stats(&c);
+			rc = cmd_listing(&c, "stats", cli_stats);
 			break;
 		case FORM_SERVE:
 			rc = cli_serve_main(db_path(&c), c.n_operands,

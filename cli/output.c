@@ -40,6 +40,28 @@ size_t cli_utf8_len(const unsigned char *s)
 	return n + 1;
 }
 
+bool cli_is_utf8(const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	for (size_t n; *u; u += n) {
+		n = cli_utf8_len(u);
+		if (n == 0)
+			return false;
+	}
+	return true;
+}
+
+int64_t cli_floor_div(int64_t a, int64_t b)
+{
+	return a / b - (a % b < 0);
+}
+
+int64_t cli_floor_minute(int64_t t)
+{
+	return cli_floor_div(t, 60);
+}
+
 void cli_put_json_string(FILE *f, const char *str)
 {
 	const unsigned char *s = (const unsigned char *)str;

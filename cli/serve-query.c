@@ -28,32 +28,6 @@ void serve_params_add(struct serve_params *p, const char *key,
 		p->unknown = key;
 }
 
-/* C division truncates towards zero, wrong before 1970. */
-static int64_t floor_div(int64_t a, int64_t b)
-{
-	return a / b - (a % b < 0);
-}
-
-/* The library's flooring of bounds to the minute. */
-static int64_t floor_minute(int64_t t)
-{
-	return floor_div(t, 60);
-}
-
-static bool is_utf8(const char *s)
-{
-	const unsigned char *u = (const unsigned char *)s;
-
-	while (*u) {
-		size_t n = cli_utf8_len(u);
-
-		if (n == 0)
-			return false;
-		u += n;
-	}
-	return true;
-}
-
 static bool fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -103,7 +77,7 @@ bool serve_parse_hourly(const struct serve_params *p, struct hourly_args *a,
 	}
 	if (!*p->value[P_CUSTOMER])
 		return fail(err, errlen, "customer_id: empty");
-	if (!is_utf8(p->value[P_CUSTOMER]))
+	if (!cli_is_utf8(p->value[P_CUSTOMER]))
 		return fail(err, errlen, "customer_id: not valid UTF-8");
 	memset(a, 0, sizeof(*a));
 	a->customer_id = p->value[P_CUSTOMER];
@@ -112,7 +86,7 @@ bool serve_parse_hourly(const struct serve_params *p, struct hourly_args *a,
 		return bad_time(err, errlen, "start", p->value[P_START]);
 	if (evc_parse_time(p->value[P_END], &a->end) != EVC_OK)
 		return bad_time(err, errlen, "end", p->value[P_END]);
-	if (floor_minute(a->start) >= floor_minute(a->end))
+	if (cli_floor_minute(a->start) >= cli_floor_minute(a->end))
 		return fail(err, errlen, "start is not before end%s",
 		            a->start < a->end ? " once both are floored to "
 		                                "the minute"
@@ -131,8 +105,8 @@ bool serve_parse_hourly(const struct serve_params *p, struct hourly_args *a,
 	}
 	/* Floored bounds, as the library counts: a range that ends just past
 	 * an hour has one more bucket. */
-	if (floor_div(floor_minute(a->end) * 60 - 1, 3600) -
-	        floor_div(floor_minute(a->start) * 60, 3600) >=
+	if (cli_floor_div(cli_floor_minute(a->end) * 60 - 1, 3600) -
+	        cli_floor_div(cli_floor_minute(a->start) * 60, 3600) >=
 	    HTTP_MAX_BUCKETS)
 		return fail(err, errlen, "range too wide: more than %d hours",
 		            HTTP_MAX_BUCKETS);
