@@ -27,6 +27,10 @@ if ! command -v curl >/dev/null; then
 	exit 77
 fi
 
+# The helpers beside this script, found before it leaves for its temp dir.
+# shellcheck source=tests/serve-lib.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/serve-lib.sh"
+
 T=$(mktemp -d "${TMPDIR:-/tmp}/evcount-serve-test.XXXXXX") || exit 1
 pid=
 cleanup() {
@@ -63,56 +67,6 @@ done_() {
 		echo "not ok - $name"
 		printf '%s' "$why"
 	fi
-}
-
-# start_server LOG ARG...: start `evcount-cli ARG...` in the background with
-# stderr to LOG; sets $pid and $base (http://127.0.0.1:PORT) once the
-# address is printed. Returns 1 if it never is.
-start_server() {
-	local log=$1 i port
-	shift
-	: >"$log"
-	"$CLI" "$@" 2>"$log" >/dev/null &
-	pid=$!
-	base=
-	for ((i = 0; i < 100; i++)); do
-		port=$(sed -n 's|^listening on http://127\.0\.0\.1:\([0-9]*\)$|\1|p' "$log")
-		if [ -n "$port" ]; then
-			base=http://127.0.0.1:$port
-			return 0
-		fi
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	return 1
-}
-
-# wait_ready: poll /healthz until it answers 200 (at most 10 s).
-wait_ready() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		[ "$(curl -s -o /dev/null -w '%{http_code}' "$base/healthz")" = 200 ] &&
-			return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-# stop_server SIGNAL: send SIGNAL, wait at most 5 s; sets $stop_rc (the
-# exit status, or "timeout") and clears $pid.
-stop_server() {
-	local i
-	kill "-$1" "$pid"
-	for ((i = 0; i < 50; i++)); do
-		if ! kill -0 "$pid" 2>/dev/null; then
-			wait "$pid"
-			stop_rc=$?
-			pid=
-			return
-		fi
-		sleep 0.1
-	done
-	stop_rc=timeout
 }
 
 # get PATH [CURL-ARG...]: GET $base/PATH with the token; leaves the status
