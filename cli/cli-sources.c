@@ -109,18 +109,6 @@ static int on_source(const evc_source_info *s, void *payload)
 	return ferror(stdout) ? 1 : 0;
 }
 
-static int width_u64(uint64_t v)
-{
-	char digits[24];
-
-	return snprintf(digits, sizeof(digits), "%" PRIu64, v);
-}
-
-static int max_int(int a, int b)
-{
-	return a > b ? a : b;
-}
-
 static void print_table(const struct list_ctx *x)
 {
 	char first[EVC_TIME_BUFSZ], last[EVC_TIME_BUFSZ];
@@ -132,14 +120,14 @@ static void print_table(const struct list_ctx *x)
 		const evc_source_info *s = &x->rows[i].info;
 		char id[24];
 
-		w_id =
-		    max_int(w_id, snprintf(id, sizeof(id), "%" PRId64, s->id));
-		w_path = max_int(w_path, (int)strlen(s->path));
-		w_size = max_int(w_size, width_u64(s->size));
-		w_off = max_int(w_off, width_u64(s->offset));
-		w_cnt = max_int(w_cnt, width_u64(s->rows_counted));
-		w_rej = max_int(w_rej, width_u64(s->rows_rejected));
-		w_warn = max_int(w_warn, width_u64(s->rows_warned));
+		w_id = cli_max_int(w_id,
+		                   snprintf(id, sizeof(id), "%" PRId64, s->id));
+		w_path = cli_max_int(w_path, (int)strlen(s->path));
+		w_size = cli_max_int(w_size, cli_width_u64(s->size));
+		w_off = cli_max_int(w_off, cli_width_u64(s->offset));
+		w_cnt = cli_max_int(w_cnt, cli_width_u64(s->rows_counted));
+		w_rej = cli_max_int(w_rej, cli_width_u64(s->rows_rejected));
+		w_warn = cli_max_int(w_warn, cli_width_u64(s->rows_warned));
 	}
 	printf("%*s  %-*s  %*s  %*s  %*s  %*s  %*s  %-20s  %-20s  %s\n", w_id,
 	       "id", w_path, "path", w_size, "size", w_off, "offset", w_cnt,
