@@ -91,7 +91,7 @@ static const struct opt_def opt_defs[] = {
     {"force", no_argument, OPT_FORCE, FORM_LOADER, NULL,
      "ingest a changed FILE again, as a new source"},
     {"checkpoint", required_argument, OPT_CHECKPOINT, FORM_LOADER, "SIZE",
-     "commit every SIZE bytes (suffix K, M or G; 64M)"},
+     "commit every SIZE bytes (suffix K, M or G; 256M)"},
     {"no-progress", no_argument, OPT_NO_PROGRESS, FORM_LOADER, NULL,
      "no progress bar (else drawn on a terminal)"},
     {"customer-id", required_argument, OPT_CUSTOMER, FORM_QUERY, "ID",

@@ -237,8 +237,10 @@ int evc_format_time(int64_t t, char *buf, size_t len);
  *  its start. The caller takes responsibility for double counting. */
 #define EVC_INGEST_FORCE 0x4u
 
-/** Default checkpoint interval of evc_ingest_options.checkpoint_bytes. */
-#define EVC_CHECKPOINT_DEFAULT (64u << 20)
+/** Default checkpoint interval of evc_ingest_options.checkpoint_bytes: a
+ *  crash loses well under a second of ingest, and each commit, which
+ *  rewrites the pages of every hour the rows touched, is rare. */
+#define EVC_CHECKPOINT_DEFAULT (256u << 20)
 
 /** A rejected row, or a row counted with a warning, as reported to
  *  evc_ingest_options.on_reject. Valid only during the callback. */
