@@ -12,6 +12,13 @@
  * and, where the kernel allows, on huge pages to spare TLB misses. The batch
  * is handed out sorted by an in-place radix sort of the keys (no temporary
  * array, so memory stays put) and only then widened to evc_agg_entry.
+ *
+ * Most adds miss the cache at their slot (the table is far larger than
+ * L2), so adds are pipelined: an add prefetches its home slot and queues
+ * the key; the key is inserted PENDING adds later, when its line has
+ * arrived. Everything that looks at the table drains the queue first, and
+ * near capacity adds go straight in, so callers see exact counts and the
+ * same EVC_ERANGE point as without the queue.
  */
 #include "evc-int.h"
 
@@ -36,6 +43,9 @@
 #define HUGE_PAGE   (2u << 20)
 #define GROUP_BITS  4
 #define GROUP_MASK  ((1u << GROUP_BITS) - 1)
+/* Adds in flight: enough to cover a miss to L3 or memory at the rate rows
+ * are parsed. */
+#define PENDING 16u
 
 struct slot {
 	uint64_t key;
@@ -52,8 +62,10 @@ struct evc_agg {
 	size_t mask, n_keys, max_keys;
 	void *map; /* the mapping holding slots */
 	size_t map_len;
-	size_t slots_bytes; /* fits the table and the widened entries */
-	bool consumed;      /* slots were sorted and widened in place */
+	size_t slots_bytes;        /* fits the table and the widened entries */
+	bool consumed;             /* slots were sorted and widened in place */
+	uint64_t pending[PENDING]; /* keys queued for insertion, a ring */
+	unsigned pending_head, n_pending;
 
 	struct customer *cust;
 	size_t n_cust;
@@ -146,6 +158,8 @@ void evc__agg_reset(evc_agg *a)
 	a->n_cust = 0;
 	a->names_len = 0;
 	a->consumed = false;
+	a->pending_head = 0;
+	a->n_pending = 0;
 }
 
 static inline uint64_t mix64(uint64_t x)
@@ -222,23 +236,19 @@ static int intern(evc_agg *a, const char *name, size_t len, uint32_t *idx)
 	}
 }
 
-int evc__agg_add(evc_agg *a, const char *cust, size_t cust_len, int64_t minute)
+/* Sixteen consecutive minutes of a customer share a home block of sixteen
+ * slots (four cache lines): rows arrive roughly in time order, so a
+ * customer's next row usually finds its line still cached. */
+static inline size_t home_of(const evc_agg *a, uint64_t key)
 {
-	uint32_t ci;
+	return (size_t)(mix64(key >> GROUP_BITS) << GROUP_BITS |
+	                (key & GROUP_MASK)) &
+	       a->mask;
+}
 
-	if (a->consumed || minute < MINUTE_MIN || minute > MINUTE_MAX)
-		return EVC_EINVAL;
-	int rc = intern(a, cust, cust_len, &ci);
-	if (rc != EVC_OK)
-		return rc;
-	const uint64_t key =
-	    ((uint64_t)ci + 1) << MINUTE_BITS | (uint64_t)(minute - MINUTE_MIN);
-	/* Sixteen consecutive minutes of a customer share a home block of
-	 * sixteen slots (four cache lines): rows arrive roughly in time order,
-	 * so a customer's next row usually finds its line still cached. */
-	const size_t home = (size_t)(mix64(key >> GROUP_BITS) << GROUP_BITS |
-	                             (key & GROUP_MASK));
-	for (size_t i = home & a->mask;; i = (i + 1) & a->mask) {
+static int insert(evc_agg *a, uint64_t key)
+{
+	for (size_t i = home_of(a, key);; i = (i + 1) & a->mask) {
 		struct slot *s = &a->slots[i];
 		if (s->key == key) {
 			s->count++;
@@ -255,14 +265,53 @@ int evc__agg_add(evc_agg *a, const char *cust, size_t cust_len, int64_t minute)
 	}
 }
 
-bool evc__agg_full(const evc_agg *a)
+/* Queued keys never fail to insert: an add is queued only while the table
+ * has room for every queued key being new. */
+static void drain(evc_agg *a)
 {
+	for (; a->n_pending > 0; a->n_pending--) {
+		(void)insert(a, a->pending[a->pending_head]);
+		a->pending_head = (a->pending_head + 1) % PENDING;
+	}
+}
+
+int evc__agg_add(evc_agg *a, const char *cust, size_t cust_len, int64_t minute)
+{
+	uint32_t ci;
+
+	if (a->consumed || minute < MINUTE_MIN || minute > MINUTE_MAX)
+		return EVC_EINVAL;
+	int rc = intern(a, cust, cust_len, &ci);
+	if (rc != EVC_OK)
+		return rc;
+	const uint64_t key =
+	    ((uint64_t)ci + 1) << MINUTE_BITS | (uint64_t)(minute - MINUTE_MIN);
+	if (a->n_keys + 2 * PENDING > a->max_keys) {
+		drain(a);
+		return insert(a, key);
+	}
+	__builtin_prefetch(&a->slots[home_of(a, key)], 1);
+	if (a->n_pending < PENDING) {
+		a->pending[(a->pending_head + a->n_pending++) % PENDING] = key;
+		return EVC_OK;
+	}
+	/* The oldest key's line has had PENDING adds' time to arrive. */
+	(void)insert(a, a->pending[a->pending_head]);
+	a->pending[a->pending_head] = key;
+	a->pending_head = (a->pending_head + 1) % PENDING;
+	return EVC_OK;
+}
+
+bool evc__agg_full(evc_agg *a)
+{
+	drain(a);
 	return a->n_keys >= a->max_keys || a->n_cust >= MAX_CUSTOMERS ||
 	       a->names_len + 255 > MAX_NAME_BYTES;
 }
 
-size_t evc__agg_keys(const evc_agg *a)
+size_t evc__agg_keys(evc_agg *a)
 {
+	drain(a);
 	return a->n_keys;
 }
 
@@ -348,6 +397,7 @@ static void radix_sort(struct slot *v, size_t n)
 
 const evc_agg_entry *evc__agg_sorted(evc_agg *a, size_t *n)
 {
+	drain(a);
 	const size_t k = a->n_keys;
 
 	/* An empty batch has nothing to hand out in place, so it stays open

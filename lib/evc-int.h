@@ -170,8 +170,8 @@ void evc__agg_free(evc_agg *agg);
 int evc__agg_add(evc_agg *agg, const char *cust, size_t cust_len,
 		 int64_t minute);
 /* True when the batch should be flushed before more rows are added. */
-bool evc__agg_full(const evc_agg *agg);
-size_t evc__agg_keys(const evc_agg *agg);
+bool evc__agg_full(evc_agg *agg);
+size_t evc__agg_keys(evc_agg *agg);
 size_t evc__agg_customers(const evc_agg *agg);
 const char *evc__agg_customer(const evc_agg *agg, uint32_t idx, size_t *len);
 /* Entries sorted by (customer index, minute), sorted in place: the batch

@@ -216,6 +216,58 @@ START_TEST(full_at_max_keys)
 }
 END_TEST
 
+/* Large tables queue adds behind prefetches (see aggregate.c): counts stay
+ * exact and the table fills at exactly max_keys distinct keys, with adds of
+ * known keys still taken, as in the small table above. */
+START_TEST(full_exactly_with_queued_adds)
+{
+	enum { MAX = 3000, N_CUST = 50, N_MIN = 200 };
+	static uint64_t naive[N_CUST][N_MIN];
+	uint64_t st = 7 + (uint64_t)_i;
+	char names[N_CUST][16];
+	size_t distinct = 0;
+	evc_agg *a = new_agg(MAX);
+
+	memset(naive, 0, sizeof(naive));
+	for (unsigned c = 0; c < N_CUST; c++)
+		snprintf(names[c], sizeof(names[c]), "c%u", c);
+	for (;;) {
+		const unsigned c = (unsigned)tu_rand_below(&st, N_CUST);
+		const unsigned m = (unsigned)tu_rand_below(&st, N_MIN);
+		const int rc = evc__agg_add(a, names[c], strlen(names[c]), m);
+		if (rc == EVC_ERANGE) {
+			/* Refused only as a new key of a full table. */
+			ck_assert_uint_eq(naive[c][m], 0);
+			ck_assert_uint_eq(distinct, MAX);
+			break;
+		}
+		ck_assert_int_eq(rc, EVC_OK);
+		distinct += naive[c][m]++ == 0;
+	}
+	ck_assert(evc__agg_full(a));
+	ck_assert_uint_eq(evc__agg_keys(a), MAX);
+	/* Known keys are still counted. */
+	for (unsigned c = 0; c < N_CUST; c++)
+		for (unsigned m = 0; m < N_MIN; m++)
+			if (naive[c][m]) {
+				add(a, names[c], m);
+				naive[c][m]++;
+			}
+	size_t n = 0;
+	const evc_agg_entry *e = evc__agg_sorted(a, &n);
+	ck_assert_uint_eq(n, MAX);
+	for (size_t i = 0; i < n; i++) {
+		char *s = name_of(a, e[i].customer);
+		const int c = atoi(s + 1);
+		free(s);
+		ck_assert_int_ge(e[i].minute, 0);
+		ck_assert_int_lt(e[i].minute, N_MIN);
+		ck_assert_uint_eq(e[i].count, naive[c][e[i].minute]);
+	}
+	evc__agg_free(a);
+}
+END_TEST
+
 START_TEST(reset_empties)
 {
 	evc_agg *a = new_agg(4);
@@ -333,6 +385,7 @@ static Suite *aggregate_suite(void)
 
 	tc = tcase_create("capacity");
 	tcase_add_test(tc, full_at_max_keys);
+	tcase_add_loop_test(tc, full_exactly_with_queued_adds, 0, 3);
 	tcase_add_test(tc, reset_empties);
 	tcase_add_test(tc, no_adds_after_sorted_until_reset);
 	suite_add_tcase(s, tc);
