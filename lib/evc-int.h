@@ -144,6 +144,14 @@ bool evc__is_header(const evc_csv_record *rec);
 #define EVC_MINUTES_BLOB_MAX (60 * 11)
 
 size_t evc__minutes_encode(const uint64_t counts[60], uint8_t *out);
+/* Appends one pair (count > 0, minutes in increasing order) to a blob
+ * being built at out; returns the bytes written. */
+size_t evc__minutes_put(uint8_t *out, unsigned minute, uint64_t count);
+/* The blob of the minute-wise sums of blobs a and b, at most
+ * EVC_MINUTES_BLOB_MAX bytes, without unpacking either; false when either
+ * is malformed. */
+bool evc__minutes_merge(const uint8_t *a, size_t a_len, const uint8_t *b,
+			size_t b_len, uint8_t *out, size_t *out_len);
 /* Returns false when the blob is malformed. */
 bool evc__minutes_decode(const uint8_t *blob, size_t len, uint64_t counts[60]);
 /* Sum of minutes [lo, hi) of a blob; false when malformed. */

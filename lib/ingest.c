@@ -55,7 +55,6 @@ static int write_batch(struct ingest *in, evc_agg *batch)
 	evc_store *s = &in->wstore;
 	size_t n;
 	const evc_agg_entry *e = evc__agg_sorted(batch, &n);
-	uint64_t counts[60];
 	uint8_t blob[EVC_MINUTES_BLOB_MAX];
 	int rc = EVC_OK;
 
@@ -70,15 +69,20 @@ static int write_batch(struct ingest *in, evc_agg *batch)
 		 * minutes are adjacent. */
 		while (i < n && e[i].customer == ci) {
 			const int64_t hour = evc__floor_div(e[i].minute, 60);
+			const int64_t end = (hour + 1) * 60;
 			uint64_t total = 0;
-			memset(counts, 0, sizeof(counts));
+			size_t blen = 0;
+			/* Each (customer, minute) is one entry, in minute
+			 * order: the blob is built as it is read. */
 			for (; i < n && e[i].customer == ci &&
-			       evc__floor_div(e[i].minute, 60) == hour;
+			       e[i].minute < end;
 			     i++) {
-				counts[e[i].minute - hour * 60] += e[i].count;
+				blen += evc__minutes_put(
+				    blob + blen,
+				    (unsigned)(e[i].minute - hour * 60),
+				    e[i].count);
 				total += e[i].count;
 			}
-			const size_t blen = evc__minutes_encode(counts, blob);
 			if ((rc = evc__db_add_hour(s, s->db, cust, hour, total,
 			                           blob, blen)))
 				return rc;

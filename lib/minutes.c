@@ -18,8 +18,7 @@ static size_t put_varint(uint8_t *out, uint64_t v)
 	return n;
 }
 
-static bool get_varint(const uint8_t *p, size_t len, size_t *pos,
-		       uint64_t *v)
+static bool get_varint(const uint8_t *p, size_t len, size_t *pos, uint64_t *v)
 {
 	uint64_t r = 0;
 	for (unsigned shift = 0; shift < 64; shift += 7) {
@@ -35,15 +34,18 @@ static bool get_varint(const uint8_t *p, size_t len, size_t *pos,
 	return false;
 }
 
+size_t evc__minutes_put(uint8_t *out, unsigned minute, uint64_t count)
+{
+	out[0] = (uint8_t)minute;
+	return 1 + put_varint(out + 1, count);
+}
+
 size_t evc__minutes_encode(const uint64_t counts[60], uint8_t *out)
 {
 	size_t n = 0;
-	for (unsigned m = 0; m < 60; m++) {
-		if (!counts[m])
-			continue;
-		out[n++] = (uint8_t)m;
-		n += put_varint(out + n, counts[m]);
-	}
+	for (unsigned m = 0; m < 60; m++)
+		if (counts[m])
+			n += evc__minutes_put(out + n, m, counts[m]);
 	return n;
 }
 
@@ -73,8 +75,63 @@ bool evc__minutes_decode(const uint8_t *blob, size_t len, uint64_t counts[60])
 	return true;
 }
 
-bool evc__minutes_sum(const uint8_t *blob, size_t len, unsigned lo,
-		      unsigned hi, uint64_t *sum)
+/* A blob being read pair by pair, with the same validity rules as
+ * FOR_EACH_MINUTE. minute is 60 once the blob is used up. */
+struct reader {
+	const uint8_t *p;
+	size_t len, pos;
+	unsigned minute;
+	uint64_t count;
+};
+
+static bool next_pair(struct reader *r)
+{
+	if (r->pos >= r->len) {
+		r->minute = 60;
+		return true;
+	}
+	const unsigned m = r->p[r->pos++];
+	const bool first = r->pos == 1;
+	if ((!first && m <= r->minute) || m >= 60 ||
+	    !get_varint(r->p, r->len, &r->pos, &r->count) || r->count == 0)
+		return false;
+	r->minute = m;
+	return true;
+}
+
+bool evc__minutes_merge(const uint8_t *a, size_t a_len, const uint8_t *b,
+                        size_t b_len, uint8_t *out, size_t *out_len)
+{
+	struct reader x = {.p = a, .len = a_len}, y = {.p = b, .len = b_len};
+	size_t n = 0;
+
+	if (!next_pair(&x) || !next_pair(&y))
+		return false;
+	while (x.minute < 60 || y.minute < 60) {
+		if (x.minute == y.minute) {
+			/* A sum that wraps to 0 is left out, as encoding the
+			 * unpacked sums would. */
+			const uint64_t sum = x.count + y.count;
+			if (sum)
+				n += evc__minutes_put(out + n, x.minute, sum);
+			if (!next_pair(&x) || !next_pair(&y))
+				return false;
+		} else if (x.minute < y.minute) {
+			n += evc__minutes_put(out + n, x.minute, x.count);
+			if (!next_pair(&x))
+				return false;
+		} else {
+			n += evc__minutes_put(out + n, y.minute, y.count);
+			if (!next_pair(&y))
+				return false;
+		}
+	}
+	*out_len = n;
+	return true;
+}
+
+bool evc__minutes_sum(const uint8_t *blob, size_t len, unsigned lo, unsigned hi,
+                      uint64_t *sum)
 {
 	uint64_t s = 0;
 	FOR_EACH_MINUTE(blob, len, minute, count, {

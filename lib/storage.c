@@ -149,22 +149,20 @@ static int read_header(evc_store *store, evc_db *db, int64_t *app_id,
  * so an upsert adds to what is stored instead of overwriting it. */
 static void merge_minutes(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-	uint64_t a[60], b[60];
 	uint8_t out[EVC_MINUTES_BLOB_MAX];
+	size_t len;
 
 	(void)argc;
-	if (!evc__minutes_decode(sqlite3_value_blob(argv[0]),
-				 (size_t)sqlite3_value_bytes(argv[0]), a) ||
-	    !evc__minutes_decode(sqlite3_value_blob(argv[1]),
-				 (size_t)sqlite3_value_bytes(argv[1]), b)) {
+	if (!evc__minutes_merge(sqlite3_value_blob(argv[0]),
+				(size_t)sqlite3_value_bytes(argv[0]),
+				sqlite3_value_blob(argv[1]),
+				(size_t)sqlite3_value_bytes(argv[1]), out,
+				&len)) {
 		sqlite3_result_error(ctx, "corrupt minute counts in the store",
 				     -1);
 		return;
 	}
-	for (unsigned m = 0; m < 60; m++)
-		a[m] += b[m];
-	sqlite3_result_blob(ctx, out, (int)evc__minutes_encode(a, out),
-			    SQLITE_TRANSIENT);
+	sqlite3_result_blob(ctx, out, (int)len, SQLITE_TRANSIENT);
 }
 
 /* Read the header and decide what the file is, before anything writes. */

@@ -154,6 +154,9 @@ static const bad_blob bad_blobs[] = {
     {"truncated varint, two bytes", {5, 0xff, 0xff}, 3},
     {"minute without count", {5}, 1},
     {"minute without count after a pair", {5, 1, 6}, 3},
+    {"repeated minute", {3, 1, 3, 1}, 4},
+    {"zero count", {5, 0}, 2},
+    {"zero count after a pair", {1, 1, 5, 0}, 4},
 };
 
 START_TEST(malformed_blob_rejected)
@@ -166,6 +169,74 @@ START_TEST(malformed_blob_rejected)
 	              "decode accepted: %s", b->name);
 	ck_assert_msg(!evc__minutes_sum(b->bytes, b->len, 0, 60, &sum),
 	              "sum accepted: %s", b->name);
+	/* A merge fails on a malformed blob on either side. */
+	const uint8_t good[] = {0, 1, 30, 2, 59, 3};
+	uint8_t out[EVC_MINUTES_BLOB_MAX];
+	size_t len;
+	ck_assert_msg(!evc__minutes_merge(b->bytes, b->len, good, sizeof(good),
+	                                  out, &len),
+	              "merge accepted: %s", b->name);
+	ck_assert_msg(!evc__minutes_merge(good, sizeof(good), b->bytes, b->len,
+	                                  out, &len),
+	              "merge accepted on the right: %s", b->name);
+	ck_assert(!evc__minutes_merge(b->bytes, b->len, NULL, 0, out, &len));
+}
+END_TEST
+
+/* Pairs appended one by one give the canonical blob. */
+START_TEST(put_builds_the_encoded_blob)
+{
+	uint64_t counts[60];
+	uint8_t want[EVC_MINUTES_BLOB_MAX], got[EVC_MINUTES_BLOB_MAX];
+
+	random_counts(5000 + (uint64_t)_i, counts);
+	const size_t len = evc__minutes_encode(counts, want);
+	size_t n = 0;
+	for (unsigned m = 0; m < 60; m++)
+		if (counts[m])
+			n += evc__minutes_put(got + n, m, counts[m]);
+	ck_assert_uint_eq(n, len);
+	ck_assert_mem_eq(got, want, len);
+}
+END_TEST
+
+/* Merging packed blobs equals unpacking, adding and packing, sums that
+ * wrap around included; either blob may be empty. */
+START_TEST(merge_matches_unpacked_sum)
+{
+	uint64_t a[60], b[60], sum[60];
+	uint8_t pa[EVC_MINUTES_BLOB_MAX], pb[EVC_MINUTES_BLOB_MAX];
+	uint8_t want[EVC_MINUTES_BLOB_MAX], got[EVC_MINUTES_BLOB_MAX + 16];
+
+	random_counts(7000 + (uint64_t)_i, a);
+	random_counts(9000 + (uint64_t)_i * 3, b);
+	if (_i % 10 == 0)
+		memset(a, 0, sizeof(a));
+	if (_i % 10 == 1)
+		memset(b, 0, sizeof(b));
+	if (_i % 10 == 2) {
+		/* Every minute in both, some sums wrapping to 0. */
+		for (unsigned m = 0; m < 60; m++) {
+			a[m] = UINT64_MAX - m;
+			b[m] = m % 3 == 0 ? m + 1 : 7;
+		}
+	}
+	const size_t la = evc__minutes_encode(a, pa);
+	const size_t lb = evc__minutes_encode(b, pb);
+	for (unsigned m = 0; m < 60; m++)
+		sum[m] = a[m] + b[m];
+	const size_t lw = evc__minutes_encode(sum, want);
+	size_t lg = 9999;
+	memset(got, 0xee, sizeof(got));
+	ck_assert(evc__minutes_merge(pa, la, pb, lb, got, &lg));
+	ck_assert_uint_eq(lg, lw);
+	ck_assert_mem_eq(got, want, lw);
+	for (size_t k = lg; k < sizeof(got); k++)
+		ck_assert_uint_eq(got[k], 0xee);
+	/* And it commutes. */
+	ck_assert(evc__minutes_merge(pb, lb, pa, la, got, &lg));
+	ck_assert_uint_eq(lg, lw);
+	ck_assert_mem_eq(got, want, lw);
 }
 END_TEST
 
@@ -179,6 +250,11 @@ static Suite *minutes_suite(void)
 	tcase_add_test(tc, all_zero_is_empty_blob);
 	tcase_add_test(tc, largest_counts_fit);
 	tcase_add_test(tc, small_counts_layout);
+	tcase_add_loop_test(tc, put_builds_the_encoded_blob, 0, 100);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("merge");
+	tcase_add_loop_test(tc, merge_matches_unpacked_sum, 0, 300);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("sum");
