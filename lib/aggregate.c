@@ -10,8 +10,9 @@
  * key whose integer order is (customer, minute) order, and the count. The
  * table is probed for every input row at random places, so it is kept small
  * and, where the kernel allows, on huge pages to spare TLB misses. The batch
- * is handed out sorted by an in-place radix sort of the keys (no temporary
- * array, so memory stays put) and only then widened to evc_agg_entry.
+ * is handed out sorted by an LSD radix sort of the keys whose scratch is the
+ * table's unused half (no allocation, so memory stays put), then widened to
+ * evc_agg_entry in the same mapping.
  *
  * Most adds miss the cache at their slot (the table is far larger than
  * L2), so adds are pipelined: an add prefetches its home slot and queues
@@ -116,7 +117,11 @@ int evc__agg_new(evc_agg **out, size_t max_keys)
 		max_keys = 1;
 	/* Load factor at most 3/4 keeps probes short. */
 	const size_t n_slots = pow2_at_least(max_keys + max_keys / 3 + 1);
+	/* The mapping also holds the sort's scratch half and the widened
+	 * entries; at the usual sizes the table alone is that large. */
 	size_t bytes = n_slots * sizeof(struct slot);
+	if (bytes < 2 * max_keys * sizeof(struct slot))
+		bytes = 2 * max_keys * sizeof(struct slot);
 	if (bytes < max_keys * sizeof(evc_agg_entry))
 		bytes = max_keys * sizeof(evc_agg_entry);
 	a->mask = n_slots - 1;
@@ -328,71 +333,54 @@ const char *evc__agg_customer(const evc_agg *a, uint32_t idx, size_t *len)
 	return a->names + a->cust[idx].off;
 }
 
-/* Below this many slots a bucket is finished by insertion sort: a radix
- * pass costs a 256-entry histogram whatever its size. */
-#define RADIX_SMALL 48
+/* LSD radix sort of the keys, stable counting passes of up to RADIX_BITS
+ * bits between v and scratch (n slots each). Only bits on which the keys
+ * differ get a pass: a batch's customer and minute bits sit far apart with
+ * constant bits between, so a typical batch takes three passes. Returns
+ * where the sorted slots ended up (v or scratch). */
+#define RADIX_BITS 11
 
-static void insertion_sort(struct slot *v, size_t n)
+static struct slot *radix_sort(struct slot *v, struct slot *scratch, size_t n)
 {
-	for (size_t i = 1; i < n; i++) {
-		const struct slot x = v[i];
-		size_t j = i;
-		for (; j > 0 && v[j - 1].key > x.key; j--)
-			v[j] = v[j - 1];
-		v[j] = x;
+	_Static_assert(RADIX_BITS <= 16, "histograms on the stack");
+	uint64_t diff = 0;
+	for (size_t i = 1; i < n; i++)
+		diff |= v[i].key ^ v[0].key;
+
+	struct slot *src = v, *dst = scratch;
+	for (unsigned pos = 0; pos < 64 && (diff >> pos) != 0;) {
+		pos += (unsigned)__builtin_ctzll(diff >> pos);
+		const unsigned width =
+		    64 - pos < RADIX_BITS ? 64 - pos : RADIX_BITS;
+		const uint64_t mask = (1ULL << width) - 1;
+		size_t head[1u << RADIX_BITS] = {0};
+		for (size_t i = 0; i < n; i++)
+			head[(src[i].key >> pos) & mask]++;
+		size_t sum = 0;
+		for (size_t b = 0; b <= mask; b++) {
+			const size_t c = head[b];
+			head[b] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			dst[head[(src[i].key >> pos) & mask]++] = src[i];
+		struct slot *t = src;
+		src = dst;
+		dst = t;
+		pos += width;
 	}
+	return src;
 }
 
-/* In-place MSD radix sort (American flag sort) on the keys, one byte per
- * level. Each level first finds the highest bit on which the keys differ
- * and takes the byte ending there, so the constant customer and time bits
- * of a batch cost no passes; the recursion depth is at most 8. */
-static void radix_sort(struct slot *v, size_t n)
+static inline evc_agg_entry widen(struct slot s)
 {
-	if (n <= RADIX_SMALL) {
-		insertion_sort(v, n);
-		return;
-	}
-	uint64_t diff = 0;
-	const uint64_t k0 = v[0].key;
-	for (size_t i = 1; i < n; i++)
-		diff |= v[i].key ^ k0;
-	if (diff == 0)
-		return;
-	const unsigned top = 63u - (unsigned)__builtin_clzll(diff);
-	const unsigned shift = top >= 7 ? top - 7 : 0;
-
-	size_t count[256] = {0};
-	size_t head[256], end[256];
-	for (size_t i = 0; i < n; i++)
-		count[(v[i].key >> shift) & 255]++;
-	size_t sum = 0;
-	for (unsigned b = 0; b < 256; b++) {
-		head[b] = sum;
-		sum += count[b];
-		end[b] = sum;
-	}
-	for (unsigned b = 0; b < 256; b++) {
-		while (head[b] < end[b]) {
-			struct slot x = v[head[b]];
-			unsigned d = (unsigned)(x.key >> shift) & 255;
-			while (d != b) {
-				const struct slot y = v[head[d]];
-				v[head[d]++] = x;
-				x = y;
-				d = (unsigned)(x.key >> shift) & 255;
-			}
-			v[head[b]++] = x;
-		}
-	}
-	if (shift == 0)
-		return;
-	size_t lo = 0;
-	for (unsigned b = 0; b < 256; b++) {
-		if (count[b] > 1)
-			radix_sort(v + lo, count[b]);
-		lo += count[b];
-	}
+	const evc_agg_entry x = {
+	    .customer = (uint32_t)((s.key >> MINUTE_BITS) - 1),
+	    .minute =
+	        (int64_t)(s.key & ((1ULL << MINUTE_BITS) - 1)) + MINUTE_MIN,
+	    .count = s.count,
+	};
+	return x;
 }
 
 const evc_agg_entry *evc__agg_sorted(evc_agg *a, size_t *n)
@@ -408,21 +396,22 @@ const evc_agg_entry *evc__agg_sorted(evc_agg *a, size_t *n)
 		for (size_t i = 0; i <= a->mask; i++)
 			if (v[i].key != 0)
 				v[j++] = v[i];
-		radix_sort(v, k);
-		/* Widen in place from the back: entry i's bytes end at or
-		 * after slot i's, so every slot is read before it is
-		 * overwritten; the mapping was sized for the wider array. */
+		/* At most max_keys slots are in use, and the mapping is
+		 * at least twice that: the rest is the sort's scratch. */
+		const struct slot *sorted = radix_sort(v, v + k, k);
 		evc_agg_entry *e = (evc_agg_entry *)(void *)a->slots;
-		for (size_t i = k; i-- > 0;) {
-			const struct slot s = v[i];
-			const evc_agg_entry x = {
-			    .customer = (uint32_t)((s.key >> MINUTE_BITS) - 1),
-			    .minute =
-			        (int64_t)(s.key & ((1ULL << MINUTE_BITS) - 1)) +
-			        MINUTE_MIN,
-			    .count = s.count,
-			};
-			e[i] = x;
+		if (sorted == v) {
+			/* Widen in place from the back: entry i's bytes end
+			 * at or after slot i's, so every slot is read
+			 * before it is overwritten. */
+			for (size_t i = k; i-- > 0;)
+				e[i] = widen(v[i]);
+		} else {
+			/* From the scratch half, from the front: entry i
+			 * ends at byte 24 i + 24, slot i + 1 starts at
+			 * 16 k + 16 i + 16, later for every i < k. */
+			for (size_t i = 0; i < k; i++)
+				e[i] = widen(sorted[i]);
 		}
 		a->consumed = true;
 	}

@@ -340,6 +340,60 @@ START_TEST(negative_minutes)
 }
 END_TEST
 
+/* The radix sort takes one pass per 11 bits on which keys differ and ends
+ * in the table or in its scratch half depending on the number of passes:
+ * 1 to 4 passes (minute spans of 2^8 to 2^32), one or two customers. */
+static int cmp_minute(const void *x, const void *y)
+{
+	const int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+	return (a > b) - (a < b);
+}
+
+START_TEST(sorted_for_any_number_of_passes)
+{
+	enum { N = 3000 };
+	static const unsigned span_bits[] = {8, 20, 30, 32};
+	const unsigned bits = span_bits[_i % 4];
+	const int customers = 1 + _i / 4;
+	static int64_t want[2][N];
+	uint64_t st = 99 + (uint64_t)_i;
+	evc_agg *a = new_agg(1u << 14);
+	size_t n_want[2] = {0, 0};
+
+	for (int k = 0; k < N; k++) {
+		const int c = (int)tu_rand_below(&st, (uint64_t)customers);
+		int64_t m = (int64_t)tu_rand_below(&st, 1ULL << bits);
+		if (bits > 8) /* both sides of 0, within the time range */
+			m -= (int64_t)1 << (bits - 3);
+		size_t j;
+		for (j = 0; j < n_want[c]; j++)
+			if (want[c][j] == m)
+				break;
+		if (j < n_want[c])
+			continue; /* one event per key: counts are 1 */
+		want[c][n_want[c]++] = m;
+		add(a, c ? "second" : "first", m);
+	}
+	for (int c = 0; c < customers; c++)
+		qsort(want[c], n_want[c], sizeof(want[c][0]), cmp_minute);
+	size_t n = 0;
+	const evc_agg_entry *e = evc__agg_sorted(a, &n);
+	ck_assert_uint_eq(n, n_want[0] + n_want[1]);
+	size_t i = 0;
+	for (uint32_t ci = 0; ci < (uint32_t)customers; ci++) {
+		char *name = name_of(a, ci);
+		const int c = strcmp(name, "second") == 0;
+		free(name);
+		for (size_t j = 0; j < n_want[c]; j++, i++) {
+			ck_assert_uint_eq(e[i].customer, ci);
+			ck_assert_int_eq(e[i].minute, want[c][j]);
+			ck_assert_uint_eq(e[i].count, 1);
+		}
+	}
+	evc__agg_free(a);
+}
+END_TEST
+
 START_TEST(many_customers_grow)
 {
 	enum { N = 5000 };
@@ -376,6 +430,7 @@ static Suite *aggregate_suite(void)
 	tcase_add_test(tc, counts_per_customer_and_minute);
 	tcase_add_test(tc, negative_minutes);
 	tcase_add_loop_test(tc, sorted_matches_naive, 0, 4);
+	tcase_add_loop_test(tc, sorted_for_any_number_of_passes, 0, 8);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("customers");
