@@ -25,12 +25,14 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <linux/tcp.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,8 +47,17 @@
 /* Past this many simultaneous connections new ones are refused at accept
  * rather than starving the workers' memory. */
 #define CONNECTION_LIMIT 512
-/* Idle keep-alive connections and slow clients are dropped after this. */
+/* Idle connections (keep-alive or not) are closed after this long with
+ * nothing received or sent. */
 #define CONNECTION_TIMEOUT_S 10
+/* From its start, or from the end of its previous response, a connection
+ * that has sent something has this long to complete its request (see
+ * "slow senders" below). As long as the idle timeout: an honest client
+ * that got that far in time sends the rest within milliseconds. */
+#define REQUEST_DEADLINE_S 10
+/* How often the reaper looks for connections past the deadline: it is
+ * enforced this much late at most. */
+#define REAP_INTERVAL_MS 250
 /* Per-connection memory pool: it holds the request line and headers, so it
  * bounds them (see the 414/431 note in serve_start()). */
 #define CONNECTION_MEMORY 16384
@@ -82,6 +93,7 @@ struct metrics {
 	atomic_uint_fast64_t latency_sum_ns;
 	atomic_uint_fast64_t latency_count;
 	atomic_int in_flight;
+	atomic_uint_fast64_t slow_dropped;
 };
 
 /* ---- server state ------------------------------------------------------- */
@@ -101,6 +113,12 @@ struct server {
 	struct metrics m;
 	pthread_mutex_t workers_lock;
 	struct worker *workers;
+	/* The connections, for the reaper (see "slow senders"). */
+	pthread_mutex_t conns_lock;
+	pthread_cond_t reaper_wake; /* on CLOCK_MONOTONIC */
+	struct conn *conns;         /* under conns_lock */
+	bool reaper_stop;           /* under conns_lock */
+	pthread_t reaper;
 };
 
 /* Each worker finds its own store here; the pointer is also on the
@@ -480,6 +498,14 @@ get_metrics(struct server *s, struct MHD_Connection *conn, struct reply *rp)
 	fprintf(f, "evcount_http_requests_in_flight %d\n",
 	        atomic_load_explicit(&m->in_flight, memory_order_relaxed));
 
+	put_metric_head(f, "evcount_http_slow_connections_dropped_total",
+	                "counter",
+	                "Connections closed for not completing a request in "
+	                "time.");
+	fprintf(f, "evcount_http_slow_connections_dropped_total %" PRIu64 "\n",
+	        (uint64_t)atomic_load_explicit(&m->slow_dropped,
+	                                       memory_order_relaxed));
+
 	put_metric_head(f, "evcount_store_customers", "gauge",
 	                "Customers with counts in the store.");
 	fprintf(f, "evcount_store_customers %" PRIu64 "\n", customers);
@@ -495,6 +521,263 @@ get_metrics(struct server *s, struct MHD_Connection *conn, struct reply *rp)
 
 	return send_stream(conn, rp, 200, "text/plain; version=0.0.4", f, &buf,
 	                   &len);
+}
+
+/* ---- slow senders ------------------------------------------------------- */
+
+/*
+ * libmicrohttpd's CONNECTION_TIMEOUT is an idle timeout: every byte resets
+ * it, so a client that sends its request a byte a second holds its
+ * connection for ever, and CONNECTION_LIMIT such clients take the server
+ * (slowloris). 0.9.75 has no request deadline, so one is kept here: a
+ * connection has REQUEST_DEADLINE_S, from its start or from the end of its
+ * previous response, until the handler answers its request (headers and
+ * any body in). A reaper thread shuts down those past the deadline that
+ * sent something meanwhile. Those that sent nothing are idle, not slow:
+ * they are left to the idle timeout, which closes them at about the same
+ * point, and are neither counted nor logged.
+ *
+ * The reaper shuts the socket down rather than closing it: the descriptor
+ * stays libmicrohttpd's, which sees the end of the stream and closes and
+ * frees the connection as if the client had gone. libmicrohttpd 0.9.75
+ * calls the CLOSED notification before it closes the descriptor (daemon.c:
+ * MHD_cleanup_connections() and the failure path of
+ * new_connection_process_(); connections that fail before that were never
+ * STARTED), and conn_notify() takes conns_lock to unlink the connection:
+ * under conns_lock a listed descriptor is still its connection's, never a
+ * number since reused by another.
+ *
+ * On the request path this costs an atomic store when the handler answers
+ * and a clock read when a request completes.
+ */
+
+struct conn {
+	struct conn *prev, *next; /* on server.conns, under conns_lock */
+	int fd;
+	/* CLOCK_MONOTONIC ns since the connection has been waiting for a
+	 * complete request; 0 while one is being answered. Written by the
+	 * connection's worker, read by the reaper. */
+	atomic_int_fast64_t waiting_since;
+	/* A request was answered: waiting_since is the end of the last
+	 * response, not the start of the connection. */
+	atomic_bool reused;
+	bool dropped; /* under conns_lock: shut down, not yet closed */
+};
+
+/* Kernel timestamps are in jiffies (1 to 10 ms): data within this much of
+ * the end of a response may have come before it. */
+#define SENT_SLACK_NS 50000000
+
+static int64_t now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* Whether the peer of `fd` sent anything since `since`, as the kernel's
+ * TCP statistics tell: libmicrohttpd reads whatever arrives, so nothing is
+ * left to peek at. When they cannot tell, yes: the deadline then holds
+ * for idle connections too. */
+static bool sent_since(int fd, bool reused, int64_t since, int64_t now)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
+		return true;
+	/* Before the first request any byte counts (the time of the last
+	 * data starts at the handshake, a little before `since`). */
+	if (!reused)
+		return len < offsetof(struct tcp_info, tcpi_bytes_received) +
+		                 sizeof(ti.tcpi_bytes_received) ||
+		       ti.tcpi_bytes_received > 0;
+	return (int64_t)ti.tcpi_last_data_recv * 1000000 + SENT_SLACK_NS <
+	       now - since;
+}
+
+/* Shuts down the connections past the deadline (under conns_lock) and
+ * returns how many, with the address of the first in *first. */
+static unsigned reap(struct server *s, struct sockaddr_storage *first,
+                     socklen_t *first_len)
+{
+	int64_t now = now_ns(), since;
+	unsigned n = 0;
+
+	for (struct conn *c = s->conns; c; c = c->next) {
+		/* Acquire: pairs with the release in conn_waiting(), so
+		 * that `reused` is at least as new as `since`. */
+		since = atomic_load_explicit(&c->waiting_since,
+		                             memory_order_acquire);
+		if (c->dropped || since == 0 ||
+		    now - since < (int64_t)REQUEST_DEADLINE_S * 1000000000)
+			continue;
+		if (!sent_since(
+		        c->fd,
+		        atomic_load_explicit(&c->reused, memory_order_relaxed),
+		        since, now))
+			continue;
+		if (n == 0) {
+			*first_len = sizeof(*first);
+			if (getpeername(c->fd, (struct sockaddr *)first,
+			                first_len) != 0)
+				*first_len = 0;
+		}
+		shutdown(c->fd, SHUT_RDWR);
+		c->dropped = true;
+		n++;
+	}
+	atomic_fetch_add_explicit(&s->m.slow_dropped, n, memory_order_relaxed);
+	return n;
+}
+
+/* One line per pass, not per connection: a flood of slow clients logs at
+ * most 1000 / REAP_INTERVAL_MS lines a second. */
+static void log_drops(unsigned n, const struct sockaddr_storage *first,
+                      socklen_t first_len)
+{
+	char host[NI_MAXHOST];
+
+	if (n > 1)
+		fprintf(stderr,
+		        PROG ": serve: dropped %u connections: no complete "
+		             "request within %d s\n",
+		        n, REQUEST_DEADLINE_S);
+	else if (first_len > 0 &&
+	         getnameinfo((const struct sockaddr *)first, first_len, host,
+	                     sizeof(host), NULL, 0, NI_NUMERICHOST) == 0)
+		fprintf(stderr,
+		        PROG ": serve: dropped a connection from %s: no "
+		             "complete request within %d s\n",
+		        host, REQUEST_DEADLINE_S);
+	else
+		fprintf(stderr,
+		        PROG ": serve: dropped a connection: no complete "
+		             "request within %d s\n",
+		        REQUEST_DEADLINE_S);
+}
+
+static void *reaper_main(void *arg)
+{
+	struct server *s = arg;
+	struct sockaddr_storage first;
+	socklen_t first_len = 0;
+	struct timespec wake;
+	unsigned n;
+
+	pthread_mutex_lock(&s->conns_lock);
+	while (!s->reaper_stop) {
+		clock_gettime(CLOCK_MONOTONIC, &wake);
+		wake.tv_nsec += REAP_INTERVAL_MS * 1000000L;
+		if (wake.tv_nsec >= 1000000000L) {
+			wake.tv_sec++;
+			wake.tv_nsec -= 1000000000L;
+		}
+		while (!s->reaper_stop &&
+		       pthread_cond_timedwait(&s->reaper_wake, &s->conns_lock,
+		                              &wake) != ETIMEDOUT)
+			;
+		if (s->reaper_stop)
+			break;
+		n = reap(s, &first, &first_len);
+		if (n) {
+			/* Not under the lock: stderr may block, and every
+			 * connection's start and end takes it. */
+			pthread_mutex_unlock(&s->conns_lock);
+			log_drops(n, &first, first_len);
+			pthread_mutex_lock(&s->conns_lock);
+		}
+	}
+	pthread_mutex_unlock(&s->conns_lock);
+	return NULL;
+}
+
+/* Returns 0 or an errno value. */
+static int reaper_start(struct server *s)
+{
+	return pthread_create(&s->reaper, NULL, reaper_main, s);
+}
+
+static void reaper_stop(struct server *s)
+{
+	pthread_mutex_lock(&s->conns_lock);
+	s->reaper_stop = true;
+	pthread_cond_signal(&s->reaper_wake);
+	pthread_mutex_unlock(&s->conns_lock);
+	pthread_join(s->reaper, NULL);
+}
+
+/* MHD_OPTION_NOTIFY_CONNECTION: lists a connection from its start to its
+ * end. One that cannot be listed (no memory) has the idle timeout only. */
+static void conn_notify(void *cls, struct MHD_Connection *mc,
+                        void **socket_context,
+                        enum MHD_ConnectionNotificationCode code)
+{
+	struct server *s = cls;
+	const union MHD_ConnectionInfo *ci;
+	struct conn *c;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(mc,
+		                             MHD_CONNECTION_INFO_CONNECTION_FD);
+		c = ci ? calloc(1, sizeof(*c)) : NULL;
+		if (!c)
+			return;
+		c->fd = ci->connect_fd;
+		atomic_init(&c->waiting_since, now_ns());
+		atomic_init(&c->reused, false);
+		pthread_mutex_lock(&s->conns_lock);
+		c->next = s->conns;
+		if (s->conns)
+			s->conns->prev = c;
+		s->conns = c;
+		pthread_mutex_unlock(&s->conns_lock);
+		*socket_context = c;
+	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED && *socket_context) {
+		c = *socket_context;
+		pthread_mutex_lock(&s->conns_lock);
+		if (c->prev)
+			c->prev->next = c->next;
+		else
+			s->conns = c->next;
+		if (c->next)
+			c->next->prev = c->prev;
+		pthread_mutex_unlock(&s->conns_lock);
+		free(c);
+		*socket_context = NULL;
+	}
+}
+
+static struct conn *conn_of(struct MHD_Connection *mc)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
+/* The request is in: no deadline while it is answered. */
+static void conn_answering(struct MHD_Connection *mc)
+{
+	struct conn *c = conn_of(mc);
+
+	if (c)
+		atomic_store_explicit(&c->waiting_since, 0,
+		                      memory_order_relaxed);
+}
+
+/* A response is out: the deadline for the next request starts. */
+static void conn_waiting(struct MHD_Connection *mc)
+{
+	struct conn *c = conn_of(mc);
+
+	if (c) {
+		atomic_store_explicit(&c->reused, true, memory_order_relaxed);
+		atomic_store_explicit(&c->waiting_since, now_ns(),
+		                      memory_order_release);
+	}
 }
 
 /* ---- request dispatch --------------------------------------------------- */
@@ -570,6 +853,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 		}
 	}
 
+	conn_answering(conn);
 	if (strcmp(url, "/hourly") == 0)
 		rp.endpoint = EP_HOURLY;
 	else if (strcmp(url, "/healthz") == 0)
@@ -627,6 +911,10 @@ static void request_end(void *cls, struct MHD_Connection *conn, void **req_cls,
 {
 	struct server *s = cls;
 
+	/* Also when the connection is to close after it: harmless, it is
+	 * unlisted as it does. */
+	if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		conn_waiting(conn);
 	if (*req_cls) {
 		atomic_fetch_sub(&s->m.in_flight, 1);
 		free(*req_cls);
@@ -888,6 +1176,17 @@ static int serve(const char *db, const struct serve_opts *o)
 	s->token_len = token ? strlen(token) : 0;
 	s->quiet = o->quiet;
 	pthread_mutex_init(&s->workers_lock, NULL);
+	pthread_mutex_init(&s->conns_lock, NULL);
+	{
+		pthread_condattr_t ca;
+
+		/* The reaper's waits must not stretch or shrink with the
+		 * wall clock. */
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&s->reaper_wake, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 
 	fd = bind_listen(o, &loopback);
 	if (fd < 0) {
@@ -907,6 +1206,18 @@ static int serve(const char *db, const struct serve_opts *o)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &set, &old);
+
+	/* After the mask, which it inherits; before the server, so that
+	 * a failure leaves nothing to stop. */
+	rc = reaper_start(s);
+	if (rc != 0) {
+		fprintf(stderr, PROG ": serve: cannot start a thread: %s\n",
+		        strerror(rc));
+		close(fd);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		rc = EXIT_FAIL;
+		goto out;
+	}
 
 	/* A pool of 1 is no pool, as libmicrohttpd warns: one polling thread
 	 * is what it runs without the option. */
@@ -944,9 +1255,11 @@ static int serve(const char *db, const struct serve_opts *o)
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
 	    MHD_OPTION_URI_LOG_CALLBACK, request_begin, s,
-	    MHD_OPTION_NOTIFY_COMPLETED, request_end, s, MHD_OPTION_END);
+	    MHD_OPTION_NOTIFY_COMPLETED, request_end, s,
+	    MHD_OPTION_NOTIFY_CONNECTION, conn_notify, s, MHD_OPTION_END);
 	if (!d) {
 		fprintf(stderr, PROG ": serve: cannot start the HTTP server\n");
+		reaper_stop(s);
 		close(fd);
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		rc = EXIT_FAIL;
@@ -966,6 +1279,8 @@ static int serve(const char *db, const struct serve_opts *o)
 	     ms += 10)
 		nanosleep(&(struct timespec){0, 10000000}, NULL);
 	MHD_stop_daemon(d);
+	/* After it: every connection has been unlisted. */
+	reaper_stop(s);
 	/* Only now: a worker thread may use the socket until it stopped. */
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
@@ -982,6 +1297,8 @@ out:
 		free(w);
 	}
 	pthread_mutex_destroy(&s->workers_lock);
+	pthread_cond_destroy(&s->reaper_wake);
+	pthread_mutex_destroy(&s->conns_lock);
 	free(token);
 	free(s);
 	return rc;
