@@ -289,12 +289,15 @@ typedef struct evc_ingest_options {
 	uint64_t checkpoint_bytes;    /**< commit about every this many bytes
 					   of input; 0 means
 					   ::EVC_CHECKPOINT_DEFAULT */
-	unsigned threads;             /**< 0: automatic (store writes on a
-					   second thread for inputs over a few
-					   MiB); 1: everything on the calling
-					   thread. The store ends up the same
-					   either way. Callbacks are always
-					   called on the calling thread. */
+	unsigned threads;             /**< 0: automatic (for inputs over a
+					   few MiB, aggregating and store
+					   writes each on a thread of their
+					   own while the calling thread
+					   parses); 1: everything on the
+					   calling thread. The store ends up
+					   the same either way. Callbacks are
+					   always called on the calling
+					   thread. */
 } evc_ingest_options;
 
 /** Initialiser of ::evc_ingest_options with every default. */

@@ -189,36 +189,37 @@ void evc__agg_reset(evc_agg *agg);
 
 /* ---- the ingest driver (ingest.c) --------------------------------------- */
 
-/* Test hooks: keys per batch, and the input size from which the writer runs
- * on its own thread. Tests shrink them to exercise many batches. */
+/* Test hooks: keys per batch, and the input size from which aggregating and
+ * writing run on threads of their own. Tests shrink them to exercise many
+ * batches. */
 extern size_t evc__ingest_batch_keys;
 extern uint64_t evc__ingest_threaded_min;
 
-/* ---- the batch writer (writer.c) ------------------------------------------ */
+/* ---- pipeline stages (stage.c) ------------------------------------------ */
 
 /* A checkpoint: commit the counts so far with the input's offset. Captured
- * by the parsing thread when it hands a batch over. */
+ * by the parsing thread when the input reaches it. */
 typedef struct evc_ckpt {
 	uint64_t offset, prefix_hash, next_line;
 	evc_ingest_stats stats; /* the rows read up to offset */
 	bool last;              /* the input's end: no transaction after it */
 } evc_ckpt;
 
-/* Writes a full batch and, with ckpt, commits a checkpoint. Returns a
- * status; the first failure sticks. */
-typedef int (*evc_writer_fn)(void *ctx, evc_agg *batch, const evc_ckpt *ckpt);
-typedef struct evc_writer evc_writer;
+/* Runs one job (with ckpt, a checkpoint after it). Returns a status; the
+ * first failure sticks. */
+typedef int (*evc_stage_fn)(void *ctx, void *job, const evc_ckpt *ckpt);
+typedef struct evc_stage evc_stage;
 
-/* threaded: run jobs on a second thread (falls back to inline if no thread
- * can be made); else run each job inline in evc__writer_submit(). */
-int evc__writer_start(evc_writer **out, bool threaded, evc_writer_fn fn,
-		      void *ctx);
-/* Wait for the previous job, then hand this one over. The batch belongs to
- * the writer until the next submit or finish returns. Returns the
- * first failure so far (the job is then not run). */
-int evc__writer_submit(evc_writer *w, evc_agg *batch, const evc_ckpt *ckpt);
+/* threaded: run jobs on a thread of their own (falls back to inline if no
+ * thread can be made); else run each job inline in evc__stage_submit(). */
+int evc__stage_start(evc_stage **out, bool threaded, evc_stage_fn fn,
+		     void *ctx);
+/* Wait for the previous job, then hand this one over. The job belongs to
+ * the stage until the next submit or finish returns. Returns the first
+ * failure so far (the job is then not run). */
+int evc__stage_submit(evc_stage *w, void *job, const evc_ckpt *ckpt);
 /* Wait, stop the thread, free; returns the first failure. NULL is fine. */
-int evc__writer_finish(evc_writer *w);
+int evc__stage_finish(evc_stage *w);
 
 /* ---- storage (storage.c): every SQL statement lives here ---------------- */
 

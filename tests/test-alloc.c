@@ -111,8 +111,17 @@ static long step(void)
 	return env && atoi(env) > 1 ? atoi(env) / 4 + 1 : 1;
 }
 
+/* _i == 1: the threaded pipeline (aggregating and writing on threads of
+ * their own) with a batch handed over every two keys, so that failures hit
+ * the writer while the others run. */
 START_TEST(ingest_fails_cleanly_at_every_allocation)
 {
+	const size_t batch_keys = evc__ingest_batch_keys;
+	const uint64_t threaded_min = evc__ingest_threaded_min;
+	if (_i == 1) {
+		evc__ingest_batch_keys = 2;
+		evc__ingest_threaded_min = 0;
+	}
 	const char *base = tu_temp_path();
 	const char *input = tu_write_temp_str(ingest_csv);
 	struct dump before, after, got;
@@ -171,6 +180,8 @@ START_TEST(ingest_fails_cleanly_at_every_allocation)
 	}
 	ck_assert_msg(failures > 10, "only %ld failing runs in %ld", failures,
 	              n);
+	evc__ingest_batch_keys = batch_keys;
+	evc__ingest_threaded_min = threaded_min;
 }
 END_TEST
 
@@ -226,7 +237,7 @@ int main(void)
 	Suite *su = suite_create("alloc");
 	TCase *tc = tcase_create("allocation_failure");
 	tcase_set_timeout(tc, 600);
-	tcase_add_test(tc, ingest_fails_cleanly_at_every_allocation);
+	tcase_add_loop_test(tc, ingest_fails_cleanly_at_every_allocation, 0, 2);
 	tcase_add_test(tc, query_fails_cleanly_at_every_allocation);
 	suite_add_tcase(su, tc);
 	SRunner *sr = srunner_create(su);

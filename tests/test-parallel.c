@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The two-thread ingest (parse on the caller's thread, store writes on the
- * batch writer's) against the single-threaded one: over generated input in
+ * The threaded ingest (parse on the caller's thread, aggregate and write on
+ * a thread each) against the single-threaded one: over generated input in
  * many small batches and checkpoints, both must leave exactly the same
  * store, and both must equal a naive count made here.
  */

@@ -1,18 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The batch writer: runs the ingest's store work (sorting a full batch,
- * writing it, committing checkpoints) on a second thread while the caller's
- * thread parses the next batch, so an ingest uses both cores. Jobs run one
- * at a time, in submission order, exactly as the single-threaded path runs
- * them inline: the store ends up the same either way.
+ * A pipeline stage of the ingest: runs jobs on a thread of its own, one at
+ * a time, in submission order, while the submitting thread prepares the
+ * next job (double buffering: a submit waits until the previous job is
+ * done). An ingest has two: aggregating parsed rows into batches, and
+ * writing batches to the store. Without a thread the same jobs run inline,
+ * in the same order: the store ends up the same either way.
  */
 #include "evc-int.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 
-struct evc_writer {
-	evc_writer_fn fn;
+struct evc_stage {
+	evc_stage_fn fn;
 	void *ctx;
 	bool threaded;
 	pthread_t thread;
@@ -20,21 +21,21 @@ struct evc_writer {
 	pthread_cond_t cv;
 	bool busy; /* a job is submitted and not finished */
 	bool quit;
-	evc_agg *batch;
+	void *job;
 	evc_ckpt ckpt;
 	bool has_ckpt;
 	int rc; /* the first failure; later jobs are skipped */
 };
 
-static void run_job(evc_writer *w)
+static void run_job(evc_stage *w)
 {
 	if (w->rc == EVC_OK)
-		w->rc = w->fn(w->ctx, w->batch, w->has_ckpt ? &w->ckpt : NULL);
+		w->rc = w->fn(w->ctx, w->job, w->has_ckpt ? &w->ckpt : NULL);
 }
 
-static void *writer_main(void *arg)
+static void *stage_main(void *arg)
 {
-	evc_writer *w = arg;
+	evc_stage *w = arg;
 
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
@@ -54,10 +55,9 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-int evc__writer_start(evc_writer **out, bool threaded, evc_writer_fn fn,
-                      void *ctx)
+int evc__stage_start(evc_stage **out, bool threaded, evc_stage_fn fn, void *ctx)
 {
-	evc_writer *w = evc__calloc(1, sizeof(*w));
+	evc_stage *w = evc__calloc(1, sizeof(*w));
 	if (!w)
 		return EVC_ENOMEM;
 	w->fn = fn;
@@ -65,7 +65,7 @@ int evc__writer_start(evc_writer **out, bool threaded, evc_writer_fn fn,
 	if (threaded) {
 		pthread_mutex_init(&w->mu, NULL);
 		pthread_cond_init(&w->cv, NULL);
-		if (pthread_create(&w->thread, NULL, writer_main, w) == 0) {
+		if (pthread_create(&w->thread, NULL, stage_main, w) == 0) {
 			w->threaded = true;
 		} else {
 			/* No thread: the same jobs, inline. */
@@ -77,16 +77,16 @@ int evc__writer_start(evc_writer **out, bool threaded, evc_writer_fn fn,
 	return EVC_OK;
 }
 
-static void wait_idle(evc_writer *w)
+static void wait_idle(evc_stage *w)
 {
 	while (w->busy)
 		pthread_cond_wait(&w->cv, &w->mu);
 }
 
-int evc__writer_submit(evc_writer *w, evc_agg *batch, const evc_ckpt *ckpt)
+int evc__stage_submit(evc_stage *w, void *job, const evc_ckpt *ckpt)
 {
 	if (!w->threaded) {
-		w->batch = batch;
+		w->job = job;
 		w->has_ckpt = ckpt != NULL;
 		if (ckpt)
 			w->ckpt = *ckpt;
@@ -97,7 +97,7 @@ int evc__writer_submit(evc_writer *w, evc_agg *batch, const evc_ckpt *ckpt)
 	wait_idle(w);
 	const int rc = w->rc;
 	if (rc == EVC_OK) {
-		w->batch = batch;
+		w->job = job;
 		w->has_ckpt = ckpt != NULL;
 		if (ckpt)
 			w->ckpt = *ckpt;
@@ -108,7 +108,7 @@ int evc__writer_submit(evc_writer *w, evc_agg *batch, const evc_ckpt *ckpt)
 	return rc;
 }
 
-int evc__writer_finish(evc_writer *w)
+int evc__stage_finish(evc_stage *w)
 {
 	if (!w)
 		return EVC_OK;
