@@ -116,7 +116,6 @@ static int write_batch(struct ingest *in, evc_agg *batch)
 		}
 	}
 	in->keys_written += n;
-	evc__agg_reset(batch);
 	return EVC_OK;
 }
 
@@ -225,6 +224,9 @@ static int hand_over(struct ingest *in, const evc_ckpt *ck)
 	if (rc != EVC_OK)
 		return rc;
 	in->cur ^= 1;
+	/* Emptying the batch the writer is done with (16 MiB of stores) is
+	 * done here: the writer has the longest part of the pipeline. */
+	evc__agg_reset(in->batch[in->cur]);
 	return EVC_OK;
 }
 
