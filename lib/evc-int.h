@@ -210,13 +210,16 @@ typedef struct evc_ckpt {
 typedef int (*evc_stage_fn)(void *ctx, void *job, const evc_ckpt *ckpt);
 typedef struct evc_stage evc_stage;
 
+#define EVC_STAGE_DEPTH_MAX 8
+
 /* threaded: run jobs on a thread of their own (falls back to inline if no
- * thread can be made); else run each job inline in evc__stage_submit(). */
-int evc__stage_start(evc_stage **out, bool threaded, evc_stage_fn fn,
-		     void *ctx);
-/* Wait for the previous job, then hand this one over. The job belongs to
- * the stage until the next submit or finish returns. Returns the first
- * failure so far (the job is then not run). */
+ * thread can be made), at most depth (1 to EVC_STAGE_DEPTH_MAX) of them
+ * outstanding; else run each job inline in evc__stage_submit(). */
+int evc__stage_start(evc_stage **out, bool threaded, unsigned depth,
+		     evc_stage_fn fn, void *ctx);
+/* Wait until fewer than depth jobs are outstanding, then queue this one.
+ * The job belongs to the stage until depth more submits, or finish,
+ * return. Returns the first failure so far (the job is then not run). */
 int evc__stage_submit(evc_stage *w, void *job, const evc_ckpt *ckpt);
 /* Wait, stop the thread, free; returns the first failure. NULL is fine. */
 int evc__stage_finish(evc_stage *w);

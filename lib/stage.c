@@ -2,15 +2,23 @@
 /*
  * A pipeline stage of the ingest: runs jobs on a thread of its own, one at
  * a time, in submission order, while the submitting thread prepares the
- * next job (double buffering: a submit waits until the previous job is
- * done). An ingest has two: aggregating parsed rows into batches, and
- * writing batches to the store. Without a thread the same jobs run inline,
- * in the same order: the store ends up the same either way.
+ * next ones. Up to `depth` jobs are outstanding (queued or running); a
+ * submit beyond that waits, so a submitter cycling through depth + 1
+ * buffers never touches one the stage still has. An ingest has two
+ * stages: aggregating parsed rows into batches, and writing batches to the
+ * store. Without a thread the same jobs run inline, in the same order: the
+ * store ends up the same either way.
  */
 #include "evc-int.h"
 
 #include <pthread.h>
 #include <stdlib.h>
+
+struct job {
+	void *job;
+	evc_ckpt ckpt;
+	bool has_ckpt;
+};
 
 struct evc_stage {
 	evc_stage_fn fn;
@@ -19,18 +27,16 @@ struct evc_stage {
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	bool busy; /* a job is submitted and not finished */
+	/* Outstanding jobs, a ring: queue[head] is running or next. */
+	struct job queue[EVC_STAGE_DEPTH_MAX];
+	unsigned depth, head, n;
 	bool quit;
-	void *job;
-	evc_ckpt ckpt;
-	bool has_ckpt;
 	int rc; /* the first failure; later jobs are skipped */
 };
 
-static void run_job(evc_stage *w)
+static int run_job(evc_stage *w, const struct job *j)
 {
-	if (w->rc == EVC_OK)
-		w->rc = w->fn(w->ctx, w->job, w->has_ckpt ? &w->ckpt : NULL);
+	return w->fn(w->ctx, j->job, j->has_ckpt ? &j->ckpt : NULL);
 }
 
 static void *stage_main(void *arg)
@@ -39,29 +45,39 @@ static void *stage_main(void *arg)
 
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
-		while (!w->busy && !w->quit)
+		while (w->n == 0 && !w->quit)
 			pthread_cond_wait(&w->cv, &w->mu);
-		if (!w->busy)
+		if (w->n == 0)
 			break;
-		/* The submitter waits for !busy before touching the job or
-		 * the store, so the job runs without the lock. */
-		pthread_mutex_unlock(&w->mu);
-		run_job(w);
-		pthread_mutex_lock(&w->mu);
-		w->busy = false;
+		/* The submitter only appends behind the outstanding jobs,
+		 * so the job at head runs without the lock; after a failure
+		 * the rest are dropped. */
+		const struct job *j = &w->queue[w->head];
+		if (w->rc == EVC_OK) {
+			pthread_mutex_unlock(&w->mu);
+			const int rc = run_job(w, j);
+			pthread_mutex_lock(&w->mu);
+			w->rc = rc;
+		}
+		w->head = (w->head + 1) % w->depth;
+		w->n--;
 		pthread_cond_broadcast(&w->cv);
 	}
 	pthread_mutex_unlock(&w->mu);
 	return NULL;
 }
 
-int evc__stage_start(evc_stage **out, bool threaded, evc_stage_fn fn, void *ctx)
+int evc__stage_start(evc_stage **out, bool threaded, unsigned depth,
+                     evc_stage_fn fn, void *ctx)
 {
 	evc_stage *w = evc__calloc(1, sizeof(*w));
 	if (!w)
 		return EVC_ENOMEM;
 	w->fn = fn;
 	w->ctx = ctx;
+	w->depth = depth < 1                     ? 1
+	           : depth > EVC_STAGE_DEPTH_MAX ? EVC_STAGE_DEPTH_MAX
+	                                         : depth;
 	if (threaded) {
 		pthread_mutex_init(&w->mu, NULL);
 		pthread_cond_init(&w->cv, NULL);
@@ -77,31 +93,25 @@ int evc__stage_start(evc_stage **out, bool threaded, evc_stage_fn fn, void *ctx)
 	return EVC_OK;
 }
 
-static void wait_idle(evc_stage *w)
-{
-	while (w->busy)
-		pthread_cond_wait(&w->cv, &w->mu);
-}
-
 int evc__stage_submit(evc_stage *w, void *job, const evc_ckpt *ckpt)
 {
+	const struct job j = {
+	    .job = job,
+	    .ckpt = ckpt ? *ckpt : (evc_ckpt){0},
+	    .has_ckpt = ckpt != NULL,
+	};
 	if (!w->threaded) {
-		w->job = job;
-		w->has_ckpt = ckpt != NULL;
-		if (ckpt)
-			w->ckpt = *ckpt;
-		run_job(w);
+		if (w->rc == EVC_OK)
+			w->rc = run_job(w, &j);
 		return w->rc;
 	}
 	pthread_mutex_lock(&w->mu);
-	wait_idle(w);
+	while (w->n == w->depth)
+		pthread_cond_wait(&w->cv, &w->mu);
 	const int rc = w->rc;
 	if (rc == EVC_OK) {
-		w->job = job;
-		w->has_ckpt = ckpt != NULL;
-		if (ckpt)
-			w->ckpt = *ckpt;
-		w->busy = true;
+		w->queue[(w->head + w->n) % w->depth] = j;
+		w->n++;
 		pthread_cond_broadcast(&w->cv);
 	}
 	pthread_mutex_unlock(&w->mu);
@@ -114,7 +124,8 @@ int evc__stage_finish(evc_stage *w)
 		return EVC_OK;
 	if (w->threaded) {
 		pthread_mutex_lock(&w->mu);
-		wait_idle(w);
+		while (w->n > 0)
+			pthread_cond_wait(&w->cv, &w->mu);
 		w->quit = true;
 		pthread_cond_broadcast(&w->cv);
 		pthread_mutex_unlock(&w->mu);
