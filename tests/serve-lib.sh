@@ -2,6 +2,9 @@
 # `evcount-cli serve` running in the background. Needs $CLI; sets $pid,
 # $port and $base; stop_server sets $stop_rc.
 
+# Under `meson test --setup valgrind`, the CLI runs under memcheck.
+[ -z "${EVC_MEMCHECK:-}" ] || CLI=$("$EVC_MEMCHECK" --shim "$CLI") || exit 1
+
 # start_server LOG ARG...: run "$CLI" ARG... with stderr to LOG until the
 # listening address is printed. Returns 1 if it never is.
 start_server() {

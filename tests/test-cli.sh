@@ -24,6 +24,8 @@ case $CLI in
 /*) ;;
 *) CLI=$PWD/$CLI ;;
 esac
+# Under `meson test --setup valgrind`, the CLI runs under memcheck.
+[ -z "${EVC_MEMCHECK:-}" ] || CLI=$("$EVC_MEMCHECK" --shim "$CLI") || exit 1
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/evcount-cli-test.XXXXXX") || exit 1
 trap 'rm -rf "$T"' EXIT

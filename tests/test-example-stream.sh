@@ -15,8 +15,11 @@ if [ $# -ne 2 ]; then
 fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/example-stream.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
+example=$1
+# Under `meson test --setup valgrind`, the example runs under memcheck.
+[ -z "${EVC_MEMCHECK:-}" ] || example=$("$EVC_MEMCHECK" --shim "$1") || exit 1
 
-"$1" <"$2" >"$tmp/out" 2>"$tmp/err"
+"$example" <"$2" >"$tmp/out" 2>"$tmp/err"
 rc=$?
 failed=0
 fail() {
