@@ -1,6 +1,6 @@
 #!/bin/bash
-# Build and run every test, twice: a normal build in build/ (its unit suite
-# a third time under valgrind) and an AddressSanitizer +
+# Build and run every test, three times: a normal build in build/, natively
+# and under valgrind memcheck, and an AddressSanitizer +
 # UndefinedBehaviorSanitizer build in build-asan/.
 # This is the README's test command and what CI runs (.ci/run), so the two
 # cannot drift:
@@ -33,10 +33,9 @@ setup()
 setup build
 meson compile -C build
 meson test -C build --print-errorlogs
-# Memcheck over the unit suite (the shell scripts would only test bash).
-meson test -C build --setup valgrind --suite unit --print-errorlogs
-# ... and over every evcount-cli subcommand.
-bash tests/valgrind-cli.sh build/cli/evcount-cli examples/data/sample.csv
+# Memcheck over every test, the scripts' runs of evcount-cli and the
+# examples included (tests/memcheck.sh; the setup leaves out the fuzz suite).
+meson test -C build --setup valgrind --print-errorlogs
 # What `meson install` lays out works for a downstream project, with
 # pkg-config and with Meson, and its man pages render.
 bash tools/check-install.sh build
