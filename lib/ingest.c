@@ -219,8 +219,8 @@ static int write_job(void *ctx, void *batch, const evc_ckpt *ck)
 }
 
 /* Aggregating side: sort the current batch, hand it (and a checkpoint) to
- * the writer and go on with the other batch, which the writer has finished
- * with. */
+ * the writer and go on with the next batch of the ring, which the writer
+ * has finished with. */
 static int hand_over(struct ingest *in, const evc_ckpt *ck)
 {
 	size_t n;
@@ -230,7 +230,7 @@ static int hand_over(struct ingest *in, const evc_ckpt *ck)
 	if (rc != EVC_OK)
 		return rc;
 	in->cur = (in->cur + 1) % in->n_batches;
-	/* Emptying the batch the writer is done with (16 MiB of stores) is
+	/* Emptying the batch the writer is done with (8 MiB of stores) is
 	 * done here: the writer has the longest part of the pipeline. */
 	evc__agg_reset(in->batch[in->cur]);
 	return EVC_OK;
