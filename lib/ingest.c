@@ -41,6 +41,8 @@
 
 size_t evc__ingest_batch_keys = BATCH_KEYS;
 uint64_t evc__ingest_threaded_min = THREADED_MIN_BYTES;
+size_t evc__ingest_hour_rows = EVC_HOUR_SET_ROWS;
+size_t evc__ingest_hour_bytes = EVC_HOUR_SET_BYTES;
 #define PROGRESS_EVERY (1u << 20)
 
 /* Accepted rows on their way from parsing to aggregating: the customer id
@@ -78,18 +80,28 @@ struct ingest {
 	evc_stage *writer;
 	/* Owned by the writing stage while it runs: */
 	struct evc_store wstore;    /* its messages, apart from the parser's */
+	evc_hour_set *hours;        /* rows on their way to the store */
 	evc_ingest_stats committed; /* stats as of the last checkpoint */
 	uint64_t keys_written;
 };
 
-/* Writer side: sort a batch and add it to the store. */
+/* Writer side: add the hour rows gathered so far to the store. */
+static int flush_hours(struct ingest *in)
+{
+	evc_hour_set *set = in->hours;
+	int rc = evc__db_add_hours(&in->wstore, in->wstore.db, set);
+	set->n = set->blobs_len = 0;
+	return rc;
+}
+
+/* Writer side: add a sorted batch to the store. */
 static int write_batch(struct ingest *in, evc_agg *batch)
 {
 	evc_store *s = &in->wstore;
+	evc_hour_set *set = in->hours;
 	size_t n;
 	const evc_agg_entry *e = evc__agg_sorted(batch, &n);
-	uint8_t blob[EVC_MINUTES_BLOB_MAX];
-	int rc = EVC_OK;
+	int rc;
 
 	for (size_t i = 0; i < n;) {
 		const uint32_t ci = e[i].customer;
@@ -101,8 +113,16 @@ static int write_batch(struct ingest *in, evc_agg *batch)
 		/* Entries are sorted by (customer, minute): each hour's
 		 * minutes are adjacent. */
 		while (i < n && e[i].customer == ci) {
+			if (set->n >= evc__ingest_hour_rows ||
+			    set->blobs_len + EVC_MINUTES_BLOB_MAX >
+			        evc__ingest_hour_bytes) {
+				if ((rc = flush_hours(in)))
+					return rc;
+			}
 			const int64_t hour = evc__floor_div(e[i].minute, 60);
 			const int64_t end = (hour + 1) * 60;
+			evc_hour_row *row = &set->row[set->n++];
+			uint8_t *blob = set->blobs + set->blobs_len;
 			uint64_t total = 0;
 			size_t blen = 0;
 			/* Each (customer, minute) is one entry, in minute
@@ -116,13 +136,17 @@ static int write_batch(struct ingest *in, evc_agg *batch)
 				    e[i].count);
 				total += e[i].count;
 			}
-			if ((rc = evc__db_add_hour(s, s->db, cust, hour, total,
-			                           blob, blen)))
-				return rc;
+			*row =
+			    (evc_hour_row){.customer = cust,
+			                   .hour = hour,
+			                   .total = total,
+			                   .blob_off = (uint32_t)set->blobs_len,
+			                   .blob_len = (uint32_t)blen};
+			set->blobs_len += blen;
 		}
 	}
 	in->keys_written += n;
-	return EVC_OK;
+	return flush_hours(in);
 }
 
 static int report(struct ingest *in, const evc_csv_record *rec, int warning,
@@ -403,7 +427,7 @@ static int run(struct ingest *in, int fd, const evc_hash *prefix)
 	in->n_batches = threaded ? BATCHES : 1;
 	for (unsigned i = 0; i < in->n_batches && rc == EVC_OK; i++)
 		rc = evc__agg_new(&in->batch[i], evc__ingest_batch_keys);
-	if (rc != EVC_OK ||
+	if (rc != EVC_OK || !(in->hours = evc__malloc(sizeof(*in->hours))) ||
 	    !(in->chunk[0] = evc__malloc(sizeof(struct chunk))) ||
 	    (threaded && !(in->chunk[1] = evc__malloc(sizeof(struct chunk)))) ||
 	    (rc = evc__csv_new(&in->csv, fd, 0)) ||
@@ -417,6 +441,7 @@ static int run(struct ingest *in, int fd, const evc_hash *prefix)
 	}
 	if (!threaded)
 		in->chunk[1] = in->chunk[0];
+	in->hours->n = in->hours->blobs_len = 0;
 	in->chunk[0]->n = in->chunk[0]->names_len = 0;
 	if (in->source) {
 		evc__csv_resume(in->csv, in->source->offset,
@@ -466,6 +491,7 @@ out:
 	if (in->chunk[1] != in->chunk[0])
 		free(in->chunk[1]);
 	free(in->chunk[0]);
+	free(in->hours);
 	for (unsigned i = 0; i < BATCHES; i++)
 		evc__agg_free(in->batch[i]);
 	return rc;

@@ -27,7 +27,7 @@
 struct evc_db {
 	sqlite3 *db;
 	const char *path; /* owned by the store */
-	sqlite3_stmt *cust_get, *cust_add, *add_hour, *hours, *hour_totals;
+	sqlite3_stmt *cust_get, *cust_add, *add_hours, *hours, *hour_totals;
 	sqlite3_stmt *src_offset, *src_insert, *src_update;
 };
 
@@ -164,6 +164,154 @@ static void merge_minutes(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	}
 	sqlite3_result_blob(ctx, out, (int)len, SQLITE_TRANSIENT);
 }
+
+/* Table-valued function evc_hour_rows(set): the rows of an evc_hour_set,
+ * passed by pointer, so that one INSERT ... SELECT adds a whole set. The
+ * pointer type tag keeps SQL text from passing anything else. */
+#define HOUR_SET_TYPE "evc_hour_set"
+
+enum { COL_CUSTOMER, COL_HOUR, COL_TOTAL, COL_MINUTES, COL_SET };
+
+struct hour_rows_cursor {
+	sqlite3_vtab_cursor base;
+	const evc_hour_set *set;
+	size_t i;
+};
+
+static int hour_rows_connect(sqlite3 *db, void *aux, int argc,
+                             const char *const *argv, sqlite3_vtab **out,
+                             char **err)
+{
+	(void)aux;
+	(void)argc;
+	(void)argv;
+	(void)err;
+	int rc = sqlite3_declare_vtab(db, "CREATE TABLE x(customer, hour, "
+	                                  "total, minutes, set_ HIDDEN)");
+	if (rc != SQLITE_OK)
+		return rc;
+	sqlite3_vtab *vtab = sqlite3_malloc(sizeof(*vtab));
+	if (!vtab)
+		return SQLITE_NOMEM;
+	memset(vtab, 0, sizeof(*vtab));
+	*out = vtab;
+	return SQLITE_OK;
+}
+
+static int hour_rows_disconnect(sqlite3_vtab *vtab)
+{
+	sqlite3_free(vtab);
+	return SQLITE_OK;
+}
+
+/* The only plan: the set argument given, by equality. */
+static int hour_rows_best_index(sqlite3_vtab *vtab, sqlite3_index_info *info)
+{
+	(void)vtab;
+	for (int i = 0; i < info->nConstraint; i++) {
+		const struct sqlite3_index_constraint *c =
+		    &info->aConstraint[i];
+		if (c->iColumn != COL_SET ||
+		    c->op != SQLITE_INDEX_CONSTRAINT_EQ)
+			continue;
+		if (!c->usable)
+			return SQLITE_CONSTRAINT;
+		info->aConstraintUsage[i].argvIndex = 1;
+		info->aConstraintUsage[i].omit = 1;
+		info->estimatedCost = 1;
+		return SQLITE_OK;
+	}
+	return SQLITE_CONSTRAINT;
+}
+
+static int hour_rows_open(sqlite3_vtab *vtab, sqlite3_vtab_cursor **out)
+{
+	(void)vtab;
+	struct hour_rows_cursor *cur = sqlite3_malloc(sizeof(*cur));
+	if (!cur)
+		return SQLITE_NOMEM;
+	memset(cur, 0, sizeof(*cur));
+	*out = &cur->base;
+	return SQLITE_OK;
+}
+
+static int hour_rows_close(sqlite3_vtab_cursor *cur)
+{
+	sqlite3_free(cur);
+	return SQLITE_OK;
+}
+
+static int hour_rows_filter(sqlite3_vtab_cursor *base, int idx_num,
+                            const char *idx_str, int argc, sqlite3_value **argv)
+{
+	struct hour_rows_cursor *cur = (struct hour_rows_cursor *)base;
+	(void)idx_num;
+	(void)idx_str;
+	/* NULL unless bound by evc__db_add_hours: then no rows. */
+	cur->set =
+	    argc == 1 ? sqlite3_value_pointer(argv[0], HOUR_SET_TYPE) : NULL;
+	cur->i = 0;
+	return SQLITE_OK;
+}
+
+static int hour_rows_next(sqlite3_vtab_cursor *base)
+{
+	((struct hour_rows_cursor *)base)->i++;
+	return SQLITE_OK;
+}
+
+static int hour_rows_eof(sqlite3_vtab_cursor *base)
+{
+	const struct hour_rows_cursor *cur = (struct hour_rows_cursor *)base;
+	return !cur->set || cur->i >= cur->set->n;
+}
+
+static int hour_rows_column(sqlite3_vtab_cursor *base, sqlite3_context *ctx,
+                            int col)
+{
+	const struct hour_rows_cursor *cur = (struct hour_rows_cursor *)base;
+	const evc_hour_row *r = &cur->set->row[cur->i];
+
+	switch (col) {
+	case COL_CUSTOMER:
+		sqlite3_result_int64(ctx, r->customer);
+		break;
+	case COL_HOUR:
+		sqlite3_result_int64(ctx, r->hour);
+		break;
+	case COL_TOTAL:
+		sqlite3_result_int64(ctx, (sqlite3_int64)r->total);
+		break;
+	case COL_MINUTES:
+		sqlite3_result_blob(ctx, cur->set->blobs + r->blob_off,
+		                    (int)r->blob_len, SQLITE_STATIC);
+		break;
+	default:
+		sqlite3_result_null(ctx);
+		break;
+	}
+	return SQLITE_OK;
+}
+
+static int hour_rows_rowid(sqlite3_vtab_cursor *base, sqlite3_int64 *rowid)
+{
+	*rowid = (sqlite3_int64)((struct hour_rows_cursor *)base)->i;
+	return SQLITE_OK;
+}
+
+/* No xCreate: an eponymous-only table, never in a store's schema. */
+static const sqlite3_module hour_rows_module = {
+    .xConnect = hour_rows_connect,
+    .xBestIndex = hour_rows_best_index,
+    .xDisconnect = hour_rows_disconnect,
+    .xOpen = hour_rows_open,
+    .xClose = hour_rows_close,
+    .xFilter = hour_rows_filter,
+    .xNext = hour_rows_next,
+    .xEof = hour_rows_eof,
+    .xColumn = hour_rows_column,
+    .xRowid = hour_rows_rowid,
+};
 
 /* Read the header and decide what the file is, before anything writes. */
 static int check_or_create(evc_store *store, evc_db *db, unsigned flags)
@@ -319,6 +467,9 @@ int evc__db_open(evc_store *store, evc_db **out, const char *path,
 	rc = sqlite3_create_function(db->db, "evc_merge_minutes", 2,
 				     SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
 				     merge_minutes, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_create_module(db->db, "evc_hour_rows",
+		                           &hour_rows_module, NULL);
 	if (rc != SQLITE_OK) {
 		rc = db_fail(store, db, rc, "registering functions");
 		goto fail;
@@ -336,7 +487,7 @@ void evc__db_close(evc_db *db)
 		return;
 	sqlite3_finalize(db->cust_get);
 	sqlite3_finalize(db->cust_add);
-	sqlite3_finalize(db->add_hour);
+	sqlite3_finalize(db->add_hours);
 	sqlite3_finalize(db->hours);
 	sqlite3_finalize(db->hour_totals);
 	sqlite3_finalize(db->src_offset);
@@ -400,25 +551,26 @@ int evc__db_customer(evc_store *store, evc_db *db, const char *name,
 	return EVC_OK;
 }
 
-int evc__db_add_hour(evc_store *store, evc_db *db, int64_t customer,
-		     int64_t hour, uint64_t total, const uint8_t *blob,
-		     size_t blob_len)
+int evc__db_add_hours(evc_store *store, evc_db *db, const evc_hour_set *set)
 {
 	int rc;
 
-	if ((rc = prepare(store, db, &db->add_hour,
-			  "INSERT INTO hour_counts (customer, hour, total, "
-			  "minutes) VALUES (?1, ?2, ?3, ?4) "
-			  "ON CONFLICT (customer, hour) DO UPDATE SET "
-			  "total = total + excluded.total, "
-			  "minutes = evc_merge_minutes(minutes, "
-			  "excluded.minutes)")))
+	if (set->n == 0)
+		return EVC_OK;
+	/* "WHERE true" tells the parser that ON CONFLICT belongs to the
+	 * INSERT, not to a join in the SELECT. */
+	if ((rc = prepare(store, db, &db->add_hours,
+	                  "INSERT INTO hour_counts (customer, hour, total, "
+	                  "minutes) SELECT customer, hour, total, minutes "
+	                  "FROM evc_hour_rows(?1) WHERE true "
+	                  "ON CONFLICT (customer, hour) DO UPDATE SET "
+	                  "total = total + excluded.total, "
+	                  "minutes = evc_merge_minutes(minutes, "
+	                  "excluded.minutes)")))
 		return rc;
-	sqlite3_bind_int64(db->add_hour, 1, customer);
-	sqlite3_bind_int64(db->add_hour, 2, hour);
-	sqlite3_bind_int64(db->add_hour, 3, (sqlite3_int64)total);
-	sqlite3_bind_blob(db->add_hour, 4, blob, (int)blob_len, SQLITE_STATIC);
-	return step_done(store, db, db->add_hour, "writing counts");
+	sqlite3_bind_pointer(db->add_hours, 1, (void *)set, HOUR_SET_TYPE,
+	                     NULL);
+	return step_done(store, db, db->add_hours, "writing counts");
 }
 
 int evc__db_hours(evc_store *store, evc_db *db, int64_t customer,

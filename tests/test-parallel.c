@@ -173,6 +173,23 @@ START_TEST(stream_many_batches_same_store)
 }
 END_TEST
 
+/* A batch's hours go to the store in sets of rows, one statement each: a
+ * set that fills up on rows or on blob bytes is written and the next one
+ * started mid-batch, mid-customer. */
+START_TEST(hour_sets_split_on_rows)
+{
+	evc__ingest_hour_rows = 3;
+	check_same(false, 5000);
+}
+END_TEST
+
+START_TEST(hour_sets_split_on_bytes)
+{
+	evc__ingest_hour_bytes = EVC_MINUTES_BLOB_MAX + 40;
+	check_same(true, 5000);
+}
+END_TEST
+
 /* A parser-side failure while batches are in flight waits for the writer,
  * rolls everything back and reports the parser's reason. */
 static int abort_late(const evc_progress *p, void *payload)
@@ -211,6 +228,8 @@ int main(void)
 	tcase_add_test(tc, file_many_batches_same_store);
 	tcase_add_test(tc, file_one_key_batches_same_store);
 	tcase_add_test(tc, stream_many_batches_same_store);
+	tcase_add_test(tc, hour_sets_split_on_rows);
+	tcase_add_test(tc, hour_sets_split_on_bytes);
 	tcase_add_test(tc, abort_while_writing_leaves_nothing);
 	suite_add_tcase(su, tc);
 	SRunner *sr = srunner_create(su);
