@@ -3,8 +3,8 @@
  * The ingest driver, a pipeline of three stages: the calling thread reads
  * records from the CSV scanner, checks each row and reports rejects and
  * warnings, and passes accepted rows on in chunks; the aggregating stage
- * adds them to a bounded batch and sorts full batches; the writing stage
- * adds batches to the store and commits checkpoints. With input large
+ * adds them to a bounded batch; the writing stage sorts full batches, adds
+ * them to the store and commits checkpoints. With input large
  * enough, each stage has a thread of its own (stage.c), so an ingest uses
  * every core it has; else they run inline, in the same order. Counts and
  * the input's offset are committed together at checkpoints, so a failed
@@ -94,7 +94,7 @@ static int flush_hours(struct ingest *in)
 	return rc;
 }
 
-/* Writer side: add a sorted batch to the store. */
+/* Writer side: sort a batch and add it to the store. */
 static int write_batch(struct ingest *in, evc_agg *batch)
 {
 	evc_store *s = &in->wstore;
@@ -242,20 +242,19 @@ static int write_job(void *ctx, void *batch, const evc_ckpt *ck)
 	return rc;
 }
 
-/* Aggregating side: sort the current batch, hand it (and a checkpoint) to
- * the writer and go on with the next batch of the ring, which the writer
- * has finished with. */
+/* Aggregating side: hand the current batch (and a checkpoint) to the
+ * writer and go on with the next batch of the ring, which the writer has
+ * finished with. The writer sorts it: while the aggregator sorted (5 ms a
+ * batch), the parser soon had no chunk to fill and waited, and the writer,
+ * since its statements are batched, has time to spare. */
 static int hand_over(struct ingest *in, const evc_ckpt *ck)
 {
-	size_t n;
-
-	(void)evc__agg_sorted(in->batch[in->cur], &n);
 	int rc = evc__stage_submit(in->writer, in->batch[in->cur], ck);
 	if (rc != EVC_OK)
 		return rc;
 	in->cur = (in->cur + 1) % in->n_batches;
 	/* Emptying the batch the writer is done with (8 MiB of stores) is
-	 * done here: the writer has the longest part of the pipeline. */
+	 * done here: the writer has the most work. */
 	evc__agg_reset(in->batch[in->cur]);
 	return EVC_OK;
 }
