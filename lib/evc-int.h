@@ -48,6 +48,18 @@ bool evc__alloc_fails(void);
  * a static reason. */
 int evc__parse_ts(const char *s, size_t len, unsigned flags, int64_t *out,
 		  const char **why);
+/* The last valid date seen by evc__parse_ts_cached(): rows come mostly in
+ * time order, so most repeat the date of the row before, and the date's
+ * checks and calendar arithmetic are a third of a timestamp's cost. */
+typedef struct {
+	char date[10]; /* YYYY-MM-DD, valid when days_valid */
+	bool days_valid;
+	int64_t days;
+} evc_date_cache;
+/* evc__parse_ts() without flags, reusing and updating `cache`; the result
+ * is the same as evc__parse_ts()'s for any input and any cache state. */
+int evc__parse_ts_cached(const char *s, size_t len, evc_date_cache *cache,
+			 int64_t *out, const char **why);
 /* Days since 1970-01-01 of a proleptic Gregorian date (month 1-12). */
 int64_t evc__days_from_civil(int64_t y, unsigned m, unsigned d);
 void evc__civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
@@ -133,7 +145,8 @@ const evc_hash *evc__csv_hash(evc_csv *csv);
  * epoch minute in *minute and *warn set to a static warning or NULL; else
  * the reason it is rejected, written into `reason`. */
 const char *evc__check_row(const evc_csv_record *rec, int64_t *minute,
-			   const char **warn, char reason[EVC_REASON_MAX]);
+			   const char **warn, char reason[EVC_REASON_MAX],
+			   evc_date_cache *cache);
 bool evc__is_uuid(const char *s, size_t len);
 bool evc__is_header(const evc_csv_record *rec);
 

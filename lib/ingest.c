@@ -68,6 +68,7 @@ struct ingest {
 	evc_stage *aggregator;
 	bool stage_failed; /* a chunk hand-over returned a stage's failure */
 	evc_csv *csv;
+	evc_date_cache dates;
 	uint64_t size; /* 0 when unknown */
 	uint64_t next_progress;
 	evc_source_row *source; /* NULL for a stream */
@@ -353,7 +354,8 @@ static int ingest_records(struct ingest *in)
 			return rc;
 		int64_t minute;
 		const char *warn;
-		const char *why = evc__check_row(&rec, &minute, &warn, reason);
+		const char *why =
+		    evc__check_row(&rec, &minute, &warn, reason, &in->dates);
 		if (why) {
 			in->stats->rows_rejected++;
 			if ((rc = report(in, &rec, 0, why)))

@@ -162,7 +162,8 @@ static void printable(char *dst, size_t cap, const char *src, size_t len)
 }
 
 const char *evc__check_row(const evc_csv_record *rec, int64_t *minute,
-                           const char **warn, char reason[EVC_REASON_MAX])
+                           const char **warn, char reason[EVC_REASON_MAX],
+                           evc_date_cache *cache)
 {
 	const char *why;
 	int64_t t;
@@ -182,7 +183,7 @@ const char *evc__check_row(const evc_csv_record *rec, int64_t *minute,
 		return reason;
 	}
 	const evc_csv_field *ts = &rec->field[3];
-	if (evc__parse_ts(ts->ptr, ts->len, 0, &t, &why) != EVC_OK) {
+	if (evc__parse_ts_cached(ts->ptr, ts->len, cache, &t, &why) != EVC_OK) {
 		char shown[48];
 		printable(shown, sizeof(shown), ts->ptr, ts->len);
 		snprintf(reason, EVC_REASON_MAX, "bad timestamp \"%s\": %s",

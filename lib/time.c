@@ -28,7 +28,7 @@ void evc__civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 	const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
 	const unsigned doe = (unsigned)(z - era * 146097);
 	const unsigned yoe =
-		(doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	    (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
 	const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
 	const unsigned mp = (5 * doy + 2) / 153;
 	*d = doy - (153 * mp + 2) / 5 + 1;
@@ -44,7 +44,7 @@ static bool is_leap(unsigned y)
 static unsigned days_in_month(unsigned y, unsigned m)
 {
 	static const unsigned char mdays[12] = {31, 28, 31, 30, 31, 30,
-						31, 31, 30, 31, 30, 31};
+	                                        31, 31, 30, 31, 30, 31};
 	return m == 2 && is_leap(y) ? 29 : mdays[m - 1];
 }
 
@@ -67,19 +67,12 @@ static inline int two(const char *s)
 		return EVC_EPARSE;                                             \
 	} while (0)
 
-int evc__parse_ts(const char *s, size_t len, unsigned flags, int64_t *out,
-		  const char **why)
+/* The date at s (10 bytes) as days since the epoch, checked. */
+static int parse_date(const char *s, int64_t *days, const char **why)
 {
-	int year_hi, year_lo, mon, day, hh = 0, mm = 0, ss = 0;
-	int64_t off = 0;
-	size_t pos;
+	const int year_hi = two(s), year_lo = two(s + 2);
+	const int mon = two(s + 5), day = two(s + 8);
 
-	if (len < 10)
-		FAIL(len == 0 ? "empty timestamp" : "timestamp too short");
-	year_hi = two(s);
-	year_lo = two(s + 2);
-	mon = two(s + 5);
-	day = two(s + 8);
 	if (year_hi < 0 || year_lo < 0 || s[4] != '-' || mon < 0 ||
 	    s[7] != '-' || day < 0)
 		FAIL("date is not YYYY-MM-DD");
@@ -88,6 +81,31 @@ int evc__parse_ts(const char *s, size_t len, unsigned flags, int64_t *out,
 		FAIL("month out of range");
 	if (day < 1 || (unsigned)day > days_in_month(year, (unsigned)mon))
 		FAIL("day out of range for the month");
+	*days = evc__days_from_civil(year, (unsigned)mon, (unsigned)day);
+	return EVC_OK;
+}
+
+static int parse_ts(const char *s, size_t len, unsigned flags,
+                    evc_date_cache *cache, int64_t *out, const char **why)
+{
+	int hh = 0, mm = 0, ss = 0;
+	int64_t off = 0, days;
+	size_t pos;
+	int rc;
+
+	if (len < 10)
+		FAIL(len == 0 ? "empty timestamp" : "timestamp too short");
+	if (cache && cache->days_valid && memcmp(s, cache->date, 10) == 0) {
+		days = cache->days;
+	} else {
+		if ((rc = parse_date(s, &days, why)) != EVC_OK)
+			return rc;
+		if (cache) {
+			memcpy(cache->date, s, 10);
+			cache->days = days;
+			cache->days_valid = true;
+		}
+	}
 
 	if (len == 10) {
 		if (!(flags & EVC_TS_ALLOW_DATE))
@@ -156,14 +174,23 @@ int evc__parse_ts(const char *s, size_t len, unsigned flags, int64_t *out,
 		FAIL("unexpected text after the offset");
 
 done:;
-	const int64_t t =
-		evc__days_from_civil(year, (unsigned)mon, (unsigned)day) *
-			86400 +
-		hh * 3600 + mm * 60 + ss - off;
+	const int64_t t = days * 86400 + hh * 3600 + mm * 60 + ss - off;
 	if (t < EVC_TIME_MIN || t > EVC_TIME_MAX)
 		FAIL("time out of range (years 0000 to 9999 UTC)");
 	*out = t;
 	return EVC_OK;
+}
+
+int evc__parse_ts(const char *s, size_t len, unsigned flags, int64_t *out,
+                  const char **why)
+{
+	return parse_ts(s, len, flags, NULL, out, why);
+}
+
+int evc__parse_ts_cached(const char *s, size_t len, evc_date_cache *cache,
+                         int64_t *out, const char **why)
+{
+	return parse_ts(s, len, 0, cache, out, why);
 }
 
 EVC_EXPORT int evc_parse_time(const char *str, int64_t *out)
@@ -172,12 +199,12 @@ EVC_EXPORT int evc_parse_time(const char *str, int64_t *out)
 
 	if (!str || !out)
 		return evc__fail(NULL, EVC_EINVAL,
-				 "evc_parse_time: NULL argument");
+		                 "evc_parse_time: NULL argument");
 	const size_t len = strlen(str);
 	int rc = evc__parse_ts(str, len, EVC_TS_ALLOW_DATE, out, &why);
 	if (rc != EVC_OK)
 		return evc__fail(NULL, rc, "bad timestamp \"%.64s\": %s", str,
-				 why);
+		                 why);
 	evc__clear_error(NULL);
 	return EVC_OK;
 }
@@ -195,6 +222,6 @@ EVC_EXPORT int evc_format_time(int64_t t, char *buf, size_t len)
 	const int64_t secs = t - days * 86400;
 	evc__civil_from_days(days, &y, &m, &d);
 	snprintf(buf, len, "%04d-%02u-%02uT%02d:%02d:%02dZ", (int)y, m, d,
-		 (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
+	         (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
 	return 20;
 }

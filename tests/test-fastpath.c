@@ -180,7 +180,7 @@ static void check_customer_case(const unsigned char *id, size_t len)
 	rec.field[2].len = 36;
 	rec.field[3].ptr = ts;
 	rec.field[3].len = sizeof(ts) - 1;
-	const char *got = evc__check_row(&rec, &minute, &warn, reason);
+	const char *got = evc__check_row(&rec, &minute, &warn, reason, NULL);
 	const char *want = naive_customer(id, len);
 	if (!want)
 		ck_assert_msg(got == NULL, "len %zu: rejected: %s", len, got);

@@ -520,6 +520,69 @@ START_TEST(floor_div_negatives)
 }
 END_TEST
 
+/* The ingest's date cache never changes a result: timestamps drawn from
+ * few dates (valid, invalid, malformed) and times (valid, invalid, with
+ * offsets), in random order, parse the same with the cache as without. */
+START_TEST(date_cache_same_as_uncached)
+{
+	static const char *const dates[] = {
+	    "2021-03-01", "2021-03-02", "2021-02-28", "2021-02-29",
+	    "2020-02-29", "2021-13-01", "2021-03-0x", "0000-01-01",
+	    "9999-12-31", "2021/03/01", "1969-12-31",
+	};
+	static const char *const times[] = {
+	    "",
+	    " 00:01:11.055+00",
+	    "T23:59:59Z",
+	    " 24:00:00+00",
+	    " 12:00:00-08:00",
+	    " 12:00:00+05:30",
+	    " 12:60:00",
+	    "x",
+	    " 00:00:00.1234567890",
+	    " 23:59:59-23:59",
+	    " 00:00:00+14",
+	};
+	const size_t n_dates = sizeof(dates) / sizeof(dates[0]);
+	const size_t n_times = sizeof(times) / sizeof(times[0]);
+	evc_date_cache cache = {0};
+	uint64_t seed = 7;
+	unsigned hits = 0;
+
+	for (int i = 0; i < 20000; i++) {
+		seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+		const unsigned r = (unsigned)(seed >> 33);
+		char s[64];
+		/* Mostly the date of the row before, as in real input. */
+		static size_t d;
+		if (r % 4 == 0)
+			d = r / 4 % n_dates;
+		const int len = snprintf(s, sizeof(s), "%s%s", dates[d],
+		                         times[r / 64 % n_times]);
+		/* Also cut short, down to below a whole date. */
+		const size_t cut = r % 7 == 0 ? (size_t)len - r / 7 % 12 : 0;
+		const size_t n =
+		    cut > 0 && cut < (size_t)len ? cut : (size_t)len;
+		const bool cached_before = cache.days_valid && n >= 10 &&
+		                           memcmp(s, cache.date, 10) == 0;
+		int64_t plain = 0, cached = 0;
+		const char *why_plain = NULL, *why_cached = NULL;
+		const int rc_plain = evc__parse_ts(s, n, 0, &plain, &why_plain);
+		const int rc_cached =
+		    evc__parse_ts_cached(s, n, &cache, &cached, &why_cached);
+		ck_assert_msg(rc_plain == rc_cached, "\"%.*s\": %d vs %d",
+		              (int)n, s, rc_plain, rc_cached);
+		if (rc_plain == EVC_OK)
+			ck_assert_int_eq(plain, cached);
+		else
+			ck_assert_str_eq(why_plain, why_cached);
+		hits += cached_before;
+	}
+	/* The cache was used, not just filled. */
+	ck_assert_uint_gt(hits, 5000);
+}
+END_TEST
+
 static Suite *time_suite(void)
 {
 	Suite *s = suite_create("time");
@@ -540,6 +603,7 @@ static Suite *time_suite(void)
 	tc = tcase_create("parse_internal");
 	tcase_add_test(tc, internal_bare_date_needs_flag);
 	tcase_add_test(tc, internal_respects_length);
+	tcase_add_test(tc, date_cache_same_as_uncached);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("format");

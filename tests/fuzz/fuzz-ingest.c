@@ -112,7 +112,7 @@ static void expected(int fd, struct events *ev, uint64_t *rejected,
 		}
 		int64_t minute;
 		const char *warn;
-		if (evc__check_row(&rec, &minute, &warn, reason)) {
+		if (evc__check_row(&rec, &minute, &warn, reason, NULL)) {
 			++*rejected;
 			continue;
 		}

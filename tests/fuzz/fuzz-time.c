@@ -208,6 +208,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_format(got);
 	}
 
+	/* The ingest's cached parse: whatever date the cache holds from
+	 * earlier inputs, and with this input's own date in it, the result
+	 * is the uncached one, reason included. */
+	static evc_date_cache cache;
+	for (int pass = 0; pass < 2; pass++) {
+		int64_t plain = 0, cached = 0;
+		const char *why_plain = NULL, *why_cached = NULL;
+		const int rc_plain =
+		    evc__parse_ts(s, size, 0, &plain, &why_plain);
+		const int rc_cached =
+		    evc__parse_ts_cached(s, size, &cache, &cached, &why_cached);
+		CHECK(rc_plain == rc_cached);
+		if (rc_plain == EVC_OK)
+			CHECK(plain == cached);
+		else
+			CHECK(strcmp(why_plain, why_cached) == 0);
+	}
+
 	/* The public entry point: the string up to its first NUL, dates
 	 * allowed. */
 	char *z = malloc(size + 1);
