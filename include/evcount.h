@@ -354,6 +354,10 @@ typedef struct evc_ingest_stats {
  * @retval EVC_EREADONLY, EVC_EFULL, EVC_EDB, EVC_ENOMEM store failures.
  * On any failure the store holds exactly the checkpoints committed before
  * it (none in strict mode), and a later ingest resumes after them.
+ *
+ * While it adds counts, SQLite keeps a temporary statement journal (at most
+ * about the store's size at a time) in the first writable directory of
+ * $SQLITE_TMPDIR, $TMPDIR, /var/tmp, /usr/tmp, /tmp and the current one.
  * @since 0.1.0
  */
 int evc_ingest_csv(evc_store *store, const char *path,
