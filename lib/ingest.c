@@ -248,8 +248,8 @@ static int write_job(void *ctx, void *batch, const evc_ckpt *ck)
 /* Aggregating side: hand the current batch (and a checkpoint) to the
  * writer and go on with the next batch of the ring, which the writer has
  * finished with. The writer sorts it: while the aggregator sorted (5 ms a
- * batch), the parser soon had no chunk to fill and waited, and the writer,
- * since its statements are batched, has time to spare. */
+ * batch), the parser soon had no free chunk and waited; the writer sorts
+ * in time it otherwise spent waiting for the next batch. */
 static int hand_over(struct ingest *in, const evc_ckpt *ck)
 {
 	int rc = evc__stage_submit(in->writer, in->batch[in->cur], ck);
