@@ -269,27 +269,40 @@ static int fast_record(evc_csv *c, evc_csv_record *rec, const char *p,
                        size_t len, size_t consumed)
 {
 	const struct line_scan *ls = &c->ls;
+	const uint64_t line = c->line;
 
-	clear_record(rec);
-	rec->line = c->line;
 	c->line += consumed > len; /* a LF was consumed */
 	c->start += consumed;
-	rec->n_fields = ls->n_commas + 1;
 	if (len > EVC_CSV_MAX_RECORD) {
+		clear_record(rec);
+		rec->line = line;
+		rec->n_fields = ls->n_commas + 1;
 		set_oversized(c, rec, p, len);
-		return 1;
-	}
-	len = strip_cr(p, len);
-	rec->text = p;
-	rec->text_len = len;
-	size_t f = 0;
-	for (size_t k = 0; k < EVC_CSV_FIELDS && k < rec->n_fields; k++) {
-		/* A comma is never the stripped CR, so only the last field
-		 * ends at the stripped length. */
-		const size_t fe = k < ls->n_commas ? ls->comma[k] : len;
-		rec->field[k].ptr = p + f;
-		rec->field[k].len = fe - f;
-		f = fe + 1;
+	} else {
+		/* Member by member: clear_record()'s memset compiles to a
+		 * rep stos, whose start-up was a fifth of this function's
+		 * time on ~100-byte lines. */
+		len = strip_cr(p, len);
+		rec->line = line;
+		rec->text = p;
+		rec->text_len = len;
+		rec->text_truncated = false;
+		rec->n_fields = ls->n_commas + 1;
+		rec->error = NULL;
+		size_t f = 0;
+		for (size_t k = 0; k < EVC_CSV_FIELDS; k++) {
+			if (k >= rec->n_fields) {
+				rec->field[k].ptr = NULL;
+				rec->field[k].len = 0;
+				continue;
+			}
+			/* A comma is never the stripped CR, so only the last
+			 * field ends at the stripped length. */
+			const size_t fe = k < ls->n_commas ? ls->comma[k] : len;
+			rec->field[k].ptr = p + f;
+			rec->field[k].len = fe - f;
+			f = fe + 1;
+		}
 	}
 	return 1;
 }
