@@ -635,6 +635,57 @@ START_TEST(records_independent_of_read_size)
 }
 END_TEST
 
+/* ---- input fingerprints (fingerprint.c) -------------------------------- */
+
+/* Stores keep these values (sources' head and prefix hashes): a change to
+ * the function would make every earlier input look rewritten. */
+static const struct {
+	size_t len;
+	uint64_t hash;
+} fingerprints[] = {
+    {0, 0x381330c2bebc6fb6ULL},   {1, 0x2bb824cab5000ebcULL},
+    {7, 0xd06299d796686972ULL},   {31, 0x58844a01baf09396ULL},
+    {32, 0x295e1cdd95762358ULL},  {33, 0xf12aa8e8b172e5f0ULL},
+    {64, 0x442f926b3fbb5911ULL},  {100, 0x51d43d83e4747006ULL},
+    {200, 0x7fa106ef85e29f94ULL},
+};
+
+static void fingerprint_input(unsigned char buf[200])
+{
+	for (int i = 0; i < 200; i++)
+		buf[i] = (unsigned char)(i * 37 + 11);
+}
+
+START_TEST(fingerprint_known_values)
+{
+	unsigned char buf[200];
+	fingerprint_input(buf);
+	evc_hash h;
+	evc__hash_init(&h);
+	evc__hash_update(&h, buf, fingerprints[_i].len);
+	ck_assert_msg(evc__hash_final(&h) == fingerprints[_i].hash,
+	              "%zu bytes: 0x%016llx", fingerprints[_i].len,
+	              (unsigned long long)evc__hash_final(&h));
+}
+END_TEST
+
+/* Fed in any pieces, the same bytes give the same fingerprint. */
+START_TEST(fingerprint_independent_of_pieces)
+{
+	unsigned char buf[200];
+	fingerprint_input(buf);
+	for (size_t piece = 1; piece <= 70; piece++) {
+		evc_hash h;
+		evc__hash_init(&h);
+		for (size_t at = 0; at < 200; at += piece)
+			evc__hash_update(&h, buf + at,
+			                 200 - at < piece ? 200 - at : piece);
+		ck_assert_msg(evc__hash_final(&h) == fingerprints[8].hash,
+		              "pieces of %zu", piece);
+	}
+}
+END_TEST
+
 static Suite *csv_suite(void)
 {
 	Suite *s = suite_create("csv");
@@ -675,6 +726,13 @@ static Suite *csv_suite(void)
 	tcase_add_test(tc, oversized_record_truncated);
 	tcase_add_test(tc, oversized_quoted_multiline_keeps_line_numbers);
 	tcase_add_test(tc, record_below_limit_kept_whole);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("fingerprint");
+	tcase_add_loop_test(
+	    tc, fingerprint_known_values, 0,
+	    (int)(sizeof(fingerprints) / sizeof(fingerprints[0])));
+	tcase_add_test(tc, fingerprint_independent_of_pieces);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("read_size_invariance");
