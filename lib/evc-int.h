@@ -238,6 +238,8 @@ int evc__stage_start(evc_stage **out, bool threaded, unsigned depth,
 int evc__stage_submit(evc_stage *w, void *job, const evc_ckpt *ckpt);
 /* Wait, stop the thread, free; returns the first failure. NULL is fine. */
 int evc__stage_finish(evc_stage *w);
+/* Jobs submitted and not finished yet (queued or running); 0 inline. */
+unsigned evc__stage_outstanding(evc_stage *w);
 
 /* ---- storage (storage.c): every SQL statement lives here ---------------- */
 

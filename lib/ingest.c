@@ -247,11 +247,17 @@ static int write_job(void *ctx, void *batch, const evc_ckpt *ck)
 
 /* Aggregating side: hand the current batch (and a checkpoint) to the
  * writer and go on with the next batch of the ring, which the writer has
- * finished with. The writer sorts it: while the aggregator sorted (5 ms a
- * batch), the parser soon had no free chunk and waited; the writer sorts
- * in time it otherwise spent waiting for the next batch. */
+ * finished with. Whichever stage is ahead sorts the batch (5 ms): with the
+ * writer still busy, the aggregator (a merge into a full store: second
+ * 10M-row file 1.56-1.58 s -> 1.47-1.50 s); else the writer, in time it
+ * would spend waiting, while the parser goes on (first file 1.12-1.17 s ->
+ * 1.09-1.15 s; sorting here, the parser waited for a free chunk). */
 static int hand_over(struct ingest *in, const evc_ckpt *ck)
 {
+	size_t n;
+
+	if (evc__stage_outstanding(in->writer) > 0)
+		(void)evc__agg_sorted(in->batch[in->cur], &n);
 	int rc = evc__stage_submit(in->writer, in->batch[in->cur], ck);
 	if (rc != EVC_OK)
 		return rc;

@@ -118,6 +118,16 @@ int evc__stage_submit(evc_stage *w, void *job, const evc_ckpt *ckpt)
 	return rc;
 }
 
+unsigned evc__stage_outstanding(evc_stage *w)
+{
+	if (!w->threaded)
+		return 0;
+	pthread_mutex_lock(&w->mu);
+	const unsigned n = w->n;
+	pthread_mutex_unlock(&w->mu);
+	return n;
+}
+
 int evc__stage_finish(evc_stage *w)
 {
 	if (!w)
