@@ -4,6 +4,7 @@
  * and the --format names, so that every command escapes the same way.
  */
 #include "cli.h"
+#include "utf8.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -11,45 +12,15 @@
 
 size_t cli_utf8_len(const unsigned char *s)
 {
-	unsigned c = *s, n, cp;
+	uint32_t cp;
 
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 1;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 2;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 3;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	for (unsigned i = 1; i <= n; i++) {
-		/* Also stops at the NUL, which is no continuation byte. */
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	/* Overlong forms, surrogates and past U+10FFFF. */
-	if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return n + 1;
+	/* A NUL is no continuation byte: reading stops there. */
+	return evc__utf8_seq(s, strnlen((const char *)s, 4), &cp);
 }
 
 bool cli_is_utf8(const char *s)
 {
-	const unsigned char *u = (const unsigned char *)s;
-
-	for (size_t n; *u; u += n) {
-		n = cli_utf8_len(u);
-		if (n == 0)
-			return false;
-	}
-	return true;
+	return evc__utf8_valid((const unsigned char *)s, strlen(s));
 }
 
 int64_t cli_floor_div(int64_t a, int64_t b)

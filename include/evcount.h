@@ -39,14 +39,8 @@ extern "C" {
  * @defgroup version Version
  * @{
  */
-/** Major version: changes break the API or ABI. */
-#define EVC_VERSION_MAJOR 0
-/** Minor version: additions. */
-#define EVC_VERSION_MINOR 1
-/** Patch version: fixes. */
-#define EVC_VERSION_PATCH 0
-/** The version of the header, "MAJOR.MINOR.PATCH". */
-#define EVC_VERSION_STRING "0.1.0"
+/* EVC_VERSION_MAJOR, _MINOR, _PATCH and _STRING, made by the build. */
+#include "evcount-version.h"
 /** The version as one comparable number: MAJOR * 10000 + MINOR * 100 + PATCH. */
 #define EVC_VERSION_NUMBER                                                     \
 	(EVC_VERSION_MAJOR * 10000 + EVC_VERSION_MINOR * 100 + EVC_VERSION_PATCH)
@@ -87,6 +81,8 @@ typedef enum evc_status {
 	EVC_ECHANGED = -12,     /**< an already ingested input has changed */
 	EVC_ENOTFOUND = -13,    /**< no such file or store */
 	EVC_EFULL = -14,        /**< disk or file size limit reached */
+	EVC_ECORRUPT = -15,     /**< the store's contents are damaged
+				     (@since 0.2.0) */
 } evc_status;
 
 /**

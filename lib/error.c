@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Status codes, their fixed descriptions and the per-store / per-thread
- * message of the last failure.
+ * Status codes, their fixed descriptions, and the error slots that keep
+ * the message of the last failure: one per store, one per thread for the
+ * calls that take no store.
  */
 #include "evc-int.h"
 
@@ -9,31 +10,37 @@
 
 /* Store-less calls (evc_open, evc_parse_time) have no handle to keep their
  * message in, so it lives per thread. */
-static _Thread_local char thread_errmsg[EVC_ERRMSG_MAX];
+static _Thread_local evc_error thread_error;
 
-static char *errmsg_slot(evc_store *store)
+evc_error *evc__err(evc_store *store)
 {
-	return store ? store->errmsg : thread_errmsg;
+	return store ? &store->err : &thread_error;
 }
 
-int evc__fail(evc_store *store, int code, const char *fmt, ...)
+int evc__fail(evc_error *err, int code, const char *fmt, ...)
 {
 	va_list ap;
 
+	if (!err)
+		err = &thread_error;
+	err->code = code;
 	va_start(ap, fmt);
-	vsnprintf(errmsg_slot(store), EVC_ERRMSG_MAX, fmt, ap);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
 	return code;
 }
 
-void evc__clear_error(evc_store *store)
+void evc__clear_error(evc_error *err)
 {
-	errmsg_slot(store)[0] = '\0';
+	if (!err)
+		err = &thread_error;
+	err->code = EVC_OK;
+	err->msg[0] = '\0';
 }
 
 EVC_EXPORT const char *evc_errmsg(const evc_store *store)
 {
-	return store ? store->errmsg : thread_errmsg;
+	return store ? store->err.msg : thread_error.msg;
 }
 
 EVC_EXPORT const char *evc_strerror(int code)
@@ -69,6 +76,8 @@ EVC_EXPORT const char *evc_strerror(int code)
 		return "no such file";
 	case EVC_EFULL:
 		return "disk full";
+	case EVC_ECORRUPT:
+		return "store is damaged";
 	}
 	return "unknown error";
 }

@@ -9,23 +9,35 @@
 
 #include "evcount.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define EVC_EXPORT __attribute__((visibility("default")))
+#define EVC_EXPORT       __attribute__((visibility("default")))
 #define EVC_PRINTF(a, b) __attribute__((format(printf, a, b)))
 
 /* ---- errors (error.c) -------------------------------------------------- */
 
 #define EVC_ERRMSG_MAX 512
 
-/* Record a message for `store` (or the thread's store-less slot when NULL)
- * and return `code`, so failures read `return evc__fail(s, EVC_EIO, ...)`. */
-int evc__fail(evc_store *store, int code, const char *fmt, ...)
-	EVC_PRINTF(3, 4);
-void evc__clear_error(evc_store *store);
+/* A failure: its status and the message saying what failed. A store has
+ * one (evc_errmsg()), each thread one for the calls that take no store,
+ * and each stage of an ingest one of its own, so that threads never write
+ * the same message. code is EVC_OK and msg "" when nothing failed. */
+typedef struct evc_error {
+	int code;
+	char msg[EVC_ERRMSG_MAX];
+} evc_error;
+
+/* Record a failure in `err` (the calling thread's store-less slot when
+ * NULL) and return `code`, so failures read
+ * `return evc__fail(err, EVC_EIO, ...)`. */
+int evc__fail(evc_error *err, int code, const char *fmt, ...) EVC_PRINTF(3, 4);
+void evc__clear_error(evc_error *err);
+/* The slot of a store, or the thread's when `store` is NULL. */
+evc_error *evc__err(evc_store *store);
 
 /* ---- allocation (alloc.c) ------------------------------------------------ */
 
@@ -39,6 +51,9 @@ char *evc__strndup(const char *s, size_t n);
 void evc__alloc_fail_nth(long n);
 bool evc__alloc_fail_hit(void);
 bool evc__alloc_fails(void);
+/* Test hook: make the backends' own allocations share the count too.
+ * Call with no store open. Returns EVC_OK or EVC_EDB. */
+int evc__alloc_hook_backends(void);
 
 /* ---- time (time.c) ----------------------------------------------------- */
 
@@ -47,7 +62,7 @@ bool evc__alloc_fails(void);
 /* Parse `len` bytes at `s`. On failure returns EVC_EPARSE and sets *why to
  * a static reason. */
 int evc__parse_ts(const char *s, size_t len, unsigned flags, int64_t *out,
-		  const char **why);
+                  const char **why);
 /* The last valid date seen by evc__parse_ts_cached(): rows come mostly in
  * time order, so most repeat the date of the row before, and the date's
  * checks and calendar arithmetic are a third of a timestamp's cost. */
@@ -59,7 +74,7 @@ typedef struct {
 /* evc__parse_ts() without flags, reusing and updating `cache`; the result
  * is the same as evc__parse_ts()'s for any input and any cache state. */
 int evc__parse_ts_cached(const char *s, size_t len, evc_date_cache *cache,
-			 int64_t *out, const char **why);
+                         int64_t *out, const char **why);
 /* Days since 1970-01-01 of a proleptic Gregorian date (month 1-12). */
 int64_t evc__days_from_civil(int64_t y, unsigned m, unsigned d);
 void evc__civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
@@ -100,13 +115,13 @@ typedef struct evc_csv_field {
 } evc_csv_field;
 
 typedef struct evc_csv_record {
-	uint64_t line;          /* 1-based line where the record starts */
-	const char *text;       /* raw record without its line end */
+	uint64_t line;    /* 1-based line where the record starts */
+	const char *text; /* raw record without its line end */
 	size_t text_len;
-	bool text_truncated;    /* only the start of an oversized record */
-	size_t n_fields;        /* fields seen (may exceed EVC_CSV_FIELDS) */
+	bool text_truncated; /* only the start of an oversized record */
+	size_t n_fields;     /* fields seen (may exceed EVC_CSV_FIELDS) */
 	evc_csv_field field[EVC_CSV_FIELDS];
-	const char *error;      /* structural problem (static), or NULL */
+	const char *error; /* structural problem (static), or NULL */
 } evc_csv_record;
 
 typedef struct evc_csv evc_csv;
@@ -125,7 +140,7 @@ uint64_t evc__csv_bytes(const evc_csv *csv);
  * on line `line`, with `hash` the fingerprint state of bytes [0, offset).
  * No BOM is looked for past offset 0. Call before the first next(). */
 void evc__csv_resume(evc_csv *csv, uint64_t offset, uint64_t line,
-		     const evc_hash *hash);
+                     const evc_hash *hash);
 /* Follow mode: at the end of input an unterminated last record is held
  * back (not returned, not consumed). */
 void evc__csv_set_follow(evc_csv *csv, bool follow);
@@ -145,8 +160,8 @@ const evc_hash *evc__csv_hash(evc_csv *csv);
  * epoch minute in *minute and *warn set to a static warning or NULL; else
  * the reason it is rejected, written into `reason`. */
 const char *evc__check_row(const evc_csv_record *rec, int64_t *minute,
-			   const char **warn, char reason[EVC_REASON_MAX],
-			   evc_date_cache *cache);
+                           const char **warn, char reason[EVC_REASON_MAX],
+                           evc_date_cache *cache);
 bool evc__is_uuid(const char *s, size_t len);
 bool evc__is_header(const evc_csv_record *rec);
 
@@ -164,12 +179,16 @@ size_t evc__minutes_put(uint8_t *out, unsigned minute, uint64_t count);
  * EVC_MINUTES_BLOB_MAX bytes, without unpacking either; false when either
  * is malformed. */
 bool evc__minutes_merge(const uint8_t *a, size_t a_len, const uint8_t *b,
-			size_t b_len, uint8_t *out, size_t *out_len);
+                        size_t b_len, uint8_t *out, size_t *out_len);
 /* Returns false when the blob is malformed. */
 bool evc__minutes_decode(const uint8_t *blob, size_t len, uint64_t counts[60]);
 /* Sum of minutes [lo, hi) of a blob; false when malformed. */
-bool evc__minutes_sum(const uint8_t *blob, size_t len, unsigned lo,
-		      unsigned hi, uint64_t *sum);
+bool evc__minutes_sum(const uint8_t *blob, size_t len, unsigned lo, unsigned hi,
+                      uint64_t *sum);
+/* The first and last minute with events; false when the blob is malformed
+ * or empty (a stored hour never is). */
+bool evc__minutes_span(const uint8_t *blob, size_t len, unsigned *first,
+                       unsigned *last);
 
 /* ---- aggregation (aggregate.c) ------------------------------------------ */
 
@@ -189,7 +208,7 @@ void evc__agg_free(evc_agg *agg);
  * and reset first); EVC_EINVAL after evc__agg_sorted() without a reset, or
  * for a minute outside [EVC_TIME_MIN / 60, EVC_TIME_MAX / 60]. */
 int evc__agg_add(evc_agg *agg, const char *cust, size_t cust_len,
-		 int64_t minute);
+                 int64_t minute);
 /* True when the batch should be flushed before more rows are added. */
 bool evc__agg_full(evc_agg *agg);
 size_t evc__agg_keys(evc_agg *agg);
@@ -231,7 +250,7 @@ typedef struct evc_stage evc_stage;
  * thread can be made), at most depth (1 to EVC_STAGE_DEPTH_MAX) of them
  * outstanding; else run each job inline in evc__stage_submit(). */
 int evc__stage_start(evc_stage **out, bool threaded, unsigned depth,
-		     evc_stage_fn fn, void *ctx);
+                     evc_stage_fn fn, void *ctx);
 /* Wait until fewer than depth jobs are outstanding, then queue this one.
  * The job belongs to the stage until depth more submits, or finish,
  * return. Returns the first failure so far (the job is then not run). */
@@ -241,139 +260,28 @@ int evc__stage_finish(evc_stage *w);
 /* Jobs submitted and not finished yet (queued or running); 0 inline. */
 unsigned evc__stage_outstanding(evc_stage *w);
 
-/* ---- storage (storage.c): every SQL statement lives here ---------------- */
-
-typedef struct evc_db evc_db;
-
-int evc__db_open(evc_store *store, evc_db **out, const char *path,
-		 unsigned flags);
-void evc__db_close(evc_db *db);
-int evc__db_begin(evc_store *store, evc_db *db);
-int evc__db_commit(evc_store *store, evc_db *db);
-void evc__db_rollback(evc_db *db);
-/* Look up (and with `create`, add) a customer; *id is 0 when absent. */
-int evc__db_customer(evc_store *store, evc_db *db, const char *name,
-		     size_t len, bool create, int64_t *id);
-/* Hour rows on their way to the store, added in one statement per set:
- * a statement per row spent a quarter of the writer's time in statement
- * set-up. Sets are large because SQLite journals each page a statement
- * touches, once per statement (32768 rows against 8192: -4% ingest wall).
- * Each row's packed minutes are blobs[blob_off, +blob_len). */
-typedef struct {
-	int64_t customer, hour;
-	uint64_t total;
-	uint32_t blob_off, blob_len;
-} evc_hour_row;
-#define EVC_HOUR_SET_ROWS  32768u
-#define EVC_HOUR_SET_BYTES (1024u << 10)
-typedef struct {
-	size_t n, blobs_len;
-	evc_hour_row row[EVC_HOUR_SET_ROWS];
-	uint8_t blobs[EVC_HOUR_SET_BYTES];
-} evc_hour_set;
-/* Add each row's counts to whatever the store holds for its hour. */
-int evc__db_add_hours(evc_store *store, evc_db *db, const evc_hour_set *set);
-
-typedef int (*evc_hour_fn)(int64_t hour, uint64_t total, const uint8_t *blob,
-			   size_t blob_len, void *payload);
-/* Visit the stored hours of a customer in [hour_lo, hour_hi], in order;
- * without `minutes` the blob is NULL (whole hours need only the total). */
-int evc__db_hours(evc_store *store, evc_db *db, int64_t customer,
-		  int64_t hour_lo, int64_t hour_hi, bool minutes,
-		  evc_hour_fn fn, void *payload);
-
-/* One row of the sources table. Strings belong to whoever filled it. */
-typedef struct evc_source_row {
-	int64_t id;
-	const char *path, *realpath;
-	uint64_t dev, ino, size;
-	int64_t mtime_ns;
-	uint64_t head_len, head_hash; /* fingerprint of the first bytes */
-	uint64_t offset, prefix_hash; /* ingested prefix and its fingerprint */
-	uint64_t next_line;           /* line number at offset */
-	uint64_t rows_counted, rows_rejected, rows_warned;
-	int64_t first_ingest, last_ingest;
-} evc_source_row;
-
-typedef int (*evc_source_row_fn)(const evc_source_row *row, void *payload);
-/* Visit sources, newest first or oldest first. */
-int evc__db_sources(evc_store *store, evc_db *db, bool newest_first,
-		    evc_source_row_fn fn, void *payload);
-/* The ingested offset of a source (for detecting a concurrent ingest). */
-int evc__db_source_offset(evc_store *store, evc_db *db, int64_t id,
-			  uint64_t *offset);
-/* Insert a source; sets row->id. */
-int evc__db_source_insert(evc_store *store, evc_db *db, evc_source_row *row);
-/* Write a source's identity, offset, fingerprint and counters. */
-int evc__db_source_update(evc_store *store, evc_db *db,
-			  const evc_source_row *row);
-
-typedef int (*evc_all_hours_fn)(const char *customer, int64_t hour,
-				const uint8_t *blob, size_t blob_len,
-				void *payload);
-/* Visit every stored hour, ordered by customer name then hour. */
-int evc__db_all_hours(evc_store *store, evc_db *db, evc_all_hours_fn fn,
-		      void *payload);
-
-int evc__db_customer_count(evc_store *store, evc_db *db, uint64_t *out);
-
-typedef int (*evc_customer_row_fn)(const evc_customer_info *customer,
-				   void *payload);
-/* Visit every customer, ordered by id (bytewise), with its total and its
- * first and last minute with events (info.c). */
-int evc__db_customers(evc_store *store, evc_db *db, evc_customer_row_fn fn,
-		      void *payload);
-/* The store's summary, read in one transaction (info.c). */
-int evc__db_store_info(evc_store *store, evc_db *db, evc_store_summary *out);
-
-/* ---- source identity (source.c) ------------------------------------------ */
-
-#define EVC_HEAD_BYTES 4096
-
-/* An input file as opened for ingest. */
-typedef struct evc_input {
-	int fd;
-	const char *path;
-	char *realpath; /* owned */
-	uint64_t dev, ino, size;
-	int64_t mtime_ns;
-	unsigned char head[EVC_HEAD_BYTES];
-	size_t head_len; /* min(size, EVC_HEAD_BYTES) */
-} evc_input;
-
-typedef enum evc_match_kind {
-	EVC_MATCH_NEW,     /* no source of its own (may resume a copy's) */
-	EVC_MATCH_RESUME,  /* has its own source; its prefix is intact */
-	EVC_MATCH_CHANGED, /* ingested before; its ingested part changed */
-} evc_match_kind;
-
-typedef struct evc_match {
-	evc_match_kind kind;
-	evc_source_row row;     /* RESUME, CHANGED: the input's own source */
-	/* The longest ingested prefix of any source the input starts with
-	 * (its own, a copy's, a rename's): where counting resumes. */
-	uint64_t resume_offset, resume_line, resume_rows;
-	evc_hash prefix;        /* state after resume_offset bytes */
-	char what[256];         /* CHANGED: what changed, in words */
-} evc_match;
-
-/* Open and describe an input file. EVC_ENOTFOUND, EVC_EIO on failure; a
- * non-regular file (pipe, device) gives EVC_OK with size UINT64_MAX. */
-int evc__input_open(evc_store *store, evc_input *in, const char *path);
-void evc__input_close(evc_input *in);
-/* Find which stored source the input is and where counting resumes; the
- * input's fd is left positioned at resume_offset (unless CHANGED). Must
- * run inside a write transaction, so that no other ingest claims the same
- * input meanwhile. */
-int evc__source_match(evc_store *store, evc_input *in, evc_match *m);
-
 /* ---- the store handle (store.c) ------------------------------------------ */
 
+struct evc_backend;
+struct evc_db;
+
 struct evc_store {
-	evc_db *db;
+	const struct evc_backend *be;
+	struct evc_db *db;
 	unsigned flags;
 	char *path;
-	char errmsg[EVC_ERRMSG_MAX];
+	evc_error err;
+	/* While an ingest runs on this handle, its writing stage and the
+	 * ingest's callbacks (which may call the store) take turns on the
+	 * backend's connection. */
+	bool ingesting;
+	pthread_mutex_t use;
 };
+
+/* Around every public call that reaches the backend: waits for the
+ * ingest's writer when called from one of its callbacks, and refuses an
+ * ingest started from one. */
+void evc__store_lock(evc_store *store);
+void evc__store_unlock(evc_store *store);
 
 #endif /* EVC_INT_H */

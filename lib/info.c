@@ -1,40 +1,109 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Store contents: the customers with their totals and spans, and the
- * store's summary. The SQL is in storage.c; this file checks arguments and
- * turns a callback's stop into EVC_EABORTED, as evc_sources() does.
+ * store's summary. The backend hands over raw hour rows; the spans of
+ * events are read off their minute blobs here.
  */
-#include "evc-int.h"
+#include "storage.h"
 
 #include <string.h>
 
 struct visit {
+	evc_store *store;
 	evc_customer_fn fn;
 	void *payload;
 };
 
-static int visit_one(const evc_customer_info *c, void *payload)
+static int corrupt(evc_store *store, int64_t hour)
+{
+	return evc__fail(&store->err, EVC_ECORRUPT,
+	                 "%s: corrupt minute counts in hour %lld", store->path,
+	                 (long long)hour);
+}
+
+static int visit_one(const evc_customer_row *row, void *payload)
 {
 	const struct visit *v = payload;
+	evc_customer_info c = {.customer_id = row->name, .total = row->total};
+	unsigned lo, hi, unused;
 
-	return v->fn(c, v->payload) ? EVC_EABORTED : EVC_OK;
+	if (row->has_hours) {
+		if (!evc__minutes_span(row->first_blob, row->first_len, &lo,
+		                       &unused))
+			return corrupt(v->store, row->first_hour);
+		if (!evc__minutes_span(row->last_blob, row->last_len, &unused,
+		                       &hi))
+			return corrupt(v->store, row->last_hour);
+		c.first_minute = row->first_hour * 3600 + lo * 60;
+		c.last_minute = row->last_hour * 3600 + hi * 60;
+	}
+	if (v->fn(&c, v->payload))
+		return evc__fail(&v->store->err, EVC_EABORTED,
+		                 "listing stopped by the callback");
+	return EVC_OK;
 }
 
 EVC_EXPORT int evc_customers(evc_store *store, evc_customer_fn fn,
                              void *payload)
 {
-	struct visit v = {fn, payload};
-	int rc;
+	struct visit v = {store, fn, payload};
 
 	if (!store || !fn)
-		return evc__fail(store, EVC_EINVAL,
+		return evc__fail(evc__err(store), EVC_EINVAL,
 		                 "evc_customers: NULL argument");
-	rc = evc__db_customers(store, store->db, visit_one, &v);
-	if (rc == EVC_EABORTED)
-		return evc__fail(store, rc, "listing stopped by the callback");
-	if (rc == EVC_OK)
-		evc__clear_error(store);
+	evc__store_lock(store);
+	evc__clear_error(&store->err);
+	const int rc =
+	    store->be->customers(store->db, visit_one, &v, &store->err);
+	evc__store_unlock(store);
 	return rc;
+}
+
+/* The earliest (or latest) minute with events among the rows of the
+ * store's first (or last) hour. */
+struct edge {
+	evc_store *store;
+	bool latest, found;
+	int64_t minute;
+};
+
+static int edge_row(int64_t hour, uint64_t total, const uint8_t *blob,
+                    size_t len, void *payload)
+{
+	struct edge *e = payload;
+	unsigned lo, hi;
+
+	(void)total;
+	if (!evc__minutes_span(blob, len, &lo, &hi))
+		return corrupt(e->store, hour);
+	const int64_t m = hour * 3600 + (e->latest ? hi : lo) * 60;
+	if (!e->found || (e->latest ? m > e->minute : m < e->minute))
+		e->minute = m;
+	e->found = true;
+	return EVC_OK;
+}
+
+static int summarise(evc_store *store, evc_store_summary *out)
+{
+	const evc_backend *be = store->be;
+	evc_error *err = &store->err;
+	evc_store_totals t;
+	struct edge first = {store, false, false, 0};
+	struct edge last = {store, true, false, 0};
+	int rc;
+
+	if ((rc = be->totals(store->db, &t, err)) ||
+	    (rc = be->edge_hours(store->db, false, edge_row, &first, err)) ||
+	    (rc = be->edge_hours(store->db, true, edge_row, &last, err)))
+		return rc;
+	out->customers = t.customers;
+	out->sources = t.sources;
+	out->rows_counted = t.rows_counted;
+	out->rows_rejected = t.rows_rejected;
+	out->file_size = t.size;
+	out->first_minute = first.minute;
+	out->last_minute = last.minute;
+	return EVC_OK;
 }
 
 EVC_EXPORT int evc_store_info(evc_store *store, evc_store_summary *out)
@@ -43,14 +112,21 @@ EVC_EXPORT int evc_store_info(evc_store *store, evc_store_summary *out)
 	int rc;
 
 	if (!store || !out)
-		return evc__fail(store, EVC_EINVAL,
+		return evc__fail(evc__err(store), EVC_EINVAL,
 		                 "evc_store_info: NULL argument");
-	/* Filled aside, so that a failure halfway leaves no mix in *out. */
+	/* Filled aside, so that a failure halfway leaves no mix in *out; in
+	 * one snapshot, so that the figures agree with each other even while
+	 * another process ingests. */
 	memset(&s, 0, sizeof(s));
-	rc = evc__db_store_info(store, store->db, &s);
-	if (rc != EVC_OK)
-		return rc;
-	*out = s;
-	evc__clear_error(store);
-	return EVC_OK;
+	evc__store_lock(store);
+	evc__clear_error(&store->err);
+	rc = store->be->begin_read(store->db, &store->err);
+	if (rc == EVC_OK) {
+		rc = summarise(store, &s);
+		store->be->end_read(store->db);
+	}
+	evc__store_unlock(store);
+	if (rc == EVC_OK)
+		*out = s;
+	return rc;
 }

@@ -10,10 +10,11 @@
  * the input's offset are committed together at checkpoints, so a failed
  * or killed ingest leaves exactly the checkpointed prefix.
  */
-#include "evc-int.h"
+#include "source.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,8 +44,7 @@
 
 size_t evc__ingest_batch_keys = BATCH_KEYS;
 uint64_t evc__ingest_threaded_min = THREADED_MIN_BYTES;
-size_t evc__ingest_hour_rows = EVC_HOUR_SET_ROWS;
-size_t evc__ingest_hour_bytes = EVC_HOUR_SET_BYTES;
+size_t evc__ingest_hour_rows, evc__ingest_hour_bytes;
 #define PROGRESS_EVERY (1u << 20)
 
 /* Accepted rows on their way from parsing to aggregating: the customer id
@@ -60,8 +60,12 @@ struct chunk {
 	char names[CHUNK_NAMES];
 };
 
+/* Which stage failed first: its message is the ingest's. */
+enum origin { NO_FAILURE, PARSER, AGGREGATOR, WRITER };
+
 struct ingest {
 	evc_store *store;
+	const evc_backend *be;
 	const char *name;
 	const evc_ingest_options *opts;
 	evc_ingest_stats *stats;
@@ -69,39 +73,48 @@ struct ingest {
 	unsigned cur_chunk;     /* the chunk being filled */
 	evc_stage *aggregator;
 	bool stage_failed; /* a chunk hand-over returned a stage's failure */
+	atomic_int first_failure; /* enum origin */
 	evc_csv *csv;
 	evc_date_cache dates;
 	uint64_t size; /* 0 when unknown */
 	uint64_t next_progress;
-	evc_source_row *source; /* NULL for a stream */
+	evc_claim *claim;       /* the file's source; NULL for a stream */
 	uint64_t checkpoint_at; /* input offset of the next checkpoint */
 	uint64_t checkpoint_bytes;
 	/* Owned by the aggregating stage while it runs: */
-	struct evc_store astore; /* its messages */
+	evc_error aerr;
 	evc_agg *batch[BATCHES]; /* a ring: aggregated into, then written */
 	unsigned n_batches, cur; /* the batch being aggregated into */
 	evc_stage *writer;
 	/* Owned by the writing stage while it runs: */
-	struct evc_store wstore;    /* its messages, apart from the parser's */
-	evc_hour_set *hours;        /* rows on their way to the store */
-	evc_ingest_stats committed; /* stats as of the last checkpoint */
+	evc_error werr;
+	evc_hour_set hours; /* rows on their way to the store */
+	size_t set_rows, set_bytes;
 	uint64_t keys_written;
 };
+
+/* A stage's own failure (not one passed on from the stage after it). */
+static int failed(struct ingest *in, enum origin who, int rc)
+{
+	int none = NO_FAILURE;
+	atomic_compare_exchange_strong(&in->first_failure, &none, (int)who);
+	return rc;
+}
 
 /* Writer side: add the hour rows gathered so far to the store. */
 static int flush_hours(struct ingest *in)
 {
-	evc_hour_set *set = in->hours;
-	int rc = evc__db_add_hours(&in->wstore, in->wstore.db, set);
+	evc_hour_set *set = &in->hours;
+	int rc = in->be->add_hours(in->store->db, set, &in->werr);
 	set->n = set->blobs_len = 0;
 	return rc;
 }
 
-/* Writer side: sort a batch and add it to the store. */
+/* Writer side: turn a sorted batch into hour rows, (customer, hour) order,
+ * and add them to the store in sets of the backend's size. */
 static int write_batch(struct ingest *in, evc_agg *batch)
 {
-	evc_store *s = &in->wstore;
-	evc_hour_set *set = in->hours;
+	evc_hour_set *set = &in->hours;
 	size_t n;
 	const evc_agg_entry *e = evc__agg_sorted(batch, &n);
 	int rc;
@@ -111,14 +124,15 @@ static int write_batch(struct ingest *in, evc_agg *batch)
 		size_t len;
 		const char *name = evc__agg_customer(batch, ci, &len);
 		int64_t cust;
-		if ((rc = evc__db_customer(s, s->db, name, len, true, &cust)))
+		if ((rc = in->be->customer(in->store->db, name, len, true,
+		                           &cust, &in->werr)))
 			return rc;
 		/* Entries are sorted by (customer, minute): each hour's
 		 * minutes are adjacent. */
 		while (i < n && e[i].customer == ci) {
-			if (set->n >= evc__ingest_hour_rows ||
+			if (set->n >= in->set_rows ||
 			    set->blobs_len + EVC_MINUTES_BLOB_MAX >
-			        evc__ingest_hour_bytes) {
+			        in->set_bytes) {
 				if ((rc = flush_hours(in)))
 					return rc;
 			}
@@ -152,6 +166,21 @@ static int write_batch(struct ingest *in, evc_agg *batch)
 	return flush_hours(in);
 }
 
+/* The hour set, as large as the backend takes (tests make it smaller). */
+static int hours_new(struct ingest *in)
+{
+	in->set_rows = in->be->set_rows;
+	in->set_bytes = in->be->set_bytes;
+	if (evc__ingest_hour_rows && evc__ingest_hour_rows < in->set_rows)
+		in->set_rows = evc__ingest_hour_rows;
+	if (evc__ingest_hour_bytes && evc__ingest_hour_bytes < in->set_bytes)
+		in->set_bytes = evc__ingest_hour_bytes;
+	in->hours.row = evc__malloc(in->set_rows * sizeof(evc_hour_row));
+	in->hours.blobs = evc__malloc(in->set_bytes);
+	in->hours.n = in->hours.blobs_len = 0;
+	return in->hours.row && in->hours.blobs ? EVC_OK : EVC_ENOMEM;
+}
+
 static int report(struct ingest *in, const evc_csv_record *rec, int warning,
                   const char *reason)
 {
@@ -167,7 +196,7 @@ static int report(struct ingest *in, const evc_csv_record *rec, int warning,
 	    .text_truncated = rec->text_truncated,
 	};
 	if (in->opts->on_reject(&r, in->opts->payload))
-		return evc__fail(in->store, EVC_EABORTED,
+		return evc__fail(&in->store->err, EVC_EABORTED,
 		                 "%s:%llu: ingest stopped by the reject "
 		                 "callback",
 		                 in->name, (unsigned long long)rec->line);
@@ -187,7 +216,7 @@ static int progress(struct ingest *in)
 	    .rows_read = in->stats->rows_read,
 	};
 	if (in->opts->on_progress(&p, in->opts->payload))
-		return evc__fail(in->store, EVC_EABORTED,
+		return evc__fail(&in->store->err, EVC_EABORTED,
 		                 "%s: ingest stopped by the progress callback",
 		                 in->name);
 	return EVC_OK;
@@ -198,51 +227,31 @@ static int progress(struct ingest *in)
  * prefix. */
 static int write_checkpoint(struct ingest *in, const evc_ckpt *ck)
 {
-	evc_store *s = &in->wstore;
-	evc_source_row *src = in->source;
-	const evc_ingest_stats *st = &ck->stats;
-	uint64_t stored;
+	evc_db *db = in->store->db;
 	int rc;
 
-	if (ck->offset != src->offset) {
-		/* Another ingest of this input may have committed meanwhile:
-		 * then this batch would count its rows twice. */
-		if ((rc = evc__db_source_offset(s, s->db, src->id, &stored)))
-			return rc;
-		if (stored != src->offset)
-			return evc__fail(s, EVC_EBUSY,
-			                 "%s: store is busy: another ingest of "
-			                 "this file committed meanwhile; "
-			                 "nothing counted from line %llu on",
-			                 in->name,
-			                 (unsigned long long)src->next_line);
-		src->offset = ck->offset;
-		src->prefix_hash = ck->prefix_hash;
-		src->next_line = ck->next_line;
-		src->rows_counted +=
-		    st->rows_counted - in->committed.rows_counted;
-		src->rows_rejected +=
-		    st->rows_rejected - in->committed.rows_rejected;
-		src->rows_warned += st->rows_warned - in->committed.rows_warned;
-		src->last_ingest = (int64_t)time(NULL);
-		if ((rc = evc__db_source_update(s, s->db, src)))
-			return rc;
-	}
-	if ((rc = evc__db_commit(s, s->db)))
+	if ((rc = evc__source_checkpoint(in->be, db, in->claim, ck, in->name,
+	                                 &in->werr)) ||
+	    (rc = in->be->commit(db, &in->werr)))
 		return rc;
-	in->committed = *st;
-	if (!ck->last && (rc = evc__db_begin(s, s->db)))
+	in->claim->committed = ck->stats;
+	if (!ck->last &&
+	    (rc = in->be->begin_write(db, in->claim->key, &in->werr)))
 		return rc;
 	return EVC_OK;
 }
 
+/* The writing stage's job: a batch, then maybe a checkpoint. It has the
+ * store's connection to itself meanwhile (see evc__store_lock()). */
 static int write_job(void *ctx, void *batch, const evc_ckpt *ck)
 {
 	struct ingest *in = ctx;
+	pthread_mutex_lock(&in->store->use);
 	int rc = write_batch(in, batch);
 	if (rc == EVC_OK && ck)
 		rc = write_checkpoint(in, ck);
-	return rc;
+	pthread_mutex_unlock(&in->store->use);
+	return rc != EVC_OK && in->werr.code ? failed(in, WRITER, rc) : rc;
 }
 
 /* Aggregating side: hand the current batch (and a checkpoint) to the
@@ -288,9 +297,12 @@ static int aggregate_job(void *ctx, void *job, const evc_ckpt *unused)
 			                  c->name_len[i], c->minute[i]);
 		}
 		if (rc != EVC_OK) /* rows were checked: not expected */
-			return evc__fail(&in->astore, rc,
-			                 "%s: internal error aggregating rows",
-			                 in->name);
+			return failed(
+			    in, AGGREGATOR,
+			    evc__fail(&in->aerr, rc,
+			              "%s: internal error aggregating "
+			              "rows",
+			              in->name));
 	}
 	if (c->checkpoint || c->last)
 		return hand_over(in, c->checkpoint ? &c->ck : NULL);
@@ -346,12 +358,13 @@ static int add_row(struct ingest *in, const evc_csv_field *id, int64_t minute)
 
 static int ingest_records(struct ingest *in)
 {
+	evc_error *err = &in->store->err;
 	evc_csv_record rec;
 	char reason[EVC_REASON_MAX];
 	bool first = true;
-	int rc, err = 0;
+	int rc, ioerr = 0;
 
-	while ((rc = evc__csv_next(in->csv, &rec, &err)) == 1) {
+	while ((rc = evc__csv_next(in->csv, &rec, &ioerr)) == 1) {
 		if (first) {
 			first = false;
 			if (evc__is_header(&rec))
@@ -369,7 +382,7 @@ static int ingest_records(struct ingest *in)
 			if ((rc = report(in, &rec, 0, why)))
 				return rc;
 			if (in->opts->flags & EVC_INGEST_STRICT)
-				return evc__fail(in->store, EVC_EPARSE,
+				return evc__fail(err, EVC_EPARSE,
 				                 "%s:%llu: %s (strict mode: "
 				                 "nothing counted)",
 				                 in->name,
@@ -385,19 +398,19 @@ static int ingest_records(struct ingest *in)
 		if ((rc = add_row(in, &rec.field[0], minute)))
 			return rc;
 		in->stats->rows_counted++;
-		if (in->source &&
+		if (in->claim &&
 		    evc__csv_offset(in->csv) >= in->checkpoint_at &&
 		    (rc = pass_on(in, true, false)))
 			return rc;
 	}
 	in->stats->bytes = evc__csv_bytes(in->csv);
 	if (rc == EVC_EIO)
-		return evc__fail(in->store, EVC_EIO, "%s: read error: %s",
-		                 in->name, strerror(err));
+		return evc__fail(err, EVC_EIO, "%s: read error: %s", in->name,
+		                 strerror(ioerr));
 	if (rc != 0)
-		return evc__fail(in->store, rc, "%s: out of memory", in->name);
+		return evc__fail(err, rc, "%s: out of memory", in->name);
 	in->stats->rows_held = evc__csv_held(in->csv);
-	return pass_on(in, in->source != NULL, true);
+	return pass_on(in, in->claim != NULL, true);
 }
 
 static int check_options(evc_store *store, const char *name,
@@ -408,14 +421,34 @@ static int check_options(evc_store *store, const char *name,
 	if (!*opts)
 		*opts = &defaults;
 	if ((*opts)->version != EVC_INGEST_OPTIONS_VERSION)
-		return evc__fail(store, EVC_EINVAL,
+		return evc__fail(&store->err, EVC_EINVAL,
 		                 "%s: unsupported options version %u", name,
 		                 (*opts)->version);
 	if (!(store->flags & EVC_OPEN_READWRITE))
-		return evc__fail(store, EVC_EREADONLY,
+		return evc__fail(&store->err, EVC_EREADONLY,
 		                 "%s: store %s is opened read-only", name,
 		                 store->path);
 	return EVC_OK;
+}
+
+/* The status of a finished pipeline: the parser's own failure, or the
+ * first failure of a stage, with its message in the store's slot. */
+static int outcome(struct ingest *in, int rc, int arc, int wrc)
+{
+	evc_store *store = in->store;
+
+	if (rc != EVC_OK && !in->stage_failed)
+		failed(in, PARSER, rc);
+	switch (atomic_load(&in->first_failure)) {
+	case WRITER:
+		store->err = in->werr;
+		return wrc;
+	case AGGREGATOR:
+		store->err = in->aerr;
+		return arc;
+	default:
+		return rc;
+	}
 }
 
 /* Read the input to its end inside the transaction the caller began;
@@ -429,14 +462,11 @@ static int run(struct ingest *in, int fd, const evc_hash *prefix)
 	const bool threaded =
 	    in->opts->threads != 1 &&
 	    (in->size == 0 || in->size >= evc__ingest_threaded_min);
-	in->wstore = *store;
-	in->wstore.errmsg[0] = '\0';
-	in->astore = in->wstore;
 	/* Inline, each job is done before the next: one of each. */
 	in->n_batches = threaded ? BATCHES : 1;
 	for (unsigned i = 0; i < in->n_batches && rc == EVC_OK; i++)
 		rc = evc__agg_new(&in->batch[i], evc__ingest_batch_keys);
-	if (rc != EVC_OK || !(in->hours = evc__malloc(sizeof(*in->hours))) ||
+	if (rc != EVC_OK || hours_new(in) != EVC_OK ||
 	    !(in->chunk[0] = evc__malloc(sizeof(struct chunk))) ||
 	    (threaded && !(in->chunk[1] = evc__malloc(sizeof(struct chunk)))) ||
 	    (rc = evc__csv_new(&in->csv, fd, 0)) ||
@@ -444,17 +474,16 @@ static int run(struct ingest *in, int fd, const evc_hash *prefix)
 	                           write_job, in)) ||
 	    (rc = evc__stage_start(&in->aggregator, threaded, 1, aggregate_job,
 	                           in))) {
-		rc =
-		    evc__fail(store, EVC_ENOMEM, "%s: out of memory", in->name);
+		rc = evc__fail(&store->err, EVC_ENOMEM, "%s: out of memory",
+		               in->name);
 		goto out;
 	}
 	if (!threaded)
 		in->chunk[1] = in->chunk[0];
-	in->hours->n = in->hours->blobs_len = 0;
 	in->chunk[0]->n = in->chunk[0]->names_len = 0;
-	if (in->source) {
-		evc__csv_resume(in->csv, in->source->offset,
-		                in->source->next_line, prefix);
+	if (in->claim) {
+		const evc_source_row *src = &in->claim->row;
+		evc__csv_resume(in->csv, src->offset, src->next_line, prefix);
 		evc__csv_set_follow(in->csv,
 		                    in->opts->flags & EVC_INGEST_FOLLOW);
 		in->checkpoint_bytes = in->opts->checkpoint_bytes
@@ -464,7 +493,7 @@ static int run(struct ingest *in, int fd, const evc_hash *prefix)
 		 * transaction. */
 		if (in->opts->flags & EVC_INGEST_STRICT)
 			in->checkpoint_bytes = UINT64_MAX / 2;
-		in->checkpoint_at = in->source->offset + in->checkpoint_bytes;
+		in->checkpoint_at = src->offset + in->checkpoint_bytes;
 	}
 	rc = ingest_records(in);
 	/* The aggregator first: its last job may hand the writer a batch. */
@@ -472,35 +501,24 @@ static int run(struct ingest *in, int fd, const evc_hash *prefix)
 	const int wrc = evc__stage_finish(in->writer);
 	in->aggregator = NULL;
 	in->writer = NULL;
-	/* A stage's failure is the writer's, passed on by the aggregator, or
-	 * the aggregator's own; the parser's own failure comes first. */
-	if (rc == EVC_OK || in->stage_failed) {
-		if (wrc != EVC_OK) {
-			memcpy(store->errmsg, in->wstore.errmsg,
-			       sizeof(store->errmsg));
-			rc = wrc;
-		} else if (arc != EVC_OK) {
-			memcpy(store->errmsg, in->astore.errmsg,
-			       sizeof(store->errmsg));
-			rc = arc;
-		}
-	}
+	rc = outcome(in, rc, arc, wrc);
 	in->stats->bytes = evc__csv_bytes(in->csv);
 	in->stats->keys_touched = in->keys_written;
-	if (rc == EVC_OK && !in->source)
-		rc = evc__db_commit(store, store->db);
+	if (rc == EVC_OK && !in->claim)
+		rc = in->be->commit(store->db, &store->err);
 out:
 	evc__stage_finish(in->aggregator);
 	evc__stage_finish(in->writer);
 	if (rc != EVC_OK)
-		evc__db_rollback(store->db);
+		in->be->rollback(store->db);
 	else
-		evc__clear_error(store);
+		evc__clear_error(&store->err);
 	evc__csv_free(in->csv);
 	if (in->chunk[1] != in->chunk[0])
 		free(in->chunk[1]);
 	free(in->chunk[0]);
-	free(in->hours);
+	free(in->hours.row);
+	free(in->hours.blobs);
 	for (unsigned i = 0; i < BATCHES; i++)
 		evc__agg_free(in->batch[i]);
 	return rc;
@@ -510,15 +528,63 @@ static int ingest_stream(evc_store *store, int fd, const char *name,
                          const evc_ingest_options *opts,
                          evc_ingest_stats *stats)
 {
+	struct ingest in = {
+	    .store = store,
+	    .be = store->be,
+	    .name = name,
+	    .opts = opts,
+	    .stats = stats,
+	};
+	/* A stream claims no source: it is counted once per call. */
+	int rc = store->be->begin_write(store->db, 0, &store->err);
+	return rc ? rc : run(&in, fd, NULL);
+}
+
+static int ingest_file(evc_store *store, evc_input *input,
+                       const evc_ingest_options *opts, evc_ingest_stats *stats)
+{
+	evc_claim claim;
 	int rc;
 
-	if ((rc = check_options(store, name, &opts)))
+	if ((rc = store->be->begin_write(store->db, evc__input_head_hash(input),
+	                                 &store->err)))
 		return rc;
+	if ((rc =
+	         evc__source_claim(store, input, opts->flags & EVC_INGEST_FORCE,
+	                           &claim, stats))) {
+		store->be->rollback(store->db);
+		return rc;
+	}
 	struct ingest in = {
-	    .store = store, .name = name, .opts = opts, .stats = stats};
-	if ((rc = evc__db_begin(store, store->db)))
-		return rc;
-	return run(&in, fd, NULL);
+	    .store = store,
+	    .be = store->be,
+	    .name = input->path,
+	    .opts = opts,
+	    .stats = stats,
+	    .size = input->size,
+	    .claim = &claim,
+	};
+	rc = run(&in, input->fd, &claim.prefix);
+	if (rc == EVC_OK && stats->source == EVC_SOURCE_RESUMED &&
+	    stats->rows_read == 0)
+		stats->source = EVC_SOURCE_UNCHANGED;
+	return rc;
+}
+
+/* The checks both entry points make, and the handle marked busy: its
+ * callbacks may call the store meanwhile, but not ingest into it. */
+static int enter(evc_store *store, const char *name,
+                 const evc_ingest_options **opts)
+{
+	if (store->ingesting)
+		return evc__fail(&store->err, EVC_EBUSY,
+		                 "%s: an ingest is already running on this "
+		                 "store handle (called from its callback?)",
+		                 name);
+	int rc = check_options(store, name, opts);
+	if (rc == EVC_OK)
+		store->ingesting = true;
+	return rc;
 }
 
 EVC_EXPORT int evc_ingest_fd(evc_store *store, int fd, const char *name,
@@ -526,6 +592,7 @@ EVC_EXPORT int evc_ingest_fd(evc_store *store, int fd, const char *name,
                              evc_ingest_stats *stats)
 {
 	evc_ingest_stats local;
+	int rc;
 
 	if (!stats)
 		stats = &local;
@@ -533,98 +600,14 @@ EVC_EXPORT int evc_ingest_fd(evc_store *store, int fd, const char *name,
 	if (!store)
 		return evc__fail(NULL, EVC_EINVAL, "evc_ingest_fd: NULL store");
 	if (fd < 0)
-		return evc__fail(store, EVC_EINVAL, "evc_ingest_fd: bad fd");
-	return ingest_stream(store, fd, name ? name : "<fd>", opts, stats);
-}
-
-static void describe_input(evc_source_row *row, const evc_input *in)
-{
-	row->path = in->path;
-	row->realpath = in->realpath;
-	row->dev = in->dev;
-	row->ino = in->ino;
-	row->size = in->size;
-	row->mtime_ns = in->mtime_ns;
-}
-
-static int ingest_file(evc_store *store, evc_input *input,
-                       const evc_ingest_options *opts, evc_ingest_stats *stats)
-{
-	evc_match m;
-	evc_source_row row;
-	int rc;
-
-	if ((rc = evc__db_begin(store, store->db)))
+		return evc__fail(&store->err, EVC_EINVAL,
+		                 "evc_ingest_fd: bad fd");
+	if (!name)
+		name = "<fd>";
+	if ((rc = enter(store, name, &opts)))
 		return rc;
-	if ((rc = evc__source_match(store, input, &m)))
-		goto fail;
-	if (m.kind == EVC_MATCH_CHANGED && !(opts->flags & EVC_INGEST_FORCE)) {
-		rc = evc__fail(store, EVC_ECHANGED,
-		               "%s: refused: this file was ingested before and "
-		               "%s; nothing counted (--force ingests it as a "
-		               "new source)",
-		               input->path, m.what);
-		goto fail;
-	}
-	if (m.kind == EVC_MATCH_CHANGED) {
-		/* --force: a new source, counted from the start. */
-		m.resume_offset = m.resume_line = m.resume_rows = 0;
-		evc__hash_init(&m.prefix);
-		if (lseek(input->fd, 0, SEEK_SET) != 0) {
-			rc = evc__fail(store, EVC_EIO, "%s: seek: %s",
-			               input->path, strerror(errno));
-			goto fail;
-		}
-	}
-	if (m.kind == EVC_MATCH_RESUME) {
-		row = m.row;
-	} else {
-		/* A new source, in the same transaction as its first
-		 * checkpoint: a concurrent ingest of the same file waits and
-		 * then finds it. */
-		memset(&row, 0, sizeof(row));
-		evc_hash head;
-		evc__hash_init(&head);
-		evc__hash_update(&head, input->head, input->head_len);
-		row.head_len = input->head_len;
-		row.head_hash = evc__hash_final(&head);
-		row.next_line = 1;
-		row.first_ingest = row.last_ingest = (int64_t)time(NULL);
-	}
-	describe_input(&row, input);
-	/* Bytes counted through another source (a copy, a rename) count as
-	 * ingested for this one too. */
-	if (m.resume_offset > row.offset) {
-		row.offset = m.resume_offset;
-		row.next_line = m.resume_line;
-		row.prefix_hash = evc__hash_final(&m.prefix);
-	}
-	if (row.id == 0)
-		rc = evc__db_source_insert(store, store->db, &row);
-	else
-		rc = evc__db_source_update(store, store->db, &row);
-	if (rc != EVC_OK)
-		goto fail;
-	stats->source = m.kind == EVC_MATCH_CHANGED ? EVC_SOURCE_FORCED
-	                : m.resume_offset > 0       ? EVC_SOURCE_RESUMED
-	                                            : EVC_SOURCE_NEW;
-	stats->bytes_skipped = m.resume_offset;
-	stats->rows_skipped = m.resume_rows;
-	struct ingest in = {
-	    .store = store,
-	    .name = input->path,
-	    .opts = opts,
-	    .stats = stats,
-	    .size = input->size,
-	    .source = &row,
-	};
-	rc = run(&in, input->fd, &m.prefix);
-	if (rc == EVC_OK && stats->source == EVC_SOURCE_RESUMED &&
-	    stats->rows_read == 0)
-		stats->source = EVC_SOURCE_UNCHANGED;
-	return rc;
-fail:
-	evc__db_rollback(store->db);
+	rc = ingest_stream(store, fd, name, opts, stats);
+	store->ingesting = false;
 	return rc;
 }
 
@@ -643,16 +626,17 @@ EVC_EXPORT int evc_ingest_csv(evc_store *store, const char *path,
 		return evc__fail(NULL, EVC_EINVAL,
 		                 "evc_ingest_csv: NULL store");
 	if (!path)
-		return evc__fail(store, EVC_EINVAL,
+		return evc__fail(&store->err, EVC_EINVAL,
 		                 "evc_ingest_csv: NULL path");
-	if ((rc = check_options(store, path, &opts)))
+	if ((rc = enter(store, path, &opts)))
 		return rc;
-	if ((rc = evc__input_open(store, &input, path)))
-		return rc;
-	if (input.size == UINT64_MAX) /* a pipe or device: a stream */
-		rc = ingest_stream(store, input.fd, path, opts, stats);
-	else
-		rc = ingest_file(store, &input, opts, stats);
-	evc__input_close(&input);
+	if ((rc = evc__input_open(&input, path, &store->err)) == EVC_OK) {
+		if (input.size == UINT64_MAX) /* a pipe or device */
+			rc = ingest_stream(store, input.fd, path, opts, stats);
+		else
+			rc = ingest_file(store, &input, opts, stats);
+		evc__input_close(&input);
+	}
+	store->ingesting = false;
 	return rc;
 }

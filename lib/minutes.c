@@ -141,3 +141,20 @@ bool evc__minutes_sum(const uint8_t *blob, size_t len, unsigned lo, unsigned hi,
 	*sum = s;
 	return true;
 }
+
+bool evc__minutes_span(const uint8_t *blob, size_t len, unsigned *first,
+                       unsigned *last)
+{
+	int lo = -1, hi = -1;
+	FOR_EACH_MINUTE(blob, len, minute, count, {
+		(void)count;
+		if (lo < 0)
+			lo = (int)minute;
+		hi = (int)minute;
+	});
+	if (lo < 0)
+		return false;
+	*first = (unsigned)lo;
+	*last = (unsigned)hi;
+	return true;
+}

@@ -4,19 +4,21 @@
  * resolution, lays out every UTC hour intersecting [start, end), and fills
  * them from one range scan of the customer's stored hours. Whole hours take
  * the stored total; only the (at most two) partial hours decode minutes.
+ * Also the full export of every stored minute.
  */
-#include "evc-int.h"
+#include "storage.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 struct fill {
+	evc_store *store;
 	evc_hourly_result *res;
 	int64_t first_hour; /* epoch hours of buckets[0] */
 };
 
 static int fill_hour(int64_t hour, uint64_t total, const uint8_t *blob,
-		     size_t blob_len, void *payload)
+                     size_t blob_len, void *payload)
 {
 	struct fill *f = payload;
 	evc_bucket *b = &f->res->buckets[hour - f->first_hour];
@@ -27,43 +29,44 @@ static int fill_hour(int64_t hour, uint64_t total, const uint8_t *blob,
 	}
 	const int64_t lo = f->res->start > b->hour ? f->res->start : b->hour;
 	const int64_t hi =
-		f->res->end < b->hour + 3600 ? f->res->end : b->hour + 3600;
+	    f->res->end < b->hour + 3600 ? f->res->end : b->hour + 3600;
 	if (!evc__minutes_sum(blob, blob_len, (unsigned)((lo - b->hour) / 60),
-			      (unsigned)((hi - b->hour) / 60), &b->count))
-		return EVC_EDB;
+	                      (unsigned)((hi - b->hour) / 60), &b->count))
+		return evc__fail(&f->store->err, EVC_ECORRUPT,
+		                 "%s: corrupt minute counts in hour %lld",
+		                 f->store->path, (long long)hour);
 	return EVC_OK;
 }
 
-EVC_EXPORT int evc_hourly(evc_store *store, const char *customer_id,
-			  int64_t start, int64_t end, evc_hourly_result **out)
+static int hourly(evc_store *store, const char *customer_id, int64_t start,
+                  int64_t end, evc_hourly_result **out)
 {
-	if (out)
-		*out = NULL;
-	if (!store || !customer_id || !out)
-		return evc__fail(store, EVC_EINVAL, "evc_hourly: NULL argument");
-	if (start < EVC_TIME_MIN || start > EVC_TIME_MAX || end < EVC_TIME_MIN ||
-	    end > EVC_TIME_MAX)
-		return evc__fail(store, EVC_ERANGE,
-				 "query bounds must be within years 0000 to "
-				 "9999");
+	const evc_backend *be = store->be;
+	evc_error *err = &store->err;
+
+	if (start < EVC_TIME_MIN || start > EVC_TIME_MAX ||
+	    end < EVC_TIME_MIN || end > EVC_TIME_MAX)
+		return evc__fail(err, EVC_ERANGE,
+		                 "query bounds must be within years 0000 to "
+		                 "9999");
 	const int64_t s = evc__floor_div(start, 60) * 60;
 	const int64_t e = evc__floor_div(end, 60) * 60;
 	if (s >= e)
-		return evc__fail(store, EVC_EINVAL,
-				 "start must be before end (both are floored "
-				 "to the minute)");
+		return evc__fail(err, EVC_EINVAL,
+		                 "start must be before end (both are floored "
+		                 "to the minute)");
 	const int64_t h0 = evc__floor_div(s, 3600);
 	const int64_t h1 = evc__floor_div(e - 1, 3600);
 	const int64_t nb = h1 - h0 + 1;
 	if (nb > EVC_HOURLY_MAX_BUCKETS)
-		return evc__fail(store, EVC_ERANGE,
-				 "range spans %lld hours; at most %d per query",
-				 (long long)nb, EVC_HOURLY_MAX_BUCKETS);
+		return evc__fail(err, EVC_ERANGE,
+		                 "range spans %lld hours; at most %d per query",
+		                 (long long)nb, EVC_HOURLY_MAX_BUCKETS);
 
 	evc_hourly_result *res =
-		evc__malloc(sizeof(*res) + (size_t)nb * sizeof(evc_bucket));
+	    evc__malloc(sizeof(*res) + (size_t)nb * sizeof(evc_bucket));
 	if (!res)
-		return evc__fail(store, EVC_ENOMEM, "out of memory");
+		return evc__fail(err, EVC_ENOMEM, "out of memory");
 	res->start = s;
 	res->end = e;
 	res->total = 0;
@@ -77,30 +80,27 @@ EVC_EXPORT int evc_hourly(evc_store *store, const char *customer_id,
 	}
 
 	int64_t cust;
-	int rc = evc__db_customer(store, store->db, customer_id,
-				  strlen(customer_id), false, &cust);
+	int rc = be->customer(store->db, customer_id, strlen(customer_id),
+	                      false, &cust, err);
 	if (rc == EVC_OK && cust != 0) {
 		/* Only the first and last hours can be partial: they alone
 		 * need their minutes. */
-		struct fill f = {res, h0};
+		struct fill f = {store, res, h0};
 		int64_t lo = h0, hi = h1;
 		if (res->buckets[0].partial) {
-			rc = evc__db_hours(store, store->db, cust, h0, h0, true,
-					   fill_hour, &f);
+			rc = be->hours(store->db, cust, h0, h0, true, fill_hour,
+			               &f, err);
 			lo = h0 + 1;
 		}
 		if (rc == EVC_OK && hi >= lo &&
 		    res->buckets[res->n_buckets - 1].partial) {
-			rc = evc__db_hours(store, store->db, cust, h1, h1, true,
-					   fill_hour, &f);
+			rc = be->hours(store->db, cust, h1, h1, true, fill_hour,
+			               &f, err);
 			hi = h1 - 1;
 		}
 		if (rc == EVC_OK && hi >= lo)
-			rc = evc__db_hours(store, store->db, cust, lo, hi,
-					   false, fill_hour, &f);
-		if (rc == EVC_EDB)
-			evc__fail(store, rc, "%s: corrupt minute counts",
-				  store->path);
+			rc = be->hours(store->db, cust, lo, hi, false,
+			               fill_hour, &f, err);
 	}
 	if (rc != EVC_OK) {
 		free(res);
@@ -108,9 +108,23 @@ EVC_EXPORT int evc_hourly(evc_store *store, const char *customer_id,
 	}
 	for (size_t i = 0; i < res->n_buckets; i++)
 		res->total += res->buckets[i].count;
-	evc__clear_error(store);
 	*out = res;
 	return EVC_OK;
+}
+
+EVC_EXPORT int evc_hourly(evc_store *store, const char *customer_id,
+                          int64_t start, int64_t end, evc_hourly_result **out)
+{
+	if (out)
+		*out = NULL;
+	if (!store || !customer_id || !out)
+		return evc__fail(evc__err(store), EVC_EINVAL,
+		                 "evc_hourly: NULL argument");
+	evc__store_lock(store);
+	evc__clear_error(&store->err);
+	const int rc = hourly(store, customer_id, start, end, out);
+	evc__store_unlock(store);
+	return rc;
 }
 
 EVC_EXPORT void evc_hourly_free(evc_hourly_result *result)
@@ -118,50 +132,53 @@ EVC_EXPORT void evc_hourly_free(evc_hourly_result *result)
 	free(result);
 }
 
-struct export {
+struct export
+{
+	evc_store *store;
 	evc_minute_fn fn;
 	void *payload;
 };
 
-static int export_hour(const char *customer, int64_t hour,
-		       const uint8_t *blob, size_t blob_len, void *payload)
+static int export_hour(const char *customer, int64_t hour, const uint8_t *blob,
+                       size_t blob_len, void *payload)
 {
 	const struct export *x = payload;
 	uint64_t counts[60];
 
 	if (!evc__minutes_decode(blob, blob_len, counts))
-		return EVC_EDB;
+		return evc__fail(&x->store->err, EVC_ECORRUPT,
+		                 "%s: corrupt minute counts in hour %lld",
+		                 x->store->path, (long long)hour);
 	for (unsigned m = 0; m < 60; m++)
 		if (counts[m] && x->fn(customer, (hour * 60 + m) * 60,
-				       counts[m], x->payload))
-			return EVC_EABORTED;
+		                       counts[m], x->payload))
+			return evc__fail(&x->store->err, EVC_EABORTED,
+			                 "export stopped by the callback");
 	return EVC_OK;
 }
 
 EVC_EXPORT int evc_export(evc_store *store, evc_minute_fn fn, void *payload)
 {
 	if (!store || !fn)
-		return evc__fail(store, EVC_EINVAL, "evc_export: NULL argument");
-	struct export x = {fn, payload};
-	evc__clear_error(store);
-	int rc = evc__db_all_hours(store, store->db, export_hour, &x);
-	if (rc == EVC_EDB && !store->errmsg[0])
-		return evc__fail(store, rc, "%s: corrupt minute counts",
-				 store->path);
-	if (rc == EVC_EABORTED)
-		return evc__fail(store, rc, "export stopped by the callback");
-	if (rc == EVC_OK)
-		evc__clear_error(store);
+		return evc__fail(evc__err(store), EVC_EINVAL,
+		                 "evc_export: NULL argument");
+	struct export x = {store, fn, payload};
+	evc__store_lock(store);
+	evc__clear_error(&store->err);
+	const int rc =
+	    store->be->all_hours(store->db, export_hour, &x, &store->err);
+	evc__store_unlock(store);
 	return rc;
 }
 
 EVC_EXPORT int evc_customer_count(evc_store *store, uint64_t *out)
 {
 	if (!store || !out)
-		return evc__fail(store, EVC_EINVAL,
-				 "evc_customer_count: NULL argument");
-	int rc = evc__db_customer_count(store, store->db, out);
-	if (rc == EVC_OK)
-		evc__clear_error(store);
+		return evc__fail(evc__err(store), EVC_EINVAL,
+		                 "evc_customer_count: NULL argument");
+	evc__store_lock(store);
+	evc__clear_error(&store->err);
+	const int rc = store->be->customer_count(store->db, out, &store->err);
+	evc__store_unlock(store);
 	return rc;
 }

@@ -5,6 +5,7 @@
  * transaction id that is not a UUID). Runs once per input row.
  */
 #include "evc-int.h"
+#include "utf8.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -81,45 +82,6 @@ bool evc__is_header(const evc_csv_record *rec)
 	       field_is(&rec->field[3], "timestamp");
 }
 
-static bool is_utf8(const unsigned char *s, size_t len)
-{
-	size_t i = 0;
-	while (i < len) {
-		const unsigned char c = s[i];
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		size_t n;
-		uint32_t cp;
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			cp = c & 0x07;
-		} else {
-			return false;
-		}
-		if (len - i <= n)
-			return false;
-		for (size_t k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		/* Overlong forms, surrogates and values past U+10FFFF. */
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-			return false;
-		i += n + 1;
-	}
-	return true;
-}
-
 static const char *check_customer(const evc_csv_field *f)
 {
 	const unsigned char *p = (const unsigned char *)f->ptr;
@@ -141,7 +103,7 @@ static const char *check_customer(const evc_csv_field *f)
 			return "control character in customer id";
 		ascii &= p[i] < 0x80;
 	}
-	if (!ascii && !is_utf8(p, f->len))
+	if (!ascii && !evc__utf8_valid(p, f->len))
 		return "customer id is not valid UTF-8";
 	return NULL;
 }

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Source identity: which stored source an input file is, and whether the
- * part of it ingested before is still intact. A file is the same source
- * when it has the same resolved path or device and inode (then its ingested
- * prefix must be unchanged, or it is refused), or when its content starts
- * with exactly the ingested prefix of a stored source (a copy or a rename,
- * possibly with rows appended since).
+ * Exactly-once bookkeeping (see source.h): which stored source an input
+ * file is, whether the part of it ingested before is still intact, and its
+ * source row from the claim at the start of an ingest to each checkpoint.
+ * A file is the same source when it has the same resolved path (then its
+ * ingested prefix must be unchanged, or it is refused), or when its
+ * content starts with exactly the ingested prefix of a stored source (a
+ * copy or a rename, possibly with rows appended since).
  */
-#include "evc-int.h"
+#include "source.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,12 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_CANDIDATES 64
-#define VERIFY_CHUNK (1u << 20)
+#define VERIFY_CHUNK   (1u << 20)
 
-int evc__input_open(evc_store *store, evc_input *in, const char *path)
+int evc__input_open(evc_input *in, const char *path, evc_error *err)
 {
 	struct stat st;
 
@@ -30,18 +32,18 @@ int evc__input_open(evc_store *store, evc_input *in, const char *path)
 	in->path = path;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return evc__fail(store, errno == ENOENT ? EVC_ENOTFOUND : EVC_EIO,
-				 "%s: cannot open: %s", path, strerror(errno));
+		return evc__fail(err, errno == ENOENT ? EVC_ENOTFOUND : EVC_EIO,
+		                 "%s: cannot open: %s", path, strerror(errno));
 	if (fstat(fd, &st) != 0) {
-		int rc = evc__fail(store, EVC_EIO, "%s: %s", path,
-				   strerror(errno));
+		int rc =
+		    evc__fail(err, EVC_EIO, "%s: %s", path, strerror(errno));
 		close(fd);
 		return rc;
 	}
 	if (S_ISDIR(st.st_mode)) {
 		close(fd);
-		return evc__fail(store, EVC_EIO,
-				 "%s: is a directory, not a CSV file", path);
+		return evc__fail(err, EVC_EIO,
+		                 "%s: is a directory, not a CSV file", path);
 	}
 	in->fd = fd;
 	if (!S_ISREG(st.st_mode)) {
@@ -50,31 +52,31 @@ int evc__input_open(evc_store *store, evc_input *in, const char *path)
 	}
 	char resolved[PATH_MAX];
 	if (!realpath(path, resolved)) {
-		int rc = evc__fail(store, EVC_EIO, "%s: %s", path,
-				   strerror(errno));
+		int rc =
+		    evc__fail(err, EVC_EIO, "%s: %s", path, strerror(errno));
 		evc__input_close(in);
 		return rc;
 	}
 	in->realpath = evc__strndup(resolved, strlen(resolved));
 	if (!in->realpath) {
 		evc__input_close(in);
-		return evc__fail(store, EVC_ENOMEM, "%s: out of memory", path);
+		return evc__fail(err, EVC_ENOMEM, "%s: out of memory", path);
 	}
 	in->dev = (uint64_t)st.st_dev;
 	in->ino = (uint64_t)st.st_ino;
 	in->size = (uint64_t)st.st_size;
 	in->mtime_ns =
-		(int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+	    (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
 	const size_t want =
-		in->size < EVC_HEAD_BYTES ? (size_t)in->size : EVC_HEAD_BYTES;
+	    in->size < EVC_HEAD_BYTES ? (size_t)in->size : EVC_HEAD_BYTES;
 	while (in->head_len < want) {
 		ssize_t n = pread(fd, in->head + in->head_len,
-				  want - in->head_len, (off_t)in->head_len);
+		                  want - in->head_len, (off_t)in->head_len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			int rc = evc__fail(store, EVC_EIO, "%s: read error: %s",
-					   path, strerror(errno));
+			int rc = evc__fail(err, EVC_EIO, "%s: read error: %s",
+			                   path, strerror(errno));
 			evc__input_close(in);
 			return rc;
 		}
@@ -102,6 +104,11 @@ static uint64_t head_hash(const evc_input *in, size_t len)
 	return evc__hash_final(&h);
 }
 
+uint64_t evc__input_head_hash(const evc_input *in)
+{
+	return head_hash(in, in->head_len);
+}
+
 struct candidates {
 	const evc_input *in;
 	size_t n;
@@ -121,10 +128,9 @@ static int collect(const evc_source_row *r, void *payload)
 
 	/* Newest first: after a forced re-ingest the new source wins. */
 	bool identity =
-		!c->have_identity && strcmp(r->realpath, in->realpath) == 0;
-	if (!identity &&
-	    (r->head_len > in->head_len ||
-	     head_hash(in, (size_t)r->head_len) != r->head_hash))
+	    !c->have_identity && strcmp(r->realpath, in->realpath) == 0;
+	if (!identity && (r->head_len > in->head_len ||
+	                  head_hash(in, (size_t)r->head_len) != r->head_hash))
 		return EVC_OK;
 	/* A copy with nothing ingested has nothing to resume from. */
 	if (!identity && r->offset == 0)
@@ -152,22 +158,22 @@ static int by_offset(const void *a, const void *b)
 
 /* Extend h, the hash of the input's first *done bytes, to its first `to`
  * bytes. EVC_ECHANGED when the input ends first. */
-static int hash_more(evc_store *store, evc_input *in, uint64_t *done,
-		     uint64_t to, evc_hash *h)
+static int hash_more(evc_error *err, evc_input *in, uint64_t *done, uint64_t to,
+                     evc_hash *h)
 {
 	char *buf = evc__malloc(VERIFY_CHUNK);
 	if (!buf)
-		return evc__fail(store, EVC_ENOMEM, "out of memory");
+		return evc__fail(err, EVC_ENOMEM, "out of memory");
 	int rc = EVC_OK;
 	while (*done < to) {
 		size_t want = to - *done < VERIFY_CHUNK ? (size_t)(to - *done)
-							: VERIFY_CHUNK;
+		                                        : VERIFY_CHUNK;
 		ssize_t n = pread(in->fd, buf, want, (off_t)*done);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			rc = evc__fail(store, EVC_EIO, "%s: read error: %s",
-				       in->path, strerror(errno));
+			rc = evc__fail(err, EVC_EIO, "%s: read error: %s",
+			               in->path, strerror(errno));
 			goto out;
 		}
 		if (n == 0) {
@@ -182,24 +188,45 @@ out:
 	return rc;
 }
 
-static void describe_change(evc_match *m, const evc_input *in,
-			    const evc_source_row *r)
+typedef enum match_kind {
+	MATCH_NEW,     /* no source of its own (may resume a copy's) */
+	MATCH_RESUME,  /* has its own source; its prefix is intact */
+	MATCH_CHANGED, /* ingested before; its ingested part changed */
+} match_kind;
+
+struct match {
+	match_kind kind;
+	evc_source_row row; /* RESUME, CHANGED: the input's own source */
+	/* The longest ingested prefix of any source the input starts with
+	 * (its own, a copy's, a rename's): where counting resumes. */
+	uint64_t resume_offset, resume_line, resume_rows;
+	evc_hash prefix; /* state after resume_offset bytes */
+	char what[256];  /* CHANGED: what changed, in words */
+};
+
+static void describe_change(struct match *m, const evc_input *in,
+                            const evc_source_row *r)
 {
 	if (in->size < r->offset)
 		snprintf(m->what, sizeof(m->what),
-			 "it is %llu bytes now, %llu bytes were ingested "
-			 "(truncated or rewritten)",
-			 (unsigned long long)in->size,
-			 (unsigned long long)r->offset);
+		         "it is %llu bytes now, %llu bytes were ingested "
+		         "(truncated or rewritten)",
+		         (unsigned long long)in->size,
+		         (unsigned long long)r->offset);
 	else
 		snprintf(m->what, sizeof(m->what),
-			 "its first %llu bytes, ingested before, have changed "
-			 "(rewritten or edited)",
-			 (unsigned long long)r->offset);
+		         "its first %llu bytes, ingested before, have changed "
+		         "(rewritten or edited)",
+		         (unsigned long long)r->offset);
 }
 
-int evc__source_match(evc_store *store, evc_input *in, evc_match *m)
+/* Which stored source the input is and where counting resumes; the
+ * input's fd is left at resume_offset (unless CHANGED). Runs inside the
+ * claim's write transaction, so that no other ingest claims the same
+ * input meanwhile. */
+static int match(evc_store *store, evc_input *in, struct match *m)
 {
+	evc_error *err = &store->err;
 	struct candidates *c = evc__calloc(1, sizeof(*c));
 	uint64_t order[MAX_CANDIDATES]; /* offset << 8 | index */
 	int rc;
@@ -207,15 +234,15 @@ int evc__source_match(evc_store *store, evc_input *in, evc_match *m)
 	memset(m, 0, sizeof(*m));
 	evc__hash_init(&m->prefix);
 	if (!c)
-		return evc__fail(store, EVC_ENOMEM, "out of memory");
+		return evc__fail(err, EVC_ENOMEM, "out of memory");
 	c->in = in;
-	if ((rc = evc__db_sources(store, store->db, true, collect, c)))
+	if ((rc = store->be->sources(store->db, true, collect, c, err)))
 		goto out;
-	m->kind = EVC_MATCH_NEW;
+	m->kind = MATCH_NEW;
 	for (size_t i = 0; i < c->n; i++) {
 		order[i] = c->row[i].offset << 8 | i;
 		if (c->identity[i]) {
-			m->kind = EVC_MATCH_RESUME;
+			m->kind = MATCH_RESUME;
 			m->row = c->row[i];
 		}
 	}
@@ -234,11 +261,11 @@ int evc__source_match(evc_store *store, evc_input *in, evc_match *m)
 		 * nothing ingested (a 0-byte file, a held back first line)
 		 * carry no prefix hash. */
 		if (intact && r->offset > 0) {
-			rc = hash_more(store, in, &hashed, r->offset, &h);
+			rc = hash_more(err, in, &hashed, r->offset, &h);
 			if (rc != EVC_OK && rc != EVC_ECHANGED)
 				goto out;
 			intact = rc == EVC_OK &&
-				 evc__hash_final(&h) == r->prefix_hash;
+			         evc__hash_final(&h) == r->prefix_hash;
 		}
 		if (intact && r->offset >= m->resume_offset) {
 			m->resume_offset = r->offset;
@@ -246,15 +273,15 @@ int evc__source_match(evc_store *store, evc_input *in, evc_match *m)
 			m->resume_rows = r->rows_counted + r->rows_rejected;
 			m->prefix = h;
 		} else if (!intact && c->identity[i]) {
-			m->kind = EVC_MATCH_CHANGED;
+			m->kind = MATCH_CHANGED;
 			describe_change(m, in, r);
 			break;
 		}
 	}
-	if (m->kind != EVC_MATCH_CHANGED &&
+	if (m->kind != MATCH_CHANGED &&
 	    lseek(in->fd, (off_t)m->resume_offset, SEEK_SET) < 0) {
-		rc = evc__fail(store, EVC_EIO, "%s: seek: %s", in->path,
-			       strerror(errno));
+		rc = evc__fail(err, EVC_EIO, "%s: seek: %s", in->path,
+		               strerror(errno));
 		goto out;
 	}
 	rc = EVC_OK;
@@ -263,7 +290,124 @@ out:
 	return rc;
 }
 
+static void describe_input(evc_source_row *row, const evc_input *in)
+{
+	row->path = in->path;
+	row->realpath = in->realpath;
+	row->dev = in->dev;
+	row->ino = in->ino;
+	row->size = in->size;
+	row->mtime_ns = in->mtime_ns;
+}
+
+int evc__source_claim(evc_store *store, evc_input *in, bool force,
+                      evc_claim *claim, evc_ingest_stats *stats)
+{
+	evc_error *err = &store->err;
+	evc_source_row *row = &claim->row;
+	struct match m;
+	int rc;
+
+	memset(claim, 0, sizeof(*claim));
+	claim->key = evc__input_head_hash(in);
+	if ((rc = match(store, in, &m)))
+		return rc;
+	if (m.kind == MATCH_CHANGED && !force)
+		return evc__fail(
+		    err, EVC_ECHANGED,
+		    "%s: refused: this file was ingested before and "
+		    "%s; nothing counted (--force ingests it as a "
+		    "new source)",
+		    in->path, m.what);
+	if (m.kind == MATCH_CHANGED) {
+		/* --force: a new source, counted from the start. */
+		m.resume_offset = m.resume_line = m.resume_rows = 0;
+		evc__hash_init(&m.prefix);
+		if (lseek(in->fd, 0, SEEK_SET) != 0)
+			return evc__fail(err, EVC_EIO, "%s: seek: %s", in->path,
+			                 strerror(errno));
+	}
+	if (m.kind == MATCH_RESUME) {
+		*row = m.row;
+	} else {
+		/* A new source, in the same transaction as its first
+		 * checkpoint: a concurrent ingest of the same file waits and
+		 * then finds it. */
+		row->head_len = in->head_len;
+		row->head_hash = claim->key;
+		row->next_line = 1;
+		row->first_ingest = row->last_ingest = (int64_t)time(NULL);
+	}
+	describe_input(row, in);
+	/* Bytes counted through another source (a copy, a rename) count as
+	 * ingested for this one too. */
+	if (m.resume_offset > row->offset) {
+		row->offset = m.resume_offset;
+		row->next_line = m.resume_line;
+		row->prefix_hash = evc__hash_final(&m.prefix);
+	}
+	claim->prefix = m.prefix;
+	rc = row->id == 0 ? store->be->source_insert(store->db, row, err)
+	                  : store->be->source_update(store->db, row, err);
+	if (rc != EVC_OK)
+		return rc;
+	stats->source = m.kind == MATCH_CHANGED ? EVC_SOURCE_FORCED
+	                : m.resume_offset > 0   ? EVC_SOURCE_RESUMED
+	                                        : EVC_SOURCE_NEW;
+	stats->bytes_skipped = m.resume_offset;
+	stats->rows_skipped = m.resume_rows;
+	return EVC_OK;
+}
+
+/* The committed offset of one source, UINT64_MAX when it is gone. */
+struct offset_of {
+	int64_t id;
+	uint64_t offset;
+};
+
+static int find_offset(const evc_source_row *r, void *payload)
+{
+	struct offset_of *o = payload;
+
+	if (r->id == o->id)
+		o->offset = r->offset;
+	return EVC_OK;
+}
+
+int evc__source_checkpoint(const evc_backend *be, evc_db *db, evc_claim *claim,
+                           const evc_ckpt *ck, const char *name, evc_error *err)
+{
+	evc_source_row *src = &claim->row;
+	const evc_ingest_stats *st = &ck->stats;
+	int rc;
+
+	if (ck->offset == src->offset)
+		return EVC_OK;
+	/* Another ingest of this input may have committed meanwhile: then
+	 * these rows would be counted twice. */
+	struct offset_of o = {src->id, UINT64_MAX};
+	if ((rc = be->sources(db, true, find_offset, &o, err)))
+		return rc;
+	if (o.offset != src->offset)
+		return evc__fail(
+		    err, EVC_EBUSY,
+		    "%s: store is busy: another ingest of this "
+		    "file committed meanwhile; nothing counted from "
+		    "line %llu on",
+		    name, (unsigned long long)src->next_line);
+	src->offset = ck->offset;
+	src->prefix_hash = ck->prefix_hash;
+	src->next_line = ck->next_line;
+	src->rows_counted += st->rows_counted - claim->committed.rows_counted;
+	src->rows_rejected +=
+	    st->rows_rejected - claim->committed.rows_rejected;
+	src->rows_warned += st->rows_warned - claim->committed.rows_warned;
+	src->last_ingest = (int64_t)time(NULL);
+	return be->source_update(db, src, err);
+}
+
 struct list {
+	evc_store *store;
 	evc_source_fn fn;
 	void *payload;
 };
@@ -272,29 +416,33 @@ static int list_one(const evc_source_row *r, void *payload)
 {
 	const struct list *l = payload;
 	const evc_source_info info = {
-		.id = r->id,
-		.path = r->path,
-		.realpath = r->realpath,
-		.size = r->size,
-		.offset = r->offset,
-		.rows_counted = r->rows_counted,
-		.rows_rejected = r->rows_rejected,
-		.rows_warned = r->rows_warned,
-		.first_ingest = r->first_ingest,
-		.last_ingest = r->last_ingest,
+	    .id = r->id,
+	    .path = r->path,
+	    .realpath = r->realpath,
+	    .size = r->size,
+	    .offset = r->offset,
+	    .rows_counted = r->rows_counted,
+	    .rows_rejected = r->rows_rejected,
+	    .rows_warned = r->rows_warned,
+	    .first_ingest = r->first_ingest,
+	    .last_ingest = r->last_ingest,
 	};
-	return l->fn(&info, l->payload) ? EVC_EABORTED : EVC_OK;
+	if (l->fn(&info, l->payload))
+		return evc__fail(&l->store->err, EVC_EABORTED,
+		                 "listing stopped by the callback");
+	return EVC_OK;
 }
 
 EVC_EXPORT int evc_sources(evc_store *store, evc_source_fn fn, void *payload)
 {
 	if (!store || !fn)
-		return evc__fail(store, EVC_EINVAL, "evc_sources: NULL argument");
-	struct list l = {fn, payload};
-	int rc = evc__db_sources(store, store->db, false, list_one, &l);
-	if (rc == EVC_EABORTED)
-		return evc__fail(store, rc, "listing stopped by the callback");
-	if (rc == EVC_OK)
-		evc__clear_error(store);
+		return evc__fail(evc__err(store), EVC_EINVAL,
+		                 "evc_sources: NULL argument");
+	struct list l = {store, fn, payload};
+	evc__store_lock(store);
+	evc__clear_error(&store->err);
+	const int rc =
+	    store->be->sources(store->db, false, list_one, &l, &store->err);
+	evc__store_unlock(store);
 	return rc;
 }

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The store handle: opening, closing, and the library's version.
+ * The store handle: opening a store with the backend its name calls for,
+ * closing it, the turns that an ingest's threads and its callbacks take on
+ * the backend, and the library's version.
  */
-#include "evc-int.h"
+#include "storage.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,19 @@
 EVC_EXPORT const char *evc_version(void)
 {
 	return EVC_VERSION_STRING;
+}
+
+/* The first backend that handles the name; SQLite takes every name. */
+const evc_backend *evc__backend_for(const char *path)
+{
+	static const evc_backend *const backends[] = {
+	    &evc__sqlite_backend,
+	};
+
+	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
+		if (backends[i]->handles(path))
+			return backends[i];
+	return NULL;
 }
 
 EVC_EXPORT int evc_open(evc_store **out, const char *path, unsigned flags)
@@ -21,22 +36,28 @@ EVC_EXPORT int evc_open(evc_store **out, const char *path, unsigned flags)
 	if (!out || !path)
 		return evc__fail(NULL, EVC_EINVAL, "evc_open: NULL argument");
 	if ((mode != EVC_OPEN_READONLY && mode != EVC_OPEN_READWRITE) ||
-	    (flags & ~(EVC_OPEN_READONLY | EVC_OPEN_READWRITE |
-		       EVC_OPEN_CREATE)) ||
+	    (flags &
+	     ~(EVC_OPEN_READONLY | EVC_OPEN_READWRITE | EVC_OPEN_CREATE)) ||
 	    ((flags & EVC_OPEN_CREATE) && mode != EVC_OPEN_READWRITE))
 		return evc__fail(NULL, EVC_EINVAL,
-				 "evc_open: %s: invalid flags 0x%x", path,
-				 flags);
+		                 "evc_open: %s: invalid flags 0x%x", path,
+		                 flags);
+	const evc_backend *be = evc__backend_for(path);
+	if (!be)
+		return evc__fail(NULL, EVC_EINVAL,
+		                 "evc_open: %s: no backend for this store",
+		                 path);
 
 	evc_store *s = evc__calloc(1, sizeof(*s));
 	if (!s || !(s->path = evc__strndup(path, strlen(path)))) {
 		free(s);
 		return evc__fail(NULL, EVC_ENOMEM, "%s: out of memory", path);
 	}
+	s->be = be;
 	s->flags = flags;
-	int rc = evc__db_open(s, &s->db, path, flags);
+	pthread_mutex_init(&s->use, NULL);
+	int rc = be->open(&s->db, s->path, flags, NULL);
 	if (rc != EVC_OK) {
-		evc__fail(NULL, rc, "%s", s->errmsg);
 		evc_close(s);
 		return rc;
 	}
@@ -49,7 +70,23 @@ EVC_EXPORT void evc_close(evc_store *store)
 {
 	if (!store)
 		return;
-	evc__db_close(store->db);
+	if (store->db)
+		store->be->close(store->db);
+	pthread_mutex_destroy(&store->use);
 	free(store->path);
 	free(store);
+}
+
+void evc__store_lock(evc_store *store)
+{
+	/* Only the thread running an ingest (and so its callbacks) sees the
+	 * flag set: a handle is used by one thread at a time. */
+	if (store->ingesting)
+		pthread_mutex_lock(&store->use);
+}
+
+void evc__store_unlock(evc_store *store)
+{
+	if (store->ingesting)
+		pthread_mutex_unlock(&store->use);
 }

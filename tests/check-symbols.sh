@@ -42,6 +42,14 @@ sed -n '/global:/,/local:/p' "$script" |
 	sed 's/@.*//' | sort -u >"$tmp/library"
 
 status=0
+# Within each node the names are sorted, so that a new one has one place.
+if ! awk '/global:/ { n = 0; prev = "" } /^[[:space:]]*evc_/ {
+		name = $1; sub(/;/, "", name)
+		if (prev != "" && name < prev) { print "FAIL: " name " after " prev " in " FILENAME; bad = 1 }
+		prev = name }
+	END { exit bad }' "$script"; then
+	status=1
+fi
 compare() {
 	if ! diff -u --label "$1" --label "$3" "$tmp/$2" "$tmp/$4" >"$tmp/diff"; then
 		echo "FAIL: $1 and $3 differ (- only in $1, + only in $3):"

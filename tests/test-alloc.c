@@ -1,60 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Allocation failure: for every N, make the Nth allocation (the library's
- * own and SQLite's, through SQLITE_CONFIG_MALLOC) fail during an ingest and
- * during a query. Each run must fail cleanly (a status with a message) or
- * succeed, leak nothing (ASan and valgrind watch this process), and leave
- * the store holding either its counts from before or the complete ingest.
+ * own and its backend's, through evc__alloc_hook_backends()) fail during an
+ * ingest and during a query. Each run must fail cleanly (a status with a
+ * message) or succeed, leak nothing (ASan and valgrind watch this process), and
+ * leave the store holding either its counts from before or the complete ingest.
  */
 #include "testutil.h"
 
-#include <malloc.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-/* SQLite's allocations share the library's failure count. */
-static void *x_malloc(int n)
-{
-	return evc__alloc_fails() ? NULL : malloc((size_t)n);
-}
-
-static void x_free(void *p)
-{
-	free(p);
-}
-
-static void *x_realloc(void *p, int n)
-{
-	return evc__alloc_fails() ? NULL : realloc(p, (size_t)n);
-}
-
-static int x_size(void *p)
-{
-	return (int)malloc_usable_size(p);
-}
-
-static int x_roundup(int n)
-{
-	return (n + 7) & ~7;
-}
-
-static int x_init(void *arg)
-{
-	(void)arg;
-	return SQLITE_OK;
-}
-
-static void x_shutdown(void *arg)
-{
-	(void)arg;
-}
-
-static const sqlite3_mem_methods mem = {
-    x_malloc, x_free, x_realloc, x_size, x_roundup, x_init, x_shutdown, NULL,
-};
 
 struct dump {
 	char buf[8192];
@@ -227,22 +184,23 @@ START_TEST(query_fails_cleanly_at_every_allocation)
 }
 END_TEST
 
-int main(void)
+/* Before any store is opened: SQLite takes an allocator only then. Run in
+ * the runner's process, ahead of the tests. */
+static void hook_backends(void)
 {
-	/* Before any other SQLite call. */
-	if (sqlite3_config(SQLITE_CONFIG_MALLOC, &mem) != SQLITE_OK) {
-		fprintf(stderr, "cannot install the allocator\n");
-		return 1;
-	}
+	ck_assert_int_eq(evc__alloc_hook_backends(), EVC_OK);
+}
+
+static Suite *alloc_suite(void)
+{
 	Suite *su = suite_create("alloc");
 	TCase *tc = tcase_create("allocation_failure");
 	tcase_set_timeout(tc, 600);
+	tcase_add_unchecked_fixture(tc, hook_backends, NULL);
 	tcase_add_loop_test(tc, ingest_fails_cleanly_at_every_allocation, 0, 2);
 	tcase_add_test(tc, query_fails_cleanly_at_every_allocation);
 	suite_add_tcase(su, tc);
-	SRunner *sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	const int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
+	return su;
 }
+
+TU_SUITE(alloc_suite)

@@ -743,11 +743,4 @@ static Suite *csv_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(csv_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
-}
+TU_SUITE(csv_suite)

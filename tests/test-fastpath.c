@@ -8,7 +8,7 @@
  * every single-byte change of a valid value, block and buffer boundaries,
  * colliding keys, the extremes of the supported range.
  */
-#include "evc-int.h"
+#include "testutil.h"
 
 #include <check.h>
 #include <stdio.h>
@@ -660,11 +660,4 @@ static Suite *fastpath_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(fastpath_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	const int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+TU_SUITE(fastpath_suite)

@@ -269,11 +269,4 @@ static Suite *minutes_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(minutes_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
-}
+TU_SUITE(minutes_suite)

@@ -131,7 +131,7 @@ static void assert_same(const char *what, const char *a, const char *b)
 	while (i > 0 && a[i - 1] != '\n')
 		i--;
 	ck_abort_msg("%s differ at line %zu: \"%.60s\" vs \"%.60s\"", what,
-		     line, a + i, b + i);
+	             line, a + i, b + i);
 }
 
 static void check_same(bool stream, size_t batch_keys)
@@ -220,7 +220,7 @@ START_TEST(abort_while_writing_leaves_nothing)
 }
 END_TEST
 
-int main(void)
+static Suite *parallel_suite(void)
 {
 	Suite *su = suite_create("parallel");
 	TCase *tc = tcase_create("writer_thread");
@@ -232,9 +232,7 @@ int main(void)
 	tcase_add_test(tc, hour_sets_split_on_bytes);
 	tcase_add_test(tc, abort_while_writing_leaves_nothing);
 	suite_add_tcase(su, tc);
-	SRunner *sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	const int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
+	return su;
 }
+
+TU_SUITE(parallel_suite)

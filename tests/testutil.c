@@ -242,6 +242,34 @@ evc_store *tu_open_store(const char *path, unsigned flags)
 	return s;
 }
 
+/* Run one evc_open() expected to fail with `want`; the file's bytes must
+ * be the same afterwards and the message must name the path. */
+void tu_open_fails_unchanged(const char *path, unsigned flags, int want)
+{
+	size_t len0 = 0, len1 = 0;
+	char *before = tu_read_file(path, &len0);
+	evc_store *s = (evc_store *)&s; /* must be reset to NULL */
+	int rc = evc_open(&s, path, flags);
+	ck_assert_msg(rc == want, "evc_open(%s, %#x) = %d (%s), want %d", path,
+	              flags, rc, evc_errmsg(NULL), want);
+	ck_assert_ptr_null(s);
+	const char *msg = evc_errmsg(NULL);
+	ck_assert_ptr_nonnull(msg);
+	ck_assert_msg(strstr(msg, path) != NULL, "message \"%s\" lacks %s", msg,
+	              path);
+	char *after = tu_read_file(path, &len1);
+	if (before == NULL) {
+		ck_assert_msg(after == NULL, "%s was created", path);
+	} else {
+		ck_assert_ptr_nonnull(after);
+		ck_assert_uint_eq(len1, len0);
+		ck_assert_msg(memcmp(before, after, len0) == 0,
+		              "%s was modified", path);
+	}
+	free(before);
+	free(after);
+}
+
 evc_store *tu_mem_store(void)
 {
 	return tu_open_store(":memory:", EVC_OPEN_READWRITE | EVC_OPEN_CREATE);
@@ -434,4 +462,35 @@ uint64_t tu_rand(uint64_t *state)
 uint64_t tu_rand_below(uint64_t *state, uint64_t n)
 {
 	return tu_rand(state) % n;
+}
+
+/* ---- the suite registry -------------------------------------------------- */
+
+#define MAX_SUITES 32
+
+static tu_suite_fn suites[MAX_SUITES];
+static size_t n_suites;
+
+void tu_register_suite(tu_suite_fn fn)
+{
+	if (n_suites == MAX_SUITES) {
+		fputs("testutil: too many suites; raise MAX_SUITES\n", stderr);
+		abort();
+	}
+	suites[n_suites++] = fn;
+}
+
+int main(void)
+{
+	if (n_suites == 0) {
+		fputs("testutil: no suite linked in\n", stderr);
+		return 1;
+	}
+	SRunner *sr = srunner_create(suites[0]());
+	for (size_t i = 1; i < n_suites; i++)
+		srunner_add_suite(sr, suites[i]());
+	srunner_run_all(sr, CK_ENV);
+	const int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

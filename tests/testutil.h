@@ -48,6 +48,9 @@ const char *tu_fmt(int64_t t, char buf[EVC_TIME_BUFSZ]);
 evc_store *tu_mem_store(void);
 /* evc_open() asserting success. */
 evc_store *tu_open_store(const char *path, unsigned flags);
+/* evc_open() expected to fail with `want`: *out is NULL, the message names
+ * the path and the file's bytes are the same afterwards. */
+void tu_open_fails_unchanged(const char *path, unsigned flags, int want);
 
 /* ---- reject reports ------------------------------------------------------ */
 
@@ -108,6 +111,19 @@ uint64_t tu_total(evc_store *store, const char *customer, int64_t start,
 uint64_t tu_rand(uint64_t *state);
 /* Uniform in [0, n), n > 0. */
 uint64_t tu_rand_below(uint64_t *state, uint64_t n);
+
+/* ---- the suite registry -------------------------------------------------- */
+
+/* TU_SUITE(fn) after a file's suite function registers it; test-main.c
+ * runs every suite linked into its binary, or the one CK_RUN_SUITE names
+ * (CK_RUN_CASE narrows it to a test case, CK_VERBOSITY sets the output). */
+typedef Suite *(*tu_suite_fn)(void);
+void tu_register_suite(tu_suite_fn fn);
+#define TU_SUITE(fn)                                                           \
+	__attribute__((constructor)) static void tu_register_##fn(void)        \
+	{                                                                      \
+		tu_register_suite(fn);                                         \
+	}
 
 /* A fixed valid UUID for rows. */
 #define TU_UUID "ffdc83be-b2b3-4d8c-8712-b9aa418f2791"

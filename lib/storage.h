@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The storage contract: what the library asks of a store backend, and what
+ * a backend may assume of the library. A backend is a versioned table of
+ * operations (struct evc_backend), modelled on sqlite3_module and
+ * git_refdb_backend; evc_open() picks one by the store's name (store.c)
+ * and the rest of the library reaches the store only through it. The
+ * SQLite backend (sqlite.c, sqlite-vtab.c) is the reference
+ * implementation; it is built as a library of its own, the only one that
+ * depends on sqlite3.
+ *
+ * What a store holds (the schema is the backend's business):
+ * - customers: customer ids interned to integer ids (> 0) chosen by the
+ *   backend;
+ * - hour rows: for each (customer, UTC hour) with events, the hour's total
+ *   and its packed minute counts (the blob format of minutes.c, which the
+ *   backend stores and returns as opaque bytes, and merges only through
+ *   evc__minutes_merge());
+ * - sources: one evc_source_row per ingested file (source.c owns their
+ *   meaning).
+ *
+ * Transactions and locks:
+ * - begin_write() opens a write transaction and takes the write lock at
+ *   once (SQLite: BEGIN IMMEDIATE), waiting a while for another writer and
+ *   then failing with EVC_EBUSY. Until the transaction ends, no other
+ *   writer commits anything the transaction's reads of sources could have
+ *   seen: source matching (a new ingest claiming a file's next bytes) and
+ *   the concurrent-ingest check of each checkpoint (source.c) rely on this.
+ *   A backend whose writers must not wait for each other may narrow the
+ *   lock, but never below "writers of sources with the same head
+ *   fingerprint" (`claim`: the head hash of the input, 0 for a stream,
+ *   which needs no lock on sources).
+ * - Inside a write transaction every read sees the transaction's own
+ *   writes. commit() makes all of them durable at once, the source rows
+ *   with the counts they account for; rollback() drops all of them and
+ *   never fails (a transaction it cannot roll back is gone with the
+ *   connection).
+ * - Outside a transaction each call reads one snapshot of its own.
+ *   begin_read() .. end_read() make the calls between read one snapshot
+ *   (evc_store_info()'s figures agree with each other while another
+ *   process ingests). Inside a write transaction both do nothing: the
+ *   transaction is the snapshot, and not theirs to end.
+ * - A connection is used by one thread at a time; the library serialises
+ *   its own threads' use of it (store.c).
+ *
+ * Errors: every operation that can fail returns an evc_status and, on
+ * failure, writes a message naming the store and the operation to `err`.
+ * EVC_EBUSY: another writer holds the store; EVC_ECORRUPT: what the store
+ * holds breaks its invariants; EVC_EDB: anything else the backend reports.
+ * Visitor callbacks return EVC_OK to go on, anything else to stop: the
+ * operation then returns that status without writing a message.
+ */
+#ifndef EVC_STORAGE_H
+#define EVC_STORAGE_H
+
+#include "evc-int.h"
+
+typedef struct evc_db evc_db; /* a backend's open store */
+
+/* ---- what passes between the library and a backend ---------------------- */
+
+/* One hour of one customer's counts, to be added to what the store holds
+ * for it. Its packed minutes are blobs[blob_off, +blob_len) of its set. */
+typedef struct evc_hour_row {
+	int64_t customer, hour; /* a backend customer id; epoch hours */
+	uint64_t total;
+	uint32_t blob_off, blob_len;
+} evc_hour_row;
+
+/* Hour rows on their way to the store, at most the backend's set_rows rows
+ * and set_bytes blob bytes; the ingest fills them in (customer, hour)
+ * order, each (customer, hour) at most once per set. */
+typedef struct evc_hour_set {
+	size_t n, blobs_len;
+	evc_hour_row *row;
+	uint8_t *blobs;
+} evc_hour_set;
+
+/* A stored hour, as visited. `blob` is NULL when the visit asked for totals
+ * only. Valid during the callback only. */
+typedef int (*evc_hour_fn)(int64_t hour, uint64_t total, const uint8_t *blob,
+                           size_t blob_len, void *payload);
+/* A stored hour with its customer id, as visited by all_hours. */
+typedef int (*evc_named_hour_fn)(const char *customer, int64_t hour,
+                                 const uint8_t *blob, size_t blob_len,
+                                 void *payload);
+
+/* A customer and the two hour rows that bound its events; first_* and
+ * last_* are meaningful only when has_hours. */
+typedef struct evc_customer_row {
+	const char *name;
+	uint64_t total;
+	bool has_hours;
+	int64_t first_hour, last_hour;
+	const uint8_t *first_blob, *last_blob;
+	size_t first_len, last_len;
+} evc_customer_row;
+typedef int (*evc_customer_row_fn)(const evc_customer_row *row, void *payload);
+
+/* Store-wide figures, read in one snapshot. */
+typedef struct evc_store_totals {
+	uint64_t customers, sources, rows_counted, rows_rejected;
+	uint64_t size; /* bytes the backend reports for the store */
+} evc_store_totals;
+
+/* One row of the sources table (source.c gives it meaning). Strings belong
+ * to whoever filled it; as visited, valid during the callback only. */
+typedef struct evc_source_row {
+	int64_t id;
+	const char *path, *realpath;
+	uint64_t dev, ino, size;
+	int64_t mtime_ns;
+	uint64_t head_len, head_hash; /* fingerprint of the first bytes */
+	uint64_t offset, prefix_hash; /* ingested prefix and its fingerprint */
+	uint64_t next_line;           /* line number at offset */
+	uint64_t rows_counted, rows_rejected, rows_warned;
+	int64_t first_ingest, last_ingest;
+} evc_source_row;
+typedef int (*evc_source_row_fn)(const evc_source_row *row, void *payload);
+
+/* ---- the operations ------------------------------------------------------ */
+
+#define EVC_BACKEND_VERSION 1
+
+typedef struct evc_backend {
+	unsigned version; /* EVC_BACKEND_VERSION */
+	const char *name; /* for messages: "SQLite" */
+	/* The largest set add_hours() takes, chosen by the backend for its
+	 * own costs (SQLite: its statement journal). */
+	size_t set_rows, set_bytes;
+
+	/* Whether `path` names a store of this backend. */
+	bool (*handles)(const char *path);
+	/* Open (with EVC_OPEN_CREATE, create) the store. Refuses, without
+	 * modifying it, what is not a store (EVC_ENOTSTORE) or a store of a
+	 * newer schema (EVC_ESCHEMA); EVC_ENOTFOUND when it does not exist
+	 * and may not be created. `path` outlives the handle. */
+	int (*open)(evc_db **out, const char *path, unsigned flags,
+	            evc_error *err);
+	/* NULL is allowed. An open transaction is rolled back. */
+	void (*close)(evc_db *db);
+
+	int (*begin_write)(evc_db *db, uint64_t claim, evc_error *err);
+	int (*commit)(evc_db *db, evc_error *err);
+	void (*rollback)(evc_db *db);
+	int (*begin_read)(evc_db *db, evc_error *err);
+	void (*end_read)(evc_db *db);
+
+	/* The id of a customer; *id is 0 when it has none and `create` is
+	 * false. With `create`, in a write transaction, one is made. */
+	int (*customer)(evc_db *db, const char *name, size_t len, bool create,
+	                int64_t *id, evc_error *err);
+	int (*customer_count)(evc_db *db, uint64_t *out, evc_error *err);
+	/* Add each row's total and minutes to what the store holds for its
+	 * (customer, hour), in the open write transaction. */
+	int (*add_hours)(evc_db *db, const evc_hour_set *set, evc_error *err);
+	/* Visit the stored hours of a customer in [hour_lo, hour_hi], in
+	 * order; without `minutes`, blobs are not read. */
+	int (*hours)(evc_db *db, int64_t customer, int64_t hour_lo,
+	             int64_t hour_hi, bool minutes, evc_hour_fn fn,
+	             void *payload, evc_error *err);
+	/* Visit every stored hour, ordered by customer id (bytewise), then
+	 * hour. */
+	int (*all_hours)(evc_db *db, evc_named_hour_fn fn, void *payload,
+	                 evc_error *err);
+	/* Visit every customer, ordered by customer id (bytewise). */
+	int (*customers)(evc_db *db, evc_customer_row_fn fn, void *payload,
+	                 evc_error *err);
+	/* Visit the rows of the earliest (or latest) stored hour, one per
+	 * customer that has events then, in no particular order. */
+	int (*edge_hours)(evc_db *db, bool latest, evc_hour_fn fn,
+	                  void *payload, evc_error *err);
+	int (*totals)(evc_db *db, evc_store_totals *out, evc_error *err);
+
+	/* Visit the sources, newest first or oldest first. */
+	int (*sources)(evc_db *db, bool newest_first, evc_source_row_fn fn,
+	               void *payload, evc_error *err);
+	/* Add a source (sets row->id), or write every column of one. */
+	int (*source_insert)(evc_db *db, evc_source_row *row, evc_error *err);
+	int (*source_update)(evc_db *db, const evc_source_row *row,
+	                     evc_error *err);
+} evc_backend;
+
+/* The backends built in, and the one that handles a store's name. */
+extern const evc_backend evc__sqlite_backend;
+const evc_backend *evc__backend_for(const char *path);
+
+#endif /* EVC_STORAGE_H */
