@@ -269,7 +269,8 @@ struct evc_store {
 	const struct evc_backend *be;
 	struct evc_db *db;
 	unsigned flags;
-	char *path;
+	char *path; /* for messages: credentials masked */
+	char *name; /* as given to evc_open(), for the backend */
 	evc_error err;
 	/* While an ingest runs on this handle, its writing stage and the
 	 * ingest's callbacks (which may call the store) take turns on the

@@ -290,6 +290,27 @@ out:
 	return rc;
 }
 
+/* A store that many machines reach knows a file by host and path: the
+ * same path on another machine is another file (its copies are still
+ * found by content). */
+static int qualify_realpath(evc_input *in, evc_error *err)
+{
+	char host[256];
+
+	if (gethostname(host, sizeof(host)) != 0)
+		return evc__fail(err, EVC_EIO, "%s: host name: %s", in->path,
+		                 strerror(errno));
+	host[sizeof(host) - 1] = '\0';
+	const size_t n = strlen(host) + strlen(in->realpath) + 2;
+	char *q = evc__malloc(n);
+	if (!q)
+		return evc__fail(err, EVC_ENOMEM, "%s: out of memory", in->path);
+	snprintf(q, n, "%s:%s", host, in->realpath);
+	free(in->realpath);
+	in->realpath = q;
+	return EVC_OK;
+}
+
 static void describe_input(evc_source_row *row, const evc_input *in)
 {
 	row->path = in->path;
@@ -310,6 +331,8 @@ int evc__source_claim(evc_store *store, evc_input *in, bool force,
 
 	memset(claim, 0, sizeof(*claim));
 	claim->key = evc__input_head_hash(in);
+	if (store->be->shared_paths && (rc = qualify_realpath(in, err)))
+		return rc;
 	if ((rc = match(store, in, &m)))
 		return rc;
 	if (m.kind == MATCH_CHANGED && !force)

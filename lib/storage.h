@@ -179,10 +179,22 @@ typedef struct evc_backend {
 	int (*source_insert)(evc_db *db, evc_source_row *row, evc_error *err);
 	int (*source_update)(evc_db *db, const evc_source_row *row,
 	                     evc_error *err);
+
+	/* For backends that many machines reach (zero in the others): */
+	/* A resolved path names a file on one machine only: source.c
+	 * qualifies a source's realpath with the host's name
+	 * ("host:/abs/path"); copies are still found by content. */
+	bool shared_paths;
+	/* The store's name for messages and the handle, credentials masked
+	 * (malloc'ed, NULL when out of memory); NULL: the name as given. */
+	char *(*display_name)(const char *path);
 } evc_backend;
 
 /* The backends built in, and the one that handles a store's name. */
 extern const evc_backend evc__sqlite_backend;
+#ifdef EVC_HAVE_POSTGRESQL
+extern const evc_backend evc__pg_backend;
+#endif
 const evc_backend *evc__backend_for(const char *path);
 
 #endif /* EVC_STORAGE_H */

@@ -18,6 +18,9 @@ EVC_EXPORT const char *evc_version(void)
 const evc_backend *evc__backend_for(const char *path)
 {
 	static const evc_backend *const backends[] = {
+#ifdef EVC_HAVE_POSTGRESQL
+	    &evc__pg_backend, /* postgresql:// and postgres:// URIs */
+#endif
 	    &evc__sqlite_backend,
 	};
 
@@ -25,6 +28,13 @@ const evc_backend *evc__backend_for(const char *path)
 		if (backends[i]->handles(path))
 			return backends[i];
 	return NULL;
+}
+
+/* The name for messages: a URI's password never shows. */
+static char *display_name(const evc_backend *be, const char *path)
+{
+	return be->display_name ? be->display_name(path)
+	                        : evc__strndup(path, strlen(path));
 }
 
 EVC_EXPORT int evc_open(evc_store **out, const char *path, unsigned flags)
@@ -35,28 +45,32 @@ EVC_EXPORT int evc_open(evc_store **out, const char *path, unsigned flags)
 		*out = NULL;
 	if (!out || !path)
 		return evc__fail(NULL, EVC_EINVAL, "evc_open: NULL argument");
-	if ((mode != EVC_OPEN_READONLY && mode != EVC_OPEN_READWRITE) ||
-	    (flags &
-	     ~(EVC_OPEN_READONLY | EVC_OPEN_READWRITE | EVC_OPEN_CREATE)) ||
-	    ((flags & EVC_OPEN_CREATE) && mode != EVC_OPEN_READWRITE))
-		return evc__fail(NULL, EVC_EINVAL,
-		                 "evc_open: %s: invalid flags 0x%x", path,
-		                 flags);
 	const evc_backend *be = evc__backend_for(path);
 	if (!be)
 		return evc__fail(NULL, EVC_EINVAL,
 		                 "evc_open: %s: no backend for this store",
 		                 path);
-
 	evc_store *s = evc__calloc(1, sizeof(*s));
-	if (!s || !(s->path = evc__strndup(path, strlen(path)))) {
+	if (!s || !(s->path = display_name(be, path)) ||
+	    !(s->name = evc__strndup(path, strlen(path)))) {
+		if (s)
+			free(s->path);
 		free(s);
-		return evc__fail(NULL, EVC_ENOMEM, "%s: out of memory", path);
+		return evc__fail(NULL, EVC_ENOMEM, "out of memory");
+	}
+	pthread_mutex_init(&s->use, NULL);
+	if ((mode != EVC_OPEN_READONLY && mode != EVC_OPEN_READWRITE) ||
+	    (flags &
+	     ~(EVC_OPEN_READONLY | EVC_OPEN_READWRITE | EVC_OPEN_CREATE)) ||
+	    ((flags & EVC_OPEN_CREATE) && mode != EVC_OPEN_READWRITE)) {
+		evc__fail(NULL, EVC_EINVAL, "evc_open: %s: invalid flags 0x%x",
+		          s->path, flags);
+		evc_close(s);
+		return EVC_EINVAL;
 	}
 	s->be = be;
 	s->flags = flags;
-	pthread_mutex_init(&s->use, NULL);
-	int rc = be->open(&s->db, s->path, flags, NULL);
+	int rc = be->open(&s->db, s->name, flags, NULL);
 	if (rc != EVC_OK) {
 		evc_close(s);
 		return rc;
@@ -74,6 +88,7 @@ EVC_EXPORT void evc_close(evc_store *store)
 		store->be->close(store->db);
 	pthread_mutex_destroy(&store->use);
 	free(store->path);
+	free(store->name);
 	free(store);
 }
 

@@ -1,0 +1,1753 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The PostgreSQL backend (see storage.h): a store is a schema of a
+ * PostgreSQL database, reached through libpq by a connection URI (pg-name.c
+ * takes the name apart). Layout, as in the SQLite backend: customers
+ * interned to integers, one hour_counts row per (customer, hour) with its
+ * total and packed minutes (minutes.c) keyed by (customer, hour), and the
+ * sources; plus evcount_store, whose one row says what the schema is.
+ *
+ * Concurrency is what differs. Ingesters on many machines write one store,
+ * and must neither wait for each other nor deadlock:
+ * - begin_write() takes a transaction-scoped advisory lock on the claim
+ *   (the input's head fingerprint): only ingests of the same input wait
+ *   for each other, and source matching and the checkpoint check see
+ *   every commit of a competitor (READ COMMITTED: each statement reads
+ *   the latest commits).
+ * - Hour rows and new customers are not written to the shared tables while
+ *   an interval is ingested: add_hours() COPYs each set into a temporary
+ *   staging table, which nobody else sees or locks. At the commit (or
+ *   before a read inside the transaction, which must see its own writes)
+ *   they are merged in: the staged keys' existing rows are locked in key
+ *   order, read back with the staged rows, summed here with
+ *   evc__minutes_merge() (no server-side function: the store works on
+ *   managed servers that install none), written to a second staging
+ *   table, then updated and inserted in one statement each. Rows are locked
+ *   from that merge to the COMMIT only, always in key order, so two
+ *   merges cannot deadlock; a deadlock with a reader's early merge is
+ *   retried from a savepoint, and so is a new key that another ingest
+ *   inserted meanwhile.
+ * - Customer ids are a 63-bit hash of the name (probing on to the next id
+ *   when a different name holds it): no sequence, the same id in every
+ *   store, and on Citus the id can be the distribution column of
+ *   hour_counts and customers alike.
+ */
+#include "pg-int.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EVC_PG_MAGIC       "evcount"
+#define EVC_SCHEMA_VERSION 1
+
+/* Hour rows per add_hours() COPY: as SQLite's sets. */
+#define SET_ROWS  32768u
+#define SET_BYTES (1024u << 10)
+/* Waiting for another ingest of the same input, as SQLite's busy timeout;
+ * and for hour rows another ingest's merge holds. */
+#define CLAIM_LOCK_TIMEOUT "5s"
+#define MERGE_LOCK_TIMEOUT "60s"
+/* Rows per FETCH from a cursor. */
+#define FETCH_ROWS 8192
+/* Merges retried after a deadlock or a concurrently inserted key. */
+#define MERGE_TRIES 8
+/* Customers whose ids are remembered; the cache starts over past it. */
+#define CACHE_MAX (1u << 18)
+#define COPY_BUF  (64u << 10)
+
+#define STR_(x) #x
+#define STR(x)  STR_(x)
+
+/* ---- ids of customers ---------------------------------------------------- */
+
+/* Customer ids (> 0) and their names, open addressing. */
+struct idmap {
+	struct slot {
+		int64_t id; /* 0: empty */
+		uint32_t off, len;
+	} * slot;
+	size_t cap, n; /* cap: a power of two, or 0 */
+	char *names;
+	size_t names_len, names_cap;
+};
+
+static size_t slot_of(const struct idmap *m, int64_t id)
+{
+	uint64_t x = (uint64_t)id * 0x9e3779b97f4a7c15ULL;
+	return (size_t)(x >> 17) & (m->cap - 1);
+}
+
+static const struct slot *idmap_get(const struct idmap *m, int64_t id)
+{
+	if (!m->cap)
+		return NULL;
+	for (size_t i = slot_of(m, id);; i = (i + 1) & (m->cap - 1)) {
+		if (m->slot[i].id == id)
+			return &m->slot[i];
+		if (m->slot[i].id == 0)
+			return NULL;
+	}
+}
+
+static void idmap_clear(struct idmap *m)
+{
+	if (m->slot)
+		memset(m->slot, 0, m->cap * sizeof(*m->slot));
+	m->n = m->names_len = 0;
+}
+
+static void idmap_free(struct idmap *m)
+{
+	free(m->slot);
+	free(m->names);
+	memset(m, 0, sizeof(*m));
+}
+
+static int idmap_put(struct idmap *m, int64_t id, const char *name, size_t len)
+{
+	if ((m->n + 1) * 2 > m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 1024;
+		struct slot *s = evc__calloc(cap, sizeof(*s));
+		if (!s)
+			return EVC_ENOMEM;
+		struct idmap grown = *m;
+		grown.slot = s;
+		grown.cap = cap;
+		for (size_t i = 0; i < m->cap; i++) {
+			if (!m->slot[i].id)
+				continue;
+			size_t j = slot_of(&grown, m->slot[i].id);
+			while (s[j].id)
+				j = (j + 1) & (cap - 1);
+			s[j] = m->slot[i];
+		}
+		free(m->slot);
+		*m = grown;
+	}
+	if (m->names_len + len > m->names_cap) {
+		size_t cap = (m->names_len + len) * 2 + 4096;
+		char *p = evc__malloc(cap);
+		if (!p)
+			return EVC_ENOMEM;
+		if (m->names)
+			memcpy(p, m->names, m->names_len);
+		free(m->names);
+		m->names = p;
+		m->names_cap = cap;
+	}
+	size_t i = slot_of(m, id);
+	while (m->slot[i].id)
+		i = (i + 1) & (m->cap - 1);
+	memcpy(m->names + m->names_len, name, len);
+	m->slot[i] = (struct slot){id, (uint32_t)m->names_len, (uint32_t)len};
+	m->names_len += len;
+	m->n++;
+	return EVC_OK;
+}
+
+static bool slot_is(const struct idmap *m, const struct slot *s,
+                    const char *name, size_t len)
+{
+	return s->len == len && memcmp(m->names + s->off, name, len) == 0;
+}
+
+/* The first id a customer's name may have: 63 bits of its fingerprint,
+ * never 0. Part of the store's format: it must never change. */
+static int64_t first_id(const char *name, size_t len)
+{
+	evc_hash h;
+	evc__hash_init(&h);
+	evc__hash_update(&h, name, len);
+	const int64_t id = (int64_t)(evc__hash_final(&h) >> 1);
+	return id ? id : 1;
+}
+
+static int64_t next_id(int64_t id)
+{
+	return id == INT64_MAX ? 1 : id + 1;
+}
+
+/* ---- the connection ------------------------------------------------------ */
+
+enum stmt {
+	ST_CUSTOMER,
+	ST_HOURS,
+	ST_HOUR_TOTALS,
+	ST_SRC_INSERT,
+	ST_SRC_UPDATE,
+	N_STMTS
+};
+
+struct evc_db {
+	PGconn *conn;
+	evc_pg_name name;
+	char qschema[80];   /* "schema", quoted */
+	int64_t lock_space; /* mixed into advisory lock keys */
+	bool readonly;
+	bool citus;       /* the citus extension is there: sizes differ */
+	bool temp_ready;  /* the session's staging tables exist */
+	bool in_write;    /* begin_write() .. commit() or rollback() */
+	bool own_read;    /* begin_read() opened the transaction */
+	bool merged;      /* this write transaction merged already */
+	unsigned cursors; /* open cursors, for their names */
+	size_t staged;    /* hour rows staged since the last merge */
+	char sqlstate[6]; /* of the last failure */
+	bool prepared[N_STMTS];
+	struct idmap cache; /* committed customers seen */
+	struct idmap fresh; /* customers made by this transaction */
+	int64_t *fresh_ids; /* in the order made */
+	size_t n_fresh, fresh_cap, fresh_merged;
+};
+
+#define SOURCE_COLUMNS                                                         \
+	"path, realpath, dev, ino, size, mtime_ns, head_len, head_hash, "      \
+	"\"offset\", prefix_hash, next_line, rows_counted, rows_rejected, "    \
+	"rows_warned, first_ingest, last_ingest"
+
+/* '@' stands for the quoted schema. */
+static const char *const stmt_sql[N_STMTS] = {
+    [ST_CUSTOMER] = "SELECT name FROM @.customers WHERE id = $1::int8",
+    [ST_HOURS] = "SELECT hour, total, minutes FROM @.hour_counts WHERE "
+                 "customer = $1::int8 AND hour BETWEEN $2::int8 AND "
+                 "$3::int8 ORDER BY hour",
+    [ST_HOUR_TOTALS] = "SELECT hour, total FROM @.hour_counts WHERE "
+                       "customer = $1::int8 AND hour BETWEEN $2::int8 AND "
+                       "$3::int8 ORDER BY hour",
+    [ST_SRC_INSERT] = "INSERT INTO @.sources (" SOURCE_COLUMNS
+                      ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
+                      "$11, $12, $13, $14, $15, $16) RETURNING id",
+    [ST_SRC_UPDATE] = "UPDATE @.sources SET path = $1, realpath = $2, "
+                      "dev = $3, ino = $4, size = $5, mtime_ns = $6, "
+                      "head_len = $7, head_hash = $8, \"offset\" = $9, "
+                      "prefix_hash = $10, next_line = $11, "
+                      "rows_counted = $12, rows_rejected = $13, "
+                      "rows_warned = $14, first_ingest = $15, "
+                      "last_ingest = $16 WHERE id = $17",
+};
+
+static const char schema_sql[] =
+    "CREATE TABLE @.evcount_store ("
+    " magic text NOT NULL,"
+    " schema_version integer NOT NULL);"
+    "INSERT INTO @.evcount_store VALUES ('" EVC_PG_MAGIC "', 1);"
+    /* Bytewise order, as SQLite's and the export's. */
+    "CREATE TABLE @.customers ("
+    " id bigint PRIMARY KEY,"
+    " name text COLLATE \"C\" NOT NULL);"
+    "CREATE TABLE @.hour_counts ("
+    " customer bigint NOT NULL,"
+    " hour bigint NOT NULL," /* epoch hours */
+    " total bigint NOT NULL,"
+    " minutes bytea NOT NULL," /* packed (minute, varint count) pairs */
+    " PRIMARY KEY (customer, hour));"
+    "CREATE TABLE @.sources ("
+    " id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,"
+    " path text NOT NULL,"
+    " realpath text NOT NULL," /* host:/resolved/path */
+    " dev bigint NOT NULL,"
+    " ino bigint NOT NULL,"
+    " size bigint NOT NULL,"
+    " mtime_ns bigint NOT NULL,"
+    " head_len bigint NOT NULL,"
+    " head_hash bigint NOT NULL,"
+    " \"offset\" bigint NOT NULL,"
+    " prefix_hash bigint NOT NULL,"
+    " next_line bigint NOT NULL,"
+    " rows_counted bigint NOT NULL,"
+    " rows_rejected bigint NOT NULL,"
+    " rows_warned bigint NOT NULL,"
+    " first_ingest bigint NOT NULL,"
+    " last_ingest bigint NOT NULL);";
+
+/* The session's own staging tables: invisible to other sessions, never
+ * locked by them, emptied by every commit and rollback. */
+static const char temp_sql[] =
+    "CREATE TEMP TABLE IF NOT EXISTS evc_stage (customer int8, hour int8,"
+    " total int8, minutes bytea) ON COMMIT DELETE ROWS;"
+    "CREATE TEMP TABLE IF NOT EXISTS evc_out (customer int8, hour int8,"
+    " total int8, minutes bytea, existed bool) ON COMMIT DELETE ROWS;"
+    "CREATE TEMP TABLE IF NOT EXISTS evc_newcust (id int8, name text)"
+    " ON COMMIT DELETE ROWS";
+
+/* Copy `tmpl` with each '@' replaced by the quoted schema. */
+static char *expand(const evc_db *db, const char *tmpl)
+{
+	size_t n = 0, q = strlen(db->qschema);
+	for (const char *p = tmpl; *p; p++)
+		n += *p == '@' ? q : 1;
+	char *out = evc__malloc(n + 1), *o = out;
+	if (!out)
+		return NULL;
+	for (const char *p = tmpl; *p; p++) {
+		if (*p == '@') {
+			memcpy(o, db->qschema, q);
+			o += q;
+		} else {
+			*o++ = *p;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+/* ---- failures ------------------------------------------------------------ */
+
+static int code_of(const char *state)
+{
+	static const struct {
+		const char *state;
+		int code;
+	} map[] = {
+	    {"40P01", EVC_EBUSY},     /* deadlock_detected */
+	    {"40001", EVC_EBUSY},     /* serialization_failure */
+	    {"55P03", EVC_EBUSY},     /* lock_not_available (timeout) */
+	    {"25006", EVC_EREADONLY}, /* read_only_sql_transaction */
+	    {"42501", EVC_EREADONLY}, /* insufficient_privilege */
+	    {"53100", EVC_EFULL},     /* disk_full */
+	    {"XX001", EVC_ECORRUPT},  /* data_corrupted */
+	    {"XX002", EVC_ECORRUPT},  /* index_corrupted */
+	};
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(state, map[i].state) == 0)
+			return map[i].code;
+	/* connection_exception, operator_intervention (shutdown) */
+	if (strncmp(state, "08", 2) == 0 || strncmp(state, "57", 2) == 0)
+		return EVC_EIO;
+	return EVC_EDB;
+}
+
+/* libpq's message on one line: its continuation lines joined. */
+static void one_line(char *out, size_t size, const char *msg)
+{
+	size_t n = 0;
+	bool space = false;
+	for (const char *p = msg ? msg : ""; *p && n + 1 < size; p++) {
+		if (*p == '\n' || *p == '\t' || *p == '\r' || *p == ' ') {
+			space = n > 0;
+			continue;
+		}
+		if (space && n + 2 < size)
+			out[n++] = ' ';
+		space = false;
+		out[n++] = *p;
+	}
+	out[n] = '\0';
+}
+
+/* Record a failure of `what`, from `res` (cleared) or the connection. */
+static int db_fail(evc_db *db, evc_error *err, PGresult *res, const char *what)
+{
+	char msg[EVC_ERRMSG_MAX];
+	const char *state =
+	    res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *primary =
+	    res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	int code;
+
+	if (PQstatus(db->conn) == CONNECTION_BAD) {
+		code = EVC_EIO;
+		state = NULL;
+		primary = NULL;
+	} else if (state) {
+		code = code_of(state);
+	} else {
+		/* No result, or one without a server error: libpq itself. */
+		code = res ? EVC_EDB : EVC_ENOMEM;
+	}
+	snprintf(db->sqlstate, sizeof(db->sqlstate), "%s", state ? state : "");
+	one_line(msg, sizeof(msg),
+	         primary ? primary : PQerrorMessage(db->conn));
+	if (!msg[0])
+		snprintf(msg, sizeof(msg), "%s",
+		         res ? "unexpected result" : "out of memory");
+	PQclear(res);
+	evc_error *e = err ? err : evc__err(NULL);
+	if (code == EVC_EBUSY)
+		evc__fail(e, code,
+		          "%s: store is busy (another ingest holds what this "
+		          "one needs): %s: %s",
+		          db->name.display, what, msg);
+	else if (code == EVC_EIO && PQstatus(db->conn) == CONNECTION_BAD)
+		evc__fail(e, code, "%s: %s: connection to the server lost: %s",
+		          db->name.display, what, msg);
+	else
+		evc__fail(e, code, "%s: %s: %s", db->name.display, what, msg);
+	evc__pg_scrub(&db->name, e->msg, sizeof(e->msg));
+	return code;
+}
+
+static bool result_ok(const PGresult *res)
+{
+	const ExecStatusType s = PQresultStatus(res);
+	return res && (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK);
+}
+
+/* Run SQL (possibly several statements, '@' for the schema), no result. */
+static int exec(evc_db *db, evc_error *err, const char *tmpl, const char *what)
+{
+	char *sql = expand(db, tmpl);
+	if (!sql)
+		return evc__fail(err, EVC_ENOMEM, "%s: out of memory",
+		                 db->name.display);
+	PGresult *res = PQexec(db->conn, sql);
+	free(sql);
+	if (!result_ok(res))
+		return db_fail(db, err, res, what);
+	PQclear(res);
+	return EVC_OK;
+}
+
+/* Run one statement with text parameters ('@' for the schema); binary
+ * results in *out (NULL: none wanted). */
+static int query(evc_db *db, evc_error *err, const char *tmpl, int n,
+                 const char *const *values, const int *lens, const int *fmts,
+                 PGresult **out, const char *what)
+{
+	char *sql = expand(db, tmpl);
+	if (!sql)
+		return evc__fail(err, EVC_ENOMEM, "%s: out of memory",
+		                 db->name.display);
+	PGresult *res =
+	    PQexecParams(db->conn, sql, n, NULL, values, lens, fmts, 1);
+	free(sql);
+	if (!result_ok(res))
+		return db_fail(db, err, res, what);
+	if (out)
+		*out = res;
+	else
+		PQclear(res);
+	return EVC_OK;
+}
+
+/* A prepared statement of the table, prepared on first use. */
+static int run_stmt(evc_db *db, evc_error *err, enum stmt s, int n,
+                    const char *const *values, const int *lens, const int *fmts,
+                    PGresult **out, const char *what)
+{
+	char name[16];
+	snprintf(name, sizeof(name), "evc_%d", (int)s);
+	if (!db->prepared[s]) {
+		char *sql = expand(db, stmt_sql[s]);
+		if (!sql)
+			return evc__fail(err, EVC_ENOMEM, "%s: out of memory",
+			                 db->name.display);
+		PGresult *res = PQprepare(db->conn, name, sql, 0, NULL);
+		free(sql);
+		if (!result_ok(res))
+			return db_fail(db, err, res, what);
+		PQclear(res);
+		db->prepared[s] = true;
+	}
+	PGresult *res =
+	    PQexecPrepared(db->conn, name, n, values, lens, fmts, 1);
+	if (!result_ok(res))
+		return db_fail(db, err, res, what);
+	if (out)
+		*out = res;
+	else
+		PQclear(res);
+	return EVC_OK;
+}
+
+/* ---- binary values ------------------------------------------------------- */
+
+static void put_be64(char *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (char)(v & 0xff);
+}
+
+static uint64_t get_be64(const char *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | (uint8_t)p[i];
+	return v;
+}
+
+/* Column c of row r as a bigint (binary format); 0 when NULL. */
+static int64_t col_i64(const PGresult *res, int r, int c)
+{
+	if (PQgetisnull(res, r, c) || PQgetlength(res, r, c) != 8)
+		return 0;
+	return (int64_t)get_be64(PQgetvalue(res, r, c));
+}
+
+/* Binary bigint parameters. */
+struct params {
+	char buf[17][8];
+	const char *value[17];
+	int len[17], fmt[17];
+	int n;
+};
+
+static void param_i64(struct params *p, int64_t v)
+{
+	put_be64(p->buf[p->n], (uint64_t)v);
+	p->value[p->n] = p->buf[p->n];
+	p->len[p->n] = 8;
+	p->fmt[p->n] = 1;
+	p->n++;
+}
+
+static void param_text(struct params *p, const char *s, size_t len)
+{
+	p->value[p->n] = s;
+	p->len[p->n] = (int)len;
+	p->fmt[p->n] = 1;
+	p->n++;
+}
+
+/* ---- COPY in binary ------------------------------------------------------ */
+
+struct copy {
+	evc_db *db;
+	evc_error *err;
+	size_t len;
+	bool failed;
+	char buf[COPY_BUF];
+};
+
+static int copy_send(struct copy *c)
+{
+	if (c->len && PQputCopyData(c->db->conn, c->buf, (int)c->len) != 1) {
+		c->failed = true;
+		return db_fail(c->db, c->err, NULL, "writing counts");
+	}
+	c->len = 0;
+	return EVC_OK;
+}
+
+static int copy_begin(struct copy *c, evc_db *db, evc_error *err,
+                      const char *sql)
+{
+	static const char header[19] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";
+
+	c->db = db;
+	c->err = err;
+	c->len = 0;
+	c->failed = false;
+	PGresult *res = PQexec(db->conn, sql);
+	if (PQresultStatus(res) != PGRES_COPY_IN)
+		return db_fail(db, err, res, "writing counts");
+	PQclear(res);
+	memcpy(c->buf, header, sizeof(header));
+	c->len = sizeof(header);
+	return EVC_OK;
+}
+
+/* Room for n more bytes. */
+static int copy_room(struct copy *c, size_t n)
+{
+	return c->len + n > sizeof(c->buf) ? copy_send(c) : EVC_OK;
+}
+
+static void copy_i16(struct copy *c, int v)
+{
+	c->buf[c->len++] = (char)((v >> 8) & 0xff);
+	c->buf[c->len++] = (char)(v & 0xff);
+}
+
+static void copy_i64(struct copy *c, int64_t v)
+{
+	static const char len8[4] = {0, 0, 0, 8};
+	memcpy(c->buf + c->len, len8, 4);
+	put_be64(c->buf + c->len + 4, (uint64_t)v);
+	c->len += 12;
+}
+
+static void copy_bytes(struct copy *c, const void *p, size_t n)
+{
+	c->buf[c->len++] = (char)((n >> 24) & 0xff);
+	c->buf[c->len++] = (char)((n >> 16) & 0xff);
+	c->buf[c->len++] = (char)((n >> 8) & 0xff);
+	c->buf[c->len++] = (char)(n & 0xff);
+	memcpy(c->buf + c->len, p, n);
+	c->len += n;
+}
+
+static void copy_bool(struct copy *c, bool v)
+{
+	static const char len1[4] = {0, 0, 0, 1};
+	memcpy(c->buf + c->len, len1, 4);
+	c->buf[c->len + 4] = v ? 1 : 0;
+	c->len += 5;
+}
+
+/* End the COPY; with `rc` a failure already, abandon it. */
+static int copy_end(struct copy *c, int rc)
+{
+	evc_db *db = c->db;
+
+	if (rc == EVC_OK && copy_room(c, 2) == EVC_OK) {
+		copy_i16(c, -1);
+		rc = copy_send(c);
+	} else if (rc == EVC_OK) {
+		rc = EVC_EDB;
+	}
+	if (PQputCopyEnd(db->conn, rc == EVC_OK ? NULL : "abandoned") != 1 &&
+	    rc == EVC_OK)
+		rc = db_fail(db, c->err, NULL, "writing counts");
+	PGresult *res;
+	while ((res = PQgetResult(db->conn)) != NULL) {
+		if (rc == EVC_OK && !result_ok(res)) {
+			rc = db_fail(db, c->err, res, "writing counts");
+			continue;
+		}
+		PQclear(res);
+	}
+	return rc;
+}
+
+/* ---- opening --------------------------------------------------------------
+ */
+
+static void quiet(void *arg, const char *message)
+{
+	/* Notices ("relation already exists, skipping") are not failures,
+	 * and the library never prints. */
+	(void)arg;
+	(void)message;
+}
+
+struct state {
+	bool exists, has_store_table, magic_ok;
+	int64_t objects, version;
+};
+
+/* What the schema holds: read in READ COMMITTED, each statement seeing
+ * every commit before it, so a store created meanwhile by another process
+ * is seen whole (it is created in one transaction) or not at all. */
+static int read_state(evc_db *db, evc_error *err, struct state *st)
+{
+	char reg[96];
+	PGresult *res = NULL;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	snprintf(reg, sizeof(reg), "%s.evcount_store", db->qschema);
+	const char *values[2] = {db->name.schema, reg};
+	const int lens[2] = {(int)strlen(db->name.schema), (int)strlen(reg)};
+	const int fmts[2] = {1, 1};
+	if ((rc = query(db, err,
+	                "SELECT n.oid IS NOT NULL,"
+	                " coalesce((SELECT count(*) FROM pg_class c"
+	                "  WHERE c.relnamespace = n.oid), 0)"
+	                " + coalesce((SELECT count(*) FROM pg_proc p"
+	                "  WHERE p.pronamespace = n.oid), 0)"
+	                " + coalesce((SELECT count(*) FROM pg_type t"
+	                "  WHERE t.typnamespace = n.oid AND t.typrelid = 0"
+	                "  AND t.typcategory <> 'A'), 0),"
+	                " n.oid IS NOT NULL AND to_regclass($2::text) IS NOT "
+	                "NULL"
+	                " FROM (SELECT (SELECT oid FROM pg_namespace"
+	                "  WHERE nspname = $1::text) AS oid) n",
+	                2, values, lens, fmts, &res, "reading the schema")))
+		return rc;
+	st->exists = *PQgetvalue(res, 0, 0) == 1;
+	st->objects = col_i64(res, 0, 1);
+	st->has_store_table = *PQgetvalue(res, 0, 2) == 1;
+	PQclear(res);
+	if (!st->has_store_table)
+		return EVC_OK;
+	if ((rc = query(db, err,
+	                "SELECT magic = '" EVC_PG_MAGIC
+	                "', schema_version::int8 FROM @.evcount_store",
+	                0, NULL, NULL, NULL, &res, "reading the schema")))
+		return rc;
+	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) &&
+	    !PQgetisnull(res, 0, 1)) {
+		st->magic_ok = *PQgetvalue(res, 0, 0) == 1;
+		st->version = col_i64(res, 0, 1);
+	}
+	PQclear(res);
+	return EVC_OK;
+}
+
+static int create_store(evc_db *db, evc_error *err)
+{
+	struct state st;
+	char sql[160];
+	int rc;
+
+	/* Two processes creating the store at once: one creates it, the
+	 * other then finds it. The key is the schema's own. */
+	snprintf(sql, sizeof(sql), "BEGIN; SELECT pg_advisory_xact_lock(%lld)",
+	         (long long)(db->lock_space ^ 0x4556433143524541LL));
+	if ((rc = exec(db, err, sql, "creating the store")))
+		return rc;
+	if ((rc = read_state(db, err, &st)))
+		goto fail;
+	if (!st.exists || (st.objects == 0 && !st.has_store_table)) {
+		PGresult *res = NULL;
+		if ((rc = query(db, err,
+		                "SELECT current_setting('server_encoding') IN "
+		                "('UTF8', 'SQL_ASCII')",
+		                0, NULL, NULL, NULL, &res,
+		                "creating the store")))
+			goto fail;
+		const bool utf8 = *PQgetvalue(res, 0, 0) == 1;
+		PQclear(res);
+		if (!utf8) {
+			rc = evc__fail(err, EVC_EDB,
+			               "%s: the database's encoding is not "
+			               "UTF8: customer ids are UTF-8",
+			               db->name.display);
+			goto fail;
+		}
+		if ((!st.exists && (rc = exec(db, err, "CREATE SCHEMA @",
+		                              "creating the store"))) ||
+		    (rc = exec(db, err, schema_sql, "creating the schema")))
+			goto fail;
+	}
+	if ((rc = exec(db, err, "COMMIT", "creating the store")))
+		goto fail;
+	return EVC_OK;
+fail:
+	PQclear(PQexec(db->conn, "ROLLBACK"));
+	return rc;
+}
+
+/* Decide what the schema is before anything writes (see the SQLite
+ * backend's check_or_create). */
+static int check_or_create(evc_db *db, evc_error *err, unsigned flags)
+{
+	struct state st;
+	int rc;
+
+	if ((rc = read_state(db, err, &st)))
+		return rc;
+	if (st.has_store_table) {
+		if (!st.magic_ok || st.version < 1)
+			return evc__fail(
+			    err, EVC_ENOTSTORE,
+			    "%s: not an evcount store (schema %s "
+			    "has an evcount_store table of another "
+			    "kind)",
+			    db->name.display, db->name.schema);
+		if (st.version > EVC_SCHEMA_VERSION)
+			return evc__fail(err, EVC_ESCHEMA,
+			                 "%s: store has schema version %lld, "
+			                 "this evcount reads up to %d; "
+			                 "upgrade evcount",
+			                 db->name.display,
+			                 (long long)st.version,
+			                 EVC_SCHEMA_VERSION);
+		return EVC_OK;
+	}
+	if (st.objects > 0)
+		return evc__fail(err, EVC_ENOTSTORE,
+		                 "%s: not an evcount store (schema %s holds "
+		                 "other objects)",
+		                 db->name.display, db->name.schema);
+	if (!(flags & EVC_OPEN_CREATE)) {
+		if (!st.exists)
+			return evc__fail(err, EVC_ENOTFOUND,
+			                 "%s: no such store (no schema %s)",
+			                 db->name.display, db->name.schema);
+		return evc__fail(err, EVC_ENOTSTORE,
+		                 "%s: not an evcount store (schema %s is "
+		                 "empty)",
+		                 db->name.display, db->name.schema);
+	}
+	if ((rc = create_store(db, err)))
+		return rc;
+	/* Whoever created it, it must now be a store. */
+	return check_or_create(db, err, flags & ~EVC_OPEN_CREATE);
+}
+
+static void pg_close(evc_db *db);
+
+static int pg_open(evc_db **out, const char *path, unsigned flags,
+                   evc_error *err)
+{
+	evc_db *db = evc__calloc(1, sizeof(*db));
+	int rc;
+
+	if (!db)
+		return evc__fail(err, EVC_ENOMEM, "out of memory");
+	if ((rc = evc__pg_name_parse(path, &db->name, err))) {
+		free(db);
+		return rc;
+	}
+	snprintf(db->qschema, sizeof(db->qschema), "\"%s\"", db->name.schema);
+	db->lock_space = first_id(db->name.schema, strlen(db->name.schema));
+	db->readonly = !(flags & EVC_OPEN_READWRITE);
+
+	/* The URI goes to libpq as it is (less evcount's parameter): its
+	 * environment (PGPASSWORD, PGPASSFILE, PGSSLMODE...) applies. */
+	const char *const keys[] = {"dbname", "fallback_application_name",
+	                            NULL};
+	const char *const values[] = {db->name.conninfo, "evcount", NULL};
+	db->conn = PQconnectdbParams(keys, values, 1);
+	if (!db->conn) {
+		rc = evc__fail(err, EVC_ENOMEM, "%s: out of memory",
+		               db->name.display);
+		goto fail;
+	}
+	PQsetNoticeProcessor(db->conn, quiet, NULL);
+	if (PQstatus(db->conn) != CONNECTION_OK) {
+		char msg[EVC_ERRMSG_MAX];
+		evc_error *e = err ? err : evc__err(NULL);
+		one_line(msg, sizeof(msg), PQerrorMessage(db->conn));
+		rc = evc__fail(e, EVC_EIO, "%s: cannot connect: %s",
+		               db->name.display, msg);
+		evc__pg_scrub(&db->name, e->msg, sizeof(e->msg));
+		goto fail;
+	}
+	/* Read-only handles read in read-only transactions: the server
+	 * refuses any write, whatever a bug here would try. JIT compiling
+	 * costs more than any statement here saves. */
+	if ((rc = exec(db, err,
+	               db->readonly ? "SET client_encoding = 'UTF8';"
+	                              "SET jit = off;"
+	                              "SET default_transaction_read_only = on"
+	                            : "SET client_encoding = 'UTF8';"
+	                              "SET jit = off",
+	               "setting up the session")))
+		goto fail;
+	if ((rc = check_or_create(db, err, flags)))
+		goto fail;
+	PGresult *res = NULL;
+	if ((rc = query(db, err,
+	                "SELECT to_regclass('pg_catalog.pg_dist_partition') "
+	                "IS NOT NULL",
+	                0, NULL, NULL, NULL, &res, "reading the schema")))
+		goto fail;
+	db->citus = *PQgetvalue(res, 0, 0) == 1;
+	PQclear(res);
+	*out = db;
+	return EVC_OK;
+fail:
+	pg_close(db);
+	return rc;
+}
+
+static void pg_close(evc_db *db)
+{
+	if (!db)
+		return;
+	/* An open transaction ends with the session: rolled back. */
+	PQfinish(db->conn);
+	evc__pg_name_free(&db->name);
+	idmap_free(&db->cache);
+	idmap_free(&db->fresh);
+	free(db->fresh_ids);
+	free(db);
+}
+
+/* ---- transactions -------------------------------------------------------- */
+
+static bool in_transaction(const evc_db *db)
+{
+	return PQtransactionStatus(db->conn) != PQTRANS_IDLE;
+}
+
+static void forget_transaction(evc_db *db)
+{
+	db->in_write = db->own_read = db->merged = false;
+	db->staged = 0;
+	db->cursors = 0;
+	idmap_clear(&db->fresh);
+	db->n_fresh = db->fresh_merged = 0;
+}
+
+static int pg_begin_write(evc_db *db, uint64_t claim, evc_error *err)
+{
+	char sql[256];
+	int rc;
+
+	if (in_transaction(db))
+		return evc__fail(err, EVC_EBUSY,
+		                 "%s: a transaction is already open on this "
+		                 "handle",
+		                 db->name.display);
+	if (!db->temp_ready) {
+		if ((rc = exec(db, err, temp_sql, "starting a transaction")))
+			return rc;
+		db->temp_ready = true;
+	}
+	/* The claim's lock, waited for a while: ingests of other inputs
+	 * take other locks and go on. A stream (0) takes none. */
+	if (claim)
+		snprintf(sql, sizeof(sql),
+		         "BEGIN; SET LOCAL lock_timeout = '" CLAIM_LOCK_TIMEOUT
+		         "'; SELECT pg_advisory_xact_lock(%lld);"
+		         " SET LOCAL lock_timeout = '" MERGE_LOCK_TIMEOUT "'",
+		         (long long)((int64_t)claim ^ db->lock_space));
+	else
+		snprintf(sql, sizeof(sql),
+		         "BEGIN; SET LOCAL lock_timeout = '" MERGE_LOCK_TIMEOUT
+		         "'");
+	rc = exec(db, err, sql, "starting a transaction");
+	if (rc != EVC_OK) {
+		if (in_transaction(db))
+			PQclear(PQexec(db->conn, "ROLLBACK"));
+		return rc;
+	}
+	forget_transaction(db);
+	db->in_write = true;
+	return EVC_OK;
+}
+
+static int merge(evc_db *db, evc_error *err);
+
+static int pg_commit(evc_db *db, evc_error *err)
+{
+	int rc;
+
+	if ((rc = merge(db, err)))
+		return rc;
+	PGresult *res = PQexec(db->conn, "COMMIT");
+	if (!result_ok(res))
+		return db_fail(db, err, res, "committing");
+	/* A transaction that failed ends in a rollback, said so only by the
+	 * command tag. */
+	const bool committed = strcmp(PQcmdStatus(res), "COMMIT") == 0;
+	PQclear(res);
+	if (!committed) {
+		forget_transaction(db);
+		return evc__fail(err, EVC_EDB,
+		                 "%s: committing: the transaction was rolled "
+		                 "back",
+		                 db->name.display);
+	}
+	/* The customers it made are committed customers now. */
+	if (db->cache.n + db->n_fresh > CACHE_MAX)
+		idmap_clear(&db->cache);
+	for (size_t i = 0; i < db->n_fresh; i++) {
+		const struct slot *s = idmap_get(&db->fresh, db->fresh_ids[i]);
+		if (s && idmap_put(&db->cache, s->id, db->fresh.names + s->off,
+		                   s->len) != EVC_OK) {
+			idmap_clear(&db->cache); /* only a cache */
+			break;
+		}
+	}
+	forget_transaction(db);
+	return EVC_OK;
+}
+
+static void pg_rollback(evc_db *db)
+{
+	if (PQtransactionStatus(db->conn) == PQTRANS_ACTIVE) {
+		/* A COPY left open by a failure. */
+		PQputCopyEnd(db->conn, "abandoned");
+		PGresult *res;
+		while ((res = PQgetResult(db->conn)) != NULL)
+			PQclear(res);
+	}
+	if (in_transaction(db))
+		PQclear(PQexec(db->conn, "ROLLBACK"));
+	forget_transaction(db);
+}
+
+static int pg_begin_read(evc_db *db, evc_error *err)
+{
+	if (in_transaction(db))
+		return EVC_OK;
+	int rc =
+	    exec(db, err, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+	         "reading the store");
+	db->own_read = rc == EVC_OK;
+	return rc;
+}
+
+static void pg_end_read(evc_db *db)
+{
+	if (!db->own_read)
+		return;
+	PQclear(PQexec(db->conn, "COMMIT"));
+	db->own_read = false;
+}
+
+/* Inside a write transaction, reads see its writes: what is staged is
+ * merged first. */
+static int before_read(evc_db *db, evc_error *err)
+{
+	return db->in_write ? merge(db, err) : EVC_OK;
+}
+
+/* ---- customers ----------------------------------------------------------- */
+
+static int pg_customer(evc_db *db, const char *name, size_t len, bool create,
+                       int64_t *out, evc_error *err)
+{
+	/* What the store answers is remembered unless it may be this
+	 * transaction's own, uncommitted, merged write. */
+	const bool cacheable = !(db->in_write && db->merged);
+	int64_t id = first_id(name, len);
+	int rc;
+
+	*out = 0;
+	for (;; id = next_id(id)) {
+		const struct idmap *m = &db->fresh;
+		const struct slot *s = idmap_get(m, id);
+		if (!s)
+			s = idmap_get(m = &db->cache, id);
+		if (s) {
+			if (slot_is(m, s, name, len)) {
+				*out = id;
+				return EVC_OK;
+			}
+			continue; /* another customer's id: probe on */
+		}
+		struct params p = {.n = 0};
+		PGresult *res = NULL;
+		param_i64(&p, id);
+		if ((rc = run_stmt(db, err, ST_CUSTOMER, p.n, p.value, p.len,
+		                   p.fmt, &res, "looking up a customer")))
+			return rc;
+		const bool found = PQntuples(res) > 0;
+		const char *got = found ? PQgetvalue(res, 0, 0) : NULL;
+		const size_t got_len =
+		    found ? (size_t)PQgetlength(res, 0, 0) : 0;
+		const bool same =
+		    found && got_len == len && memcmp(got, name, len) == 0;
+		if (found && cacheable) {
+			if (db->cache.n >= CACHE_MAX)
+				idmap_clear(&db->cache);
+			if (idmap_put(&db->cache, id, got, got_len) != EVC_OK)
+				idmap_clear(&db->cache);
+		}
+		PQclear(res);
+		if (same) {
+			*out = id;
+			return EVC_OK;
+		}
+		if (found)
+			continue;
+		if (!create)
+			return EVC_OK;
+		/* New: made in this transaction, inserted at its merge. */
+		if (db->n_fresh == db->fresh_cap) {
+			size_t cap = db->fresh_cap ? db->fresh_cap * 2 : 256;
+			int64_t *v = evc__malloc(cap * sizeof(*v));
+			if (!v)
+				return evc__fail(err, EVC_ENOMEM,
+				                 "%s: out of memory",
+				                 db->name.display);
+			if (db->fresh_ids)
+				memcpy(v, db->fresh_ids,
+				       db->n_fresh * sizeof(*v));
+			free(db->fresh_ids);
+			db->fresh_ids = v;
+			db->fresh_cap = cap;
+		}
+		if (idmap_put(&db->fresh, id, name, len) != EVC_OK)
+			return evc__fail(err, EVC_ENOMEM, "%s: out of memory",
+			                 db->name.display);
+		db->fresh_ids[db->n_fresh++] = id;
+		*out = id;
+		return EVC_OK;
+	}
+}
+
+/* A statement returning one bigint. */
+static int query_u64(evc_db *db, evc_error *err, const char *tmpl,
+                     const char *what, uint64_t *out)
+{
+	PGresult *res = NULL;
+	int rc = query(db, err, tmpl, 0, NULL, NULL, NULL, &res, what);
+	if (rc)
+		return rc;
+	*out = (uint64_t)col_i64(res, 0, 0);
+	PQclear(res);
+	return EVC_OK;
+}
+
+static int pg_customer_count(evc_db *db, uint64_t *out, evc_error *err)
+{
+	int rc = before_read(db, err);
+	return rc ? rc
+	          : query_u64(db, err, "SELECT count(*) FROM @.customers",
+	                      "counting customers", out);
+}
+
+/* ---- writing counts ------------------------------------------------------ */
+
+static int pg_add_hours(evc_db *db, const evc_hour_set *set, evc_error *err)
+{
+	struct copy *c;
+	int rc;
+
+	if (set->n == 0)
+		return EVC_OK;
+	if (!(c = evc__malloc(sizeof(*c))))
+		return evc__fail(err, EVC_ENOMEM, "%s: out of memory",
+		                 db->name.display);
+	rc = copy_begin(c, db, err,
+	                "COPY pg_temp.evc_stage FROM STDIN (FORMAT binary)");
+	if (rc == EVC_OK) {
+		for (size_t i = 0; i < set->n && rc == EVC_OK; i++) {
+			const evc_hour_row *r = &set->row[i];
+			if ((rc = copy_room(c, 2 + 3 * 12 + 4 + r->blob_len)))
+				break;
+			copy_i16(c, 4);
+			copy_i64(c, r->customer);
+			copy_i64(c, r->hour);
+			copy_i64(c, (int64_t)r->total);
+			copy_bytes(c, set->blobs + r->blob_off, r->blob_len);
+		}
+		rc = copy_end(c, rc);
+	}
+	free(c);
+	if (rc == EVC_OK)
+		db->staged += set->n;
+	return rc;
+}
+
+static int by_id(const void *a, const void *b)
+{
+	const int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* The customers made since the last merge, inserted in id order (the
+ * order every merge inserts in: no deadlock), then checked: another
+ * ingest may have given one of their ids to another name meanwhile. */
+static int merge_customers(evc_db *db, evc_error *err, struct copy *c)
+{
+	const size_t n = db->n_fresh - db->fresh_merged;
+	int64_t *ids = evc__malloc(n * sizeof(*ids));
+	int rc;
+
+	if (!ids)
+		return evc__fail(err, EVC_ENOMEM, "%s: out of memory",
+		                 db->name.display);
+	memcpy(ids, db->fresh_ids + db->fresh_merged, n * sizeof(*ids));
+	qsort(ids, n, sizeof(*ids), by_id);
+	rc = copy_begin(c, db, err,
+	                "COPY pg_temp.evc_newcust FROM STDIN (FORMAT binary)");
+	if (rc) {
+		free(ids);
+		return rc;
+	}
+	for (size_t i = 0; i < n && rc == EVC_OK; i++) {
+		const struct slot *s = idmap_get(&db->fresh, ids[i]);
+		if ((rc = copy_room(c, 2 + 12 + 4 + s->len)))
+			break;
+		copy_i16(c, 2);
+		copy_i64(c, ids[i]);
+		copy_bytes(c, db->fresh.names + s->off, s->len);
+	}
+	free(ids);
+	if ((rc = copy_end(c, rc)))
+		return rc;
+	PGresult *res = NULL;
+	if ((rc = exec(db, err,
+	               "INSERT INTO @.customers (id, name) SELECT id, name"
+	               " FROM pg_temp.evc_newcust ORDER BY id"
+	               " ON CONFLICT DO NOTHING",
+	               "adding customers")) ||
+	    (rc = query(db, err,
+	                "SELECT n.name FROM pg_temp.evc_newcust n"
+	                " JOIN @.customers c ON c.id = n.id"
+	                " WHERE c.name <> n.name LIMIT 1",
+	                0, NULL, NULL, NULL, &res, "adding customers")))
+		return rc;
+	if (PQntuples(res) > 0) {
+		rc = evc__fail(err, EVC_EBUSY,
+		               "%s: store is busy: another ingest gave "
+		               "customer \"%.64s\"'s id to another customer "
+		               "meanwhile; nothing counted since the last "
+		               "checkpoint (ingest again)",
+		               db->name.display, PQgetvalue(res, 0, 0));
+		PQclear(res);
+		return rc;
+	}
+	PQclear(res);
+	return EVC_OK;
+}
+
+/* One stored or staged hour, summed as the merge reads them. */
+struct acc {
+	bool have, existed;
+	int64_t customer, hour;
+	uint64_t total;
+	size_t len;
+	uint8_t blob[EVC_MINUTES_BLOB_MAX];
+};
+
+static int corrupt(evc_db *db, evc_error *err, int64_t hour)
+{
+	return evc__fail(err, EVC_ECORRUPT,
+	                 "%s: corrupt minute counts in hour %lld",
+	                 db->name.display, (long long)hour);
+}
+
+static int emit(struct copy *c, struct acc *a, size_t *n_new, size_t *n_old)
+{
+	int rc = copy_room(c, 2 + 3 * 12 + 4 + a->len + 5);
+	if (rc)
+		return rc;
+	copy_i16(c, 5);
+	copy_i64(c, a->customer);
+	copy_i64(c, a->hour);
+	copy_i64(c, (int64_t)a->total);
+	copy_bytes(c, a->blob, a->len);
+	copy_bool(c, a->existed);
+	*(a->existed ? n_old : n_new) += 1;
+	a->have = false;
+	return EVC_OK;
+}
+
+/* Add row r of a merge FETCH (staged customer, hour, total, minutes, then
+ * the stored total and minutes or NULLs) to the accumulator, emitting the
+ * previous key's sum when the key changes. */
+static int add_row(evc_db *db, evc_error *err, struct copy *c, struct acc *a,
+                   const PGresult *res, int r, size_t *n_new, size_t *n_old)
+{
+	const int64_t cust = col_i64(res, r, 0), hour = col_i64(res, r, 1);
+	int rc;
+
+	if (a->have && (a->customer != cust || a->hour != hour) &&
+	    (rc = emit(c, a, n_new, n_old)))
+		return rc;
+	if (!a->have) {
+		a->have = true;
+		a->customer = cust;
+		a->hour = hour;
+		a->existed = !PQgetisnull(res, r, 4);
+		a->total = a->existed ? (uint64_t)col_i64(res, r, 4) : 0;
+		a->len = a->existed ? (size_t)PQgetlength(res, r, 5) : 0;
+		if (a->len > sizeof(a->blob))
+			return corrupt(db, err, hour);
+		memcpy(a->blob, PQgetvalue(res, r, 5), a->len);
+	}
+	uint8_t sum[EVC_MINUTES_BLOB_MAX];
+	size_t len;
+	if (!evc__minutes_merge(a->blob, a->len,
+	                        (const uint8_t *)PQgetvalue(res, r, 3),
+	                        (size_t)PQgetlength(res, r, 3), sum, &len))
+		return corrupt(db, err, hour);
+	memcpy(a->blob, sum, len);
+	a->len = len;
+	a->total += (uint64_t)col_i64(res, r, 2);
+	return EVC_OK;
+}
+
+/* The staged hours summed with the stored ones into evc_out. */
+static int sum_hours(evc_db *db, evc_error *err, struct copy *c, size_t *n_new,
+                     size_t *n_old)
+{
+	struct acc *a = evc__calloc(1, sizeof(*a));
+	PGresult *res = NULL;
+	int rc;
+
+	if (!a)
+		return evc__fail(err, EVC_ENOMEM, "%s: out of memory",
+		                 db->name.display);
+	*n_new = *n_old = 0;
+	if ((rc = exec(db, err,
+	               "DECLARE evc_merge NO SCROLL CURSOR FOR"
+	               " SELECT s.customer, s.hour, s.total, s.minutes,"
+	               " h.total, h.minutes FROM pg_temp.evc_stage s"
+	               " LEFT JOIN @.hour_counts h"
+	               " ON h.customer = s.customer AND h.hour = s.hour"
+	               " ORDER BY s.customer, s.hour",
+	               "merging counts")))
+		goto out;
+	for (;;) {
+		if ((rc = query(db, err,
+		                "FETCH " STR(FETCH_ROWS) " FROM evc_merge", 0,
+		                NULL, NULL, NULL, &res, "merging counts")))
+			goto out;
+		const int n = PQntuples(res);
+		if (n == 0)
+			break;
+		if ((rc = copy_begin(c, db, err,
+		                     "COPY pg_temp.evc_out FROM STDIN "
+		                     "(FORMAT binary)")))
+			goto out;
+		for (int r = 0; r < n && rc == EVC_OK; r++)
+			rc = add_row(db, err, c, a, res, r, n_new, n_old);
+		/* The last key goes on into the next FETCH, but for the
+		 * last one. */
+		if (rc == EVC_OK && n < FETCH_ROWS && a->have)
+			rc = emit(c, a, n_new, n_old);
+		PQclear(res);
+		res = NULL;
+		if ((rc = copy_end(c, rc)) || n < FETCH_ROWS)
+			break;
+	}
+	if (rc == EVC_OK && a->have) {
+		if ((rc = copy_begin(c, db, err,
+		                     "COPY pg_temp.evc_out FROM STDIN "
+		                     "(FORMAT binary)")) == EVC_OK)
+			rc = copy_end(c, emit(c, a, n_new, n_old));
+	}
+	if (rc == EVC_OK)
+		rc = exec(db, err, "CLOSE evc_merge", "merging counts");
+out:
+	PQclear(res);
+	free(a);
+	return rc;
+}
+
+/* One try at merging what is staged into the store; *again when a key
+ * that was new got inserted by another ingest meanwhile. */
+static int merge_once(evc_db *db, evc_error *err, struct copy *c, bool *again)
+{
+	size_t n_new, n_old;
+	int rc;
+
+	*again = false;
+	if (db->fresh_merged < db->n_fresh &&
+	    (rc = merge_customers(db, err, c)))
+		return rc;
+	if (db->staged == 0)
+		return EVC_OK;
+	/* Lock the stored rows of the staged keys, in key order: two merges
+	 * wait for each other rather than deadlock. */
+	if ((rc = exec(db, err,
+	               "SELECT count(*) FROM (SELECT 1 FROM @.hour_counts h"
+	               " WHERE (h.customer, h.hour) IN"
+	               " (SELECT customer, hour FROM pg_temp.evc_stage)"
+	               " ORDER BY h.customer, h.hour FOR UPDATE OF h) l",
+	               "locking counts")) ||
+	    (rc = sum_hours(db, err, c, &n_new, &n_old)))
+		return rc;
+	if (n_old > 0 &&
+	    (rc = exec(db, err,
+	               "UPDATE @.hour_counts h SET total = o.total,"
+	               " minutes = o.minutes FROM pg_temp.evc_out o"
+	               " WHERE o.existed AND h.customer = o.customer"
+	               " AND h.hour = o.hour",
+	               "writing counts")))
+		return rc;
+	if (n_new > 0) {
+		char *sql =
+		    expand(db, "INSERT INTO @.hour_counts (customer, "
+		               "hour, total, minutes) SELECT customer, "
+		               "hour, total, minutes FROM pg_temp.evc_out"
+		               " WHERE NOT existed ORDER BY customer, "
+		               "hour ON CONFLICT DO NOTHING");
+		if (!sql)
+			return evc__fail(err, EVC_ENOMEM, "%s: out of memory",
+			                 db->name.display);
+		PGresult *res = PQexec(db->conn, sql);
+		free(sql);
+		if (!result_ok(res))
+			return db_fail(db, err, res, "writing counts");
+		*again = strtoull(PQcmdTuples(res), NULL, 10) != n_new;
+		PQclear(res);
+	}
+	return EVC_OK;
+}
+
+/* Merge what the transaction staged into the shared tables (from a
+ * savepoint, so that a deadlock or a lost race can be tried again). */
+static int merge(evc_db *db, evc_error *err)
+{
+	struct copy *c;
+	int rc = EVC_OK;
+
+	if (db->staged == 0 && db->fresh_merged == db->n_fresh)
+		return EVC_OK;
+	if (!(c = evc__malloc(sizeof(*c))))
+		return evc__fail(err, EVC_ENOMEM, "%s: out of memory",
+		                 db->name.display);
+	for (unsigned try = 1;; try++) {
+		bool again = false;
+		db->sqlstate[0] = '\0';
+		if ((rc = exec(db, err, "SAVEPOINT evc_merge",
+		               "merging counts")))
+			break;
+		rc = merge_once(db, err, c, &again);
+		if (rc == EVC_OK && !again) {
+			rc = exec(db, err,
+			          "TRUNCATE pg_temp.evc_stage, pg_temp.evc_out,"
+			          " pg_temp.evc_newcust;"
+			          " RELEASE SAVEPOINT evc_merge",
+			          "merging counts");
+			break;
+		}
+		const bool retry =
+		    again ||
+		    (rc == EVC_EBUSY && strcmp(db->sqlstate, "40P01") == 0);
+		if (!retry || try == MERGE_TRIES) {
+			if (rc == EVC_OK)
+				rc = evc__fail(
+				    err, EVC_EBUSY,
+				    "%s: store is busy: other ingests "
+				    "kept adding the same hours",
+				    db->name.display);
+			break;
+		}
+		/* The staging tables are as they were at the savepoint. */
+		if (PQtransactionStatus(db->conn) == PQTRANS_ACTIVE)
+			break;
+		if ((rc = exec(db, err,
+		               "ROLLBACK TO SAVEPOINT evc_merge;"
+		               " TRUNCATE pg_temp.evc_out",
+		               "merging counts")))
+			break;
+	}
+	free(c);
+	if (rc == EVC_OK) {
+		db->staged = 0;
+		db->fresh_merged = db->n_fresh;
+		db->merged = true;
+	}
+	return rc;
+}
+
+/* ---- reading counts ------------------------------------------------------ */
+
+static int pg_hours(evc_db *db, int64_t customer, int64_t hour_lo,
+                    int64_t hour_hi, bool minutes, evc_hour_fn fn,
+                    void *payload, evc_error *err)
+{
+	struct params p = {.n = 0};
+	PGresult *res = NULL;
+	int rc, frc = EVC_OK;
+
+	if ((rc = before_read(db, err)))
+		return rc;
+	param_i64(&p, customer);
+	param_i64(&p, hour_lo);
+	param_i64(&p, hour_hi);
+	/* Whole hours need only the totals. */
+	if ((rc = run_stmt(db, err, minutes ? ST_HOURS : ST_HOUR_TOTALS, p.n,
+	                   p.value, p.len, p.fmt, &res, "reading counts")))
+		return rc;
+	const int n = PQntuples(res);
+	for (int r = 0; r < n && frc == EVC_OK; r++)
+		frc =
+		    fn(col_i64(res, r, 0), (uint64_t)col_i64(res, r, 1),
+		       minutes ? (const uint8_t *)PQgetvalue(res, r, 2) : NULL,
+		       minutes ? (size_t)PQgetlength(res, r, 2) : 0, payload);
+	PQclear(res);
+	return frc;
+}
+
+/* Visit the rows of a query through a cursor, FETCH_ROWS at a time (in a
+ * read-only transaction of its own when none is open): what a large store
+ * holds never sits in memory whole, and the callback may call the store
+ * between fetches. */
+typedef int (*row_fn)(const PGresult *res, int row, void *ctx);
+
+static int visit(evc_db *db, evc_error *err, const char *tmpl, const char *what,
+                 row_fn fn, void *ctx)
+{
+	char sql[64], *decl = NULL;
+	const bool own = !in_transaction(db);
+	const unsigned depth = db->cursors;
+	PGresult *res = NULL;
+	int rc, frc = EVC_OK;
+
+	if (own && (rc = exec(db, err,
+	                      "BEGIN ISOLATION LEVEL REPEATABLE READ READ "
+	                      "ONLY",
+	                      what)))
+		return rc;
+	char *body = expand(db, tmpl);
+	size_t dlen = body ? strlen(body) + 64 : 0;
+	if (!body || !(decl = evc__malloc(dlen))) {
+		free(body);
+		rc = evc__fail(err, EVC_ENOMEM, "%s: out of memory",
+		               db->name.display);
+		goto out;
+	}
+	snprintf(decl, dlen, "DECLARE evc_visit%u NO SCROLL CURSOR FOR %s",
+	         depth, body);
+	free(body);
+	res = PQexec(db->conn, decl);
+	free(decl);
+	if (!result_ok(res)) {
+		rc = db_fail(db, err, res, what);
+		res = NULL;
+		goto out;
+	}
+	PQclear(res);
+	res = NULL;
+	db->cursors++;
+	snprintf(sql, sizeof(sql), "FETCH %d FROM evc_visit%u", FETCH_ROWS,
+	         depth);
+	for (;;) {
+		res = PQexecParams(db->conn, sql, 0, NULL, NULL, NULL, NULL, 1);
+		if (!result_ok(res)) {
+			rc = db_fail(db, err, res, what);
+			res = NULL;
+			goto out;
+		}
+		const int n = PQntuples(res);
+		for (int r = 0; r < n && frc == EVC_OK; r++)
+			frc = fn(res, r, ctx);
+		PQclear(res);
+		res = NULL;
+		if (frc != EVC_OK || n < FETCH_ROWS)
+			break;
+	}
+	snprintf(sql, sizeof(sql), "CLOSE evc_visit%u", depth);
+	rc = exec(db, err, sql, what);
+out:
+	db->cursors = depth;
+	if (own)
+		PQclear(PQexec(db->conn, rc == EVC_OK ? "COMMIT" : "ROLLBACK"));
+	return frc != EVC_OK ? frc : rc;
+}
+
+struct named_hours {
+	evc_named_hour_fn fn;
+	void *payload;
+};
+
+static int named_hour_row(const PGresult *res, int r, void *ctx)
+{
+	const struct named_hours *v = ctx;
+	return v->fn(PQgetvalue(res, r, 0), col_i64(res, r, 1),
+	             (const uint8_t *)PQgetvalue(res, r, 2),
+	             (size_t)PQgetlength(res, r, 2), v->payload);
+}
+
+static int pg_all_hours(evc_db *db, evc_named_hour_fn fn, void *payload,
+                        evc_error *err)
+{
+	struct named_hours v = {fn, payload};
+	int rc = before_read(db, err);
+	return rc ? rc
+	          : visit(db, err,
+	                  "SELECT c.name, h.hour, h.minutes FROM "
+	                  "@.hour_counts h JOIN @.customers c ON c.id = "
+	                  "h.customer ORDER BY c.name, h.hour",
+	                  "reading counts", named_hour_row, &v);
+}
+
+struct customer_rows {
+	evc_customer_row_fn fn;
+	void *payload;
+};
+
+static int customer_row(const PGresult *res, int r, void *ctx)
+{
+	const struct customer_rows *v = ctx;
+	evc_customer_row c = {0};
+
+	c.name = PQgetvalue(res, r, 0);
+	c.total = (uint64_t)col_i64(res, r, 1);
+	c.has_hours = !PQgetisnull(res, r, 2) && !PQgetisnull(res, r, 4);
+	if (c.has_hours) {
+		c.first_hour = col_i64(res, r, 2);
+		c.first_blob = (const uint8_t *)PQgetvalue(res, r, 3);
+		c.first_len = (size_t)PQgetlength(res, r, 3);
+		c.last_hour = col_i64(res, r, 4);
+		c.last_blob = (const uint8_t *)PQgetvalue(res, r, 5);
+		c.last_len = (size_t)PQgetlength(res, r, 5);
+	}
+	return v->fn(&c, v->payload);
+}
+
+static int pg_customers(evc_db *db, evc_customer_row_fn fn, void *payload,
+                        evc_error *err)
+{
+	struct customer_rows v = {fn, payload};
+	int rc = before_read(db, err);
+	/* As in the SQLite backend: one pass over hour_counts for totals
+	 * and bounds, then a key lookup of each bounding row. */
+	return rc ? rc
+	          : visit(db, err,
+	                  "SELECT c.name, coalesce(t.total, 0), lo.hour,"
+	                  " lo.minutes, hi.hour, hi.minutes FROM @.customers c"
+	                  " LEFT JOIN (SELECT customer, sum(total)::int8 AS"
+	                  "  total, min(hour) AS lo, max(hour) AS hi"
+	                  "  FROM @.hour_counts GROUP BY customer) t"
+	                  "  ON t.customer = c.id"
+	                  " LEFT JOIN @.hour_counts lo"
+	                  "  ON lo.customer = c.id AND lo.hour = t.lo"
+	                  " LEFT JOIN @.hour_counts hi"
+	                  "  ON hi.customer = c.id AND hi.hour = t.hi"
+	                  " ORDER BY c.name",
+	                  "reading customers", customer_row, &v);
+}
+
+static int pg_edge_hours(evc_db *db, bool latest, evc_hour_fn fn, void *payload,
+                         evc_error *err)
+{
+	PGresult *res = NULL;
+	int rc, frc = EVC_OK;
+
+	if ((rc = before_read(db, err)) ||
+	    (rc = query(db, err,
+	                latest ? "SELECT hour, total, minutes FROM "
+	                         "@.hour_counts WHERE hour = (SELECT "
+	                         "max(hour) FROM @.hour_counts)"
+	                       : "SELECT hour, total, minutes FROM "
+	                         "@.hour_counts WHERE hour = (SELECT "
+	                         "min(hour) FROM @.hour_counts)",
+	                0, NULL, NULL, NULL, &res, "reading counts")))
+		return rc;
+	const int n = PQntuples(res);
+	for (int r = 0; r < n && frc == EVC_OK; r++)
+		frc = fn(col_i64(res, r, 0), (uint64_t)col_i64(res, r, 1),
+		         (const uint8_t *)PQgetvalue(res, r, 2),
+		         (size_t)PQgetlength(res, r, 2), payload);
+	PQclear(res);
+	return frc;
+}
+
+static int pg_totals(evc_db *db, evc_store_totals *out, evc_error *err)
+{
+	PGresult *res = NULL;
+	int rc;
+
+	/* The size: every table of the schema with its indexes and TOAST
+	 * (on Citus, with its shards on every node). */
+	const char *const values[1] = {db->name.schema};
+	const int lens[1] = {(int)strlen(db->name.schema)};
+	const int fmts[1] = {1};
+	if ((rc = before_read(db, err)) ||
+	    (rc = query(
+	         db, err,
+	         db->citus
+	             ? "SELECT (SELECT count(*) FROM @.customers),"
+	               " (SELECT count(*) FROM @.sources),"
+	               " (SELECT coalesce(sum(total), 0)::int8 FROM "
+	               "@.hour_counts),"
+	               " (SELECT coalesce(sum(rows_rejected), 0)::int8 FROM "
+	               "@.sources),"
+	               " (SELECT coalesce(sum(CASE WHEN EXISTS (SELECT 1 "
+	               "FROM pg_dist_partition d WHERE d.logicalrelid = "
+	               "c.oid) THEN citus_total_relation_size(c.oid) ELSE "
+	               "pg_total_relation_size(c.oid) END), 0)::int8"
+	               "  FROM pg_class c JOIN pg_namespace n ON n.oid ="
+	               " c.relnamespace WHERE n.nspname = $1::text"
+	               " AND c.relkind IN ('r', 'p', 'm'))"
+	             : "SELECT (SELECT count(*) FROM @.customers),"
+	               " (SELECT count(*) FROM @.sources),"
+	               " (SELECT coalesce(sum(total), 0)::int8 FROM "
+	               "@.hour_counts),"
+	               " (SELECT coalesce(sum(rows_rejected), 0)::int8 FROM "
+	               "@.sources),"
+	               " (SELECT coalesce(sum(pg_total_relation_size(c.oid)),"
+	               " 0)::int8 FROM pg_class c JOIN pg_namespace n"
+	               " ON n.oid = c.relnamespace WHERE n.nspname = $1::text"
+	               " AND c.relkind IN ('r', 'p', 'm'))",
+	         1, values, lens, fmts, &res, "reading the store")))
+		return rc;
+	out->customers = (uint64_t)col_i64(res, 0, 0);
+	out->sources = (uint64_t)col_i64(res, 0, 1);
+	out->rows_counted = (uint64_t)col_i64(res, 0, 2);
+	out->rows_rejected = (uint64_t)col_i64(res, 0, 3);
+	out->size = (uint64_t)col_i64(res, 0, 4);
+	PQclear(res);
+	return EVC_OK;
+}
+
+/* ---- sources ------------------------------------------------------------- */
+
+static int pg_sources(evc_db *db, bool newest_first, evc_source_row_fn fn,
+                      void *payload, evc_error *err)
+{
+	PGresult *res = NULL;
+	int rc, frc = EVC_OK;
+
+	if ((rc = query(db, err,
+	                newest_first ? "SELECT id, " SOURCE_COLUMNS
+	                               " FROM @.sources ORDER BY id DESC"
+	                             : "SELECT id, " SOURCE_COLUMNS
+	                               " FROM @.sources ORDER BY id",
+	                0, NULL, NULL, NULL, &res, "reading sources")))
+		return rc;
+	const int n = PQntuples(res);
+	for (int r = 0; r < n && frc == EVC_OK; r++) {
+		evc_source_row s;
+		int c = 0;
+		s.id = col_i64(res, r, c++);
+		s.path = PQgetvalue(res, r, c++);
+		s.realpath = PQgetvalue(res, r, c++);
+		s.dev = (uint64_t)col_i64(res, r, c++);
+		s.ino = (uint64_t)col_i64(res, r, c++);
+		s.size = (uint64_t)col_i64(res, r, c++);
+		s.mtime_ns = col_i64(res, r, c++);
+		s.head_len = (uint64_t)col_i64(res, r, c++);
+		s.head_hash = (uint64_t)col_i64(res, r, c++);
+		s.offset = (uint64_t)col_i64(res, r, c++);
+		s.prefix_hash = (uint64_t)col_i64(res, r, c++);
+		s.next_line = (uint64_t)col_i64(res, r, c++);
+		s.rows_counted = (uint64_t)col_i64(res, r, c++);
+		s.rows_rejected = (uint64_t)col_i64(res, r, c++);
+		s.rows_warned = (uint64_t)col_i64(res, r, c++);
+		s.first_ingest = col_i64(res, r, c++);
+		s.last_ingest = col_i64(res, r, c++);
+		frc = fn(&s, payload);
+	}
+	PQclear(res);
+	return frc;
+}
+
+static void source_params(struct params *p, const evc_source_row *r)
+{
+	param_text(p, r->path, strlen(r->path));
+	param_text(p, r->realpath, strlen(r->realpath));
+	param_i64(p, (int64_t)r->dev);
+	param_i64(p, (int64_t)r->ino);
+	param_i64(p, (int64_t)r->size);
+	param_i64(p, r->mtime_ns);
+	param_i64(p, (int64_t)r->head_len);
+	param_i64(p, (int64_t)r->head_hash);
+	param_i64(p, (int64_t)r->offset);
+	param_i64(p, (int64_t)r->prefix_hash);
+	param_i64(p, (int64_t)r->next_line);
+	param_i64(p, (int64_t)r->rows_counted);
+	param_i64(p, (int64_t)r->rows_rejected);
+	param_i64(p, (int64_t)r->rows_warned);
+	param_i64(p, r->first_ingest);
+	param_i64(p, r->last_ingest);
+}
+
+static int pg_source_insert(evc_db *db, evc_source_row *row, evc_error *err)
+{
+	struct params p = {.n = 0};
+	PGresult *res = NULL;
+	int rc;
+
+	source_params(&p, row);
+	if ((rc = run_stmt(db, err, ST_SRC_INSERT, p.n, p.value, p.len, p.fmt,
+	                   &res, "adding a source")))
+		return rc;
+	row->id = col_i64(res, 0, 0);
+	PQclear(res);
+	return EVC_OK;
+}
+
+static int pg_source_update(evc_db *db, const evc_source_row *row,
+                            evc_error *err)
+{
+	struct params p = {.n = 0};
+
+	source_params(&p, row);
+	param_i64(&p, row->id);
+	return run_stmt(db, err, ST_SRC_UPDATE, p.n, p.value, p.len, p.fmt,
+	                NULL, "updating a source");
+}
+
+const evc_backend evc__pg_backend = {
+    .version = EVC_BACKEND_VERSION,
+    .name = "PostgreSQL",
+    .set_rows = SET_ROWS,
+    .set_bytes = SET_BYTES,
+    .handles = evc__pg_handles,
+    .open = pg_open,
+    .close = pg_close,
+    .begin_write = pg_begin_write,
+    .commit = pg_commit,
+    .rollback = pg_rollback,
+    .begin_read = pg_begin_read,
+    .end_read = pg_end_read,
+    .customer = pg_customer,
+    .customer_count = pg_customer_count,
+    .add_hours = pg_add_hours,
+    .hours = pg_hours,
+    .all_hours = pg_all_hours,
+    .customers = pg_customers,
+    .edge_hours = pg_edge_hours,
+    .totals = pg_totals,
+    .sources = pg_sources,
+    .source_insert = pg_source_insert,
+    .source_update = pg_source_update,
+    .shared_paths = true,
+    .display_name = evc__pg_display_name,
+};
