@@ -16,7 +16,7 @@
 typedef struct tu_tmp {
 	char *path;
 	pid_t owner;
-	int is_dir;
+	int is_dir; /* 0: a file, 1: a directory, 2: a name, no file */
 } tu_tmp;
 
 static tu_tmp *tmps;
@@ -41,6 +41,12 @@ static void tu_register(char *path, int is_dir)
 	n_tmps++;
 }
 
+/* A name that is not a file (a URI): only freed at cleanup. */
+static void tu_register_name(char *name)
+{
+	tu_register(name, 2);
+}
+
 static void remove_with_suffix(const char *path, const char *suffix)
 {
 	char buf[4096];
@@ -57,14 +63,14 @@ void tu_cleanup(void)
 	/* Files first, newest first, then directories. */
 	for (size_t i = n_tmps; i-- > 0;) {
 		if (tmps[i].owner != me || tmps[i].is_dir)
-			continue;
+			continue; /* directories below; names are no files */
 		unlink(tmps[i].path);
 		remove_with_suffix(tmps[i].path, "-journal");
 		remove_with_suffix(tmps[i].path, "-wal");
 		remove_with_suffix(tmps[i].path, "-shm");
 	}
 	for (size_t i = n_tmps; i-- > 0;) {
-		if (tmps[i].owner == me && tmps[i].is_dir)
+		if (tmps[i].owner == me && tmps[i].is_dir == 1)
 			rmdir(tmps[i].path);
 	}
 	for (size_t i = 0; i < n_tmps; i++) {
@@ -270,8 +276,35 @@ void tu_open_fails_unchanged(const char *path, unsigned flags, int want)
 	free(after);
 }
 
+bool tu_pg(void)
+{
+	const char *uri = getenv("EVC_TEST_PG");
+	return uri && *uri;
+}
+
+const char *tu_store_path(void)
+{
+	static unsigned long seq;
+
+	if (!tu_pg())
+		return tu_temp_path();
+	/* One schema per store, named by process and count: forked tests
+	 * and parallel suites each make their own. */
+	const char *uri = getenv("EVC_TEST_PG");
+	size_t n = strlen(uri) + 64;
+	char *path = malloc(n);
+	ck_assert_ptr_nonnull(path);
+	snprintf(path, n, "%s%cevcount_schema=t%ld_%lu", uri,
+	         strchr(uri, '?') ? '&' : '?', (long)getpid(), ++seq);
+	tu_register_name(path);
+	return path;
+}
+
 evc_store *tu_mem_store(void)
 {
+	if (tu_pg())
+		return tu_open_store(tu_store_path(),
+		                     EVC_OPEN_READWRITE | EVC_OPEN_CREATE);
 	return tu_open_store(":memory:", EVC_OPEN_READWRITE | EVC_OPEN_CREATE);
 }
 

@@ -12,8 +12,10 @@
 #define EVC_TESTUTIL_H
 
 #include <check.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "evc-int.h"
 
@@ -44,7 +46,25 @@ const char *tu_fmt(int64_t t, char buf[EVC_TIME_BUFSZ]);
 
 /* ---- stores -------------------------------------------------------------- */
 
-/* A fresh private ":memory:" store; asserts success. */
+/* The tests run against PostgreSQL when $EVC_TEST_PG is the URI of an
+ * empty database (tests/pg-run.sh sets it), else against SQLite. */
+bool tu_pg(void);
+/* A store name that does not exist yet: a new temp path (SQLite), or the
+ * $EVC_TEST_PG URI with a schema of its own (PostgreSQL). Owned by
+ * testutil. */
+const char *tu_store_path(void);
+/* Leave a test that SQLite alone can run, saying so on stderr. */
+#define TU_SKIP_ON_PG(why)                                                     \
+	do {                                                                   \
+		if (tu_pg()) {                                                 \
+			fprintf(stderr, "%s: skipped on PostgreSQL: %s\n",     \
+			        __func__, why);                                \
+			return;                                                \
+		}                                                              \
+	} while (0)
+
+/* A fresh private store: ":memory:", or a new PostgreSQL schema; asserts
+ * success. */
 evc_store *tu_mem_store(void);
 /* evc_open() asserting success. */
 evc_store *tu_open_store(const char *path, unsigned flags);

@@ -1,0 +1,575 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The PostgreSQL backend's own checks, which need libpq itself to set up
+ * or to look: schemas that are not stores (and newer stores) are refused
+ * untouched, stores are created once however many create them at once,
+ * passwords stay out of every message, a rolled-back ingest leaves no
+ * customer behind, customer ids probe past a taken one, sources are known
+ * by host and path, and the size is the tables'. Run by tests/pg-run.sh
+ * (suite pg); without $EVC_TEST_PG every test says it is skipped. The only
+ * test that includes <libpq-fe.h>.
+ */
+#include "testutil.h"
+
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SKIP_WITHOUT_PG()                                                      \
+	do {                                                                   \
+		if (!tu_pg()) {                                                \
+			fprintf(stderr, "%s: skipped: no $EVC_TEST_PG\n",      \
+			        __func__);                                     \
+			return;                                                \
+		}                                                              \
+	} while (0)
+
+static const char rows[] = "c1,click," TU_UUID ",2021-03-01T02:15:00Z\n"
+                           "c1,click," TU_UUID ",2021-03-01T02:16:00Z\n"
+                           "c2,click," TU_UUID ",2021-03-01T03:00:00Z\n";
+
+static const unsigned all_flags[] = {
+    EVC_OPEN_READONLY,
+    EVC_OPEN_READWRITE,
+    EVC_OPEN_READWRITE | EVC_OPEN_CREATE,
+};
+#define N_FLAGS ((int)(sizeof(all_flags) / sizeof(all_flags[0])))
+
+/* The schema a tu_store_path() name chooses. */
+static const char *schema_of(const char *path)
+{
+	const char *p = strstr(path, "evcount_schema=");
+	ck_assert_ptr_nonnull(p);
+	return p + strlen("evcount_schema=");
+}
+
+/* A connection to the test database, for looking behind the library. */
+static PGconn *connect_db(void)
+{
+	PGconn *c = PQconnectdb(getenv("EVC_TEST_PG"));
+	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "connect: %s",
+	              PQerrorMessage(c));
+	return c;
+}
+
+static void sql(PGconn *c, const char *q)
+{
+	PGresult *r = PQexec(c, q);
+	const ExecStatusType st = PQresultStatus(r);
+	ck_assert_msg(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK, "%s: %s",
+	              q, PQerrorMessage(c));
+	PQclear(r);
+}
+
+/* The one value a query returns, as text (malloc'ed). */
+static char *sql_value(PGconn *c, const char *q)
+{
+	PGresult *r = PQexec(c, q);
+	ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", q,
+	              PQerrorMessage(c));
+	ck_assert_int_eq(PQntuples(r), 1);
+	char *v = strdup(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return v;
+}
+
+static long long sql_int(PGconn *c, const char *q)
+{
+	char *v = sql_value(c, q);
+	long long n = atoll(v);
+	free(v);
+	return n;
+}
+
+/* A statement naming one schema (fmt takes it once or more as %1$s). */
+static void sqlf(PGconn *c, char *buf, size_t size, const char *fmt,
+                 const char *schema)
+{
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	snprintf(buf, size, fmt, schema);
+#pragma GCC diagnostic pop
+	sql(c, buf);
+}
+
+/* ---- what is not a store is refused, untouched ----------------------------
+ */
+
+START_TEST(foreign_schema_is_not_store)
+{
+	SKIP_WITHOUT_PG();
+	const char *path = tu_store_path();
+	const char *schema = schema_of(path);
+	char q[512];
+	PGconn *c = connect_db();
+	sqlf(c, q, sizeof(q),
+	     "CREATE SCHEMA %1$s; CREATE TABLE %1$s.t (x int);"
+	     "INSERT INTO %1$s.t VALUES (1)",
+	     schema);
+	tu_open_fails_unchanged(path, all_flags[_i], EVC_ENOTSTORE);
+	snprintf(q, sizeof(q),
+	         "SELECT (SELECT count(*) FROM pg_class c JOIN pg_namespace n"
+	         " ON n.oid = c.relnamespace WHERE n.nspname = '%s') * 10 +"
+	         " (SELECT x FROM %s.t)",
+	         schema, schema);
+	ck_assert_int_eq(sql_int(c, q), 11); /* one table, its row */
+	PQfinish(c);
+}
+END_TEST
+
+START_TEST(newer_schema_is_refused)
+{
+	SKIP_WITHOUT_PG();
+	const char *path = tu_store_path();
+	char q[512];
+	evc_store *s =
+	    tu_open_store(path, EVC_OPEN_READWRITE | EVC_OPEN_CREATE);
+	tu_ingest_ok(s, rows);
+	evc_close(s);
+	PGconn *c = connect_db();
+	sqlf(c, q, sizeof(q),
+	     "UPDATE %1$s.evcount_store SET schema_version = 999",
+	     schema_of(path));
+	tu_open_fails_unchanged(path, all_flags[_i], EVC_ESCHEMA);
+	snprintf(q, sizeof(q), "SELECT schema_version FROM %s.evcount_store",
+	         schema_of(path));
+	ck_assert_int_eq(sql_int(c, q), 999);
+	PQfinish(c);
+}
+END_TEST
+
+START_TEST(empty_schema)
+{
+	SKIP_WITHOUT_PG();
+	const char *path = tu_store_path();
+	char q[256];
+	PGconn *c = connect_db();
+	sqlf(c, q, sizeof(q), "CREATE SCHEMA %1$s", schema_of(path));
+	tu_open_fails_unchanged(path, EVC_OPEN_READONLY, EVC_ENOTSTORE);
+	tu_open_fails_unchanged(path, EVC_OPEN_READWRITE, EVC_ENOTSTORE);
+	/* Created in it, as SQLite does in an empty file. */
+	evc_store *s =
+	    tu_open_store(path, EVC_OPEN_READWRITE | EVC_OPEN_CREATE);
+	tu_ingest_ok(s, rows);
+	ck_assert_uint_eq(tu_total(s, "c1", ts("2021-03-01"), ts("2021-03-02")),
+	                  2);
+	evc_close(s);
+	PQfinish(c);
+}
+END_TEST
+
+START_TEST(missing_schema_is_not_created)
+{
+	SKIP_WITHOUT_PG();
+	const char *path = tu_store_path();
+	char q[256];
+	tu_open_fails_unchanged(path, EVC_OPEN_READONLY, EVC_ENOTFOUND);
+	tu_open_fails_unchanged(path, EVC_OPEN_READWRITE, EVC_ENOTFOUND);
+	PGconn *c = connect_db();
+	snprintf(q, sizeof(q),
+	         "SELECT count(*) FROM pg_namespace WHERE nspname = '%s'",
+	         schema_of(path));
+	ck_assert_int_eq(sql_int(c, q), 0);
+	PQfinish(c);
+}
+END_TEST
+
+START_TEST(bad_schema_parameter)
+{
+	SKIP_WITHOUT_PG();
+	static const char *const bad[] = {"", "1abc", "a-b", "a\"b", "a%20b"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char path[512];
+		evc_store *s = NULL;
+		snprintf(path, sizeof(path), "%s?evcount_schema=%s",
+		         getenv("EVC_TEST_PG"), bad[i]);
+		ck_assert_int_eq(evc_open(&s, path, EVC_OPEN_READONLY),
+		                 EVC_EINVAL);
+		ck_assert_ptr_nonnull(
+		    strstr(evc_errmsg(NULL), "evcount_schema"));
+	}
+}
+END_TEST
+
+/* ---- creating at once -----------------------------------------------------
+ */
+
+struct opener {
+	const char *path;
+	int rc;
+	char msg[512];
+};
+
+static void *open_create(void *arg)
+{
+	struct opener *o = arg;
+	evc_store *s = NULL;
+	o->rc = evc_open(&s, o->path, EVC_OPEN_READWRITE | EVC_OPEN_CREATE);
+	snprintf(o->msg, sizeof(o->msg), "%s", evc_errmsg(NULL));
+	evc_close(s);
+	return NULL;
+}
+
+START_TEST(concurrent_create_makes_one_store)
+{
+	SKIP_WITHOUT_PG();
+	enum { N = 6 };
+	const char *path = tu_store_path();
+	struct opener o[N];
+	pthread_t th[N];
+	char q[256];
+	for (int i = 0; i < N; i++) {
+		o[i].path = path;
+		ck_assert_int_eq(
+		    pthread_create(&th[i], NULL, open_create, &o[i]), 0);
+	}
+	for (int i = 0; i < N; i++) {
+		ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+		ck_assert_msg(o[i].rc == EVC_OK, "opener %d: %d %s", i, o[i].rc,
+		              o[i].msg);
+	}
+	PGconn *c = connect_db();
+	snprintf(q, sizeof(q), "SELECT count(*) FROM %s.evcount_store",
+	         schema_of(path));
+	ck_assert_int_eq(sql_int(c, q), 1);
+	PQfinish(c);
+}
+END_TEST
+
+/* ---- credentials -----------------------------------------------------------
+ */
+
+/* The test URI with the password in it: postgresql://evcount:PW@... */
+static char *uri_with_password(const char *pw, const char *schema)
+{
+	const char *uri = getenv("EVC_TEST_PG");
+	const char *at = strchr(uri, '@');
+	ck_assert_ptr_nonnull(at);
+	size_t n = strlen(uri) + strlen(pw) + 128;
+	char *out = malloc(n);
+	ck_assert_ptr_nonnull(out);
+	snprintf(out, n, "%.*s:%s%s?evcount_schema=%s", (int)(at - uri), uri,
+	         pw, at, schema);
+	return out;
+}
+
+static void assert_no(const char *msg, const char *secret)
+{
+	ck_assert_msg(strstr(msg, secret) == NULL, "\"%s\" shows the password",
+	              msg);
+}
+
+START_TEST(password_never_shows)
+{
+	SKIP_WITHOUT_PG();
+	const char *pw = getenv("PGPASSWORD");
+	ck_assert_ptr_nonnull(pw);
+	char schema[64];
+	snprintf(schema, sizeof(schema), "%s", schema_of(tu_store_path()));
+	char *uri = uri_with_password(pw, schema);
+	evc_store *s = NULL;
+
+	/* The right password in the URI: it works, and the store's own
+	 * messages (here: a missing input) show the URI masked. */
+	unsetenv("PGPASSWORD");
+	ck_assert_int_eq(evc_open(&s, uri, EVC_OPEN_READONLY), EVC_ENOTFOUND);
+	assert_no(evc_errmsg(NULL), pw);
+	ck_assert_ptr_nonnull(strstr(evc_errmsg(NULL), "evcount:***@"));
+	s = tu_open_store(uri, EVC_OPEN_READWRITE | EVC_OPEN_CREATE);
+	tu_ingest_ok(s, rows);
+	evc_store_summary sum;
+	ck_assert_int_eq(evc_store_info(s, &sum), EVC_OK);
+	evc_close(s);
+	s = tu_open_store(uri, EVC_OPEN_READONLY);
+	ck_assert_int_eq(tu_ingest_str(s, rows, NULL, NULL), EVC_EREADONLY);
+	assert_no(evc_errmsg(s), pw);
+	ck_assert_ptr_nonnull(strstr(evc_errmsg(s), "evcount:***@"));
+	evc_close(s);
+	/* Bad flags: said before connecting, masked too. */
+	ck_assert_int_eq(evc_open(&s, uri, 0), EVC_EINVAL);
+	assert_no(evc_errmsg(NULL), pw);
+	free(uri);
+
+	/* A wrong password, in the URI or as a parameter, and a malformed
+	 * one that libpq quotes back. */
+	static const char *const wrong[] = {
+	    "postgresql://evcount:WrongSecret42@%s?evcount_schema=x",
+	    "postgresql://evcount@%s?password=WrongSecret42",
+	    "postgresql://evcount:Wrong%%zzSecret42@%s",
+	};
+	const char *host = strchr(getenv("EVC_TEST_PG"), '@') + 1;
+	for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
+		char u[512];
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+		snprintf(u, sizeof(u), wrong[i], host);
+#pragma GCC diagnostic pop
+		ck_assert_int_ne(evc_open(&s, u, EVC_OPEN_READONLY), EVC_OK);
+		ck_assert_str_ne(evc_errmsg(NULL), "");
+		assert_no(evc_errmsg(NULL), "Secret42");
+	}
+	/* Without any password: refused, saying why. */
+	ck_assert_int_eq(evc_open(&s, getenv("EVC_TEST_PG"), EVC_OPEN_READONLY),
+	                 EVC_EIO);
+	ck_assert_ptr_nonnull(strstr(evc_errmsg(NULL), "password"));
+	setenv("PGPASSWORD", pw, 1);
+}
+END_TEST
+
+/* ---- what the store holds -------------------------------------------------
+ */
+
+START_TEST(size_is_the_tables)
+{
+	SKIP_WITHOUT_PG();
+	const char *path = tu_store_path();
+	char q[512];
+	evc_store *s =
+	    tu_open_store(path, EVC_OPEN_READWRITE | EVC_OPEN_CREATE);
+	tu_ingest_ok(s, rows);
+	evc_store_summary sum;
+	ck_assert_int_eq(evc_store_info(s, &sum), EVC_OK);
+	PGconn *c = connect_db();
+	snprintf(q, sizeof(q),
+	         "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c"
+	         " JOIN pg_namespace n ON n.oid = c.relnamespace"
+	         " WHERE n.nspname = '%s' AND c.relkind = 'r'",
+	         schema_of(path));
+	ck_assert_uint_eq(sum.file_size, (uint64_t)sql_int(c, q));
+	ck_assert_uint_gt(sum.file_size, 0);
+	PQfinish(c);
+	evc_close(s);
+}
+END_TEST
+
+static int stop_at_second(const evc_reject *r, void *payload)
+{
+	(void)r;
+	return ++*(int *)payload == 2;
+}
+
+START_TEST(failed_ingest_leaves_no_customer)
+{
+	SKIP_WITHOUT_PG();
+	const char *path = tu_store_path();
+	char q[512];
+	evc_store *s =
+	    tu_open_store(path, EVC_OPEN_READWRITE | EVC_OPEN_CREATE);
+	tu_ingest_ok(s, "old,click," TU_UUID ",2021-03-01T00:00:00Z\n");
+	/* New customers, counted in the same transaction as a row the
+	 * callback stops at: all of it rolls back, threaded or not. */
+	for (unsigned threads = 0; threads <= 1; threads++) {
+		int calls = 0;
+		evc_ingest_options o = EVC_INGEST_OPTIONS_INIT;
+		o.on_reject = stop_at_second;
+		o.payload = &calls;
+		o.threads = threads;
+		ck_assert_int_eq(
+		    tu_ingest_str(s,
+		                  "new1,click,x,"
+		                  "2021-03-01T00:00:00Z\n"
+		                  "new2,click," TU_UUID
+		                  ",2021-03-01T01:00:00Z\n"
+		                  "new3,click,y,2021-03-01T02:00:00Z\n",
+		                  &o, NULL),
+		    EVC_EABORTED);
+	}
+	uint64_t n;
+	ck_assert_int_eq(evc_customer_count(s, &n), EVC_OK);
+	ck_assert_uint_eq(n, 1);
+	PGconn *c = connect_db();
+	const char *sch = schema_of(path);
+	snprintf(q, sizeof(q),
+	         "SELECT (SELECT count(*) FROM %s.customers) * 100 +"
+	         " (SELECT count(*) FROM %s.hour_counts) * 10 +"
+	         " (SELECT count(*) FROM %s.sources)",
+	         sch, sch, sch);
+	ck_assert_int_eq(sql_int(c, q), 111);
+	PQfinish(c);
+	evc_close(s);
+}
+END_TEST
+
+/* The id the backend tries first for a customer (pg.c's first_id). */
+static long long first_id(const char *name)
+{
+	evc_hash h;
+	evc__hash_init(&h);
+	evc__hash_update(&h, name, strlen(name));
+	long long id = (long long)(evc__hash_final(&h) >> 1);
+	return id ? id : 1;
+}
+
+START_TEST(customer_id_taken_probes_on)
+{
+	SKIP_WITHOUT_PG();
+	const char *path = tu_store_path();
+	char q[512];
+	evc_store *s =
+	    tu_open_store(path, EVC_OPEN_READWRITE | EVC_OPEN_CREATE);
+	PGconn *c = connect_db();
+	/* Another name holding c1's id, as a 63-bit collision would. */
+	snprintf(q, sizeof(q),
+	         "INSERT INTO %s.customers VALUES (%lld, 'impostor')",
+	         schema_of(path), first_id("c1"));
+	sql(c, q);
+	tu_ingest_ok(s, rows);
+	tu_ingest_ok(s, "c1,click," TU_UUID ",2021-03-01T02:17:00Z\n");
+	ck_assert_uint_eq(tu_total(s, "c1", ts("2021-03-01"), ts("2021-03-02")),
+	                  3);
+	ck_assert_uint_eq(
+	    tu_total(s, "impostor", ts("2021-03-01"), ts("2021-03-02")), 0);
+	snprintf(q, sizeof(q), "SELECT id FROM %s.customers WHERE name = 'c1'",
+	         schema_of(path));
+	ck_assert_int_eq(sql_int(c, q), first_id("c1") + 1);
+	evc_close(s);
+	/* A fresh handle (nothing cached) finds it too. */
+	s = tu_open_store(path, EVC_OPEN_READONLY);
+	ck_assert_uint_eq(tu_total(s, "c1", ts("2021-03-01"), ts("2021-03-02")),
+	                  3);
+	uint64_t n;
+	ck_assert_int_eq(evc_customer_count(s, &n), EVC_OK);
+	ck_assert_uint_eq(n, 3);
+	evc_close(s);
+	PQfinish(c);
+}
+END_TEST
+
+static int first_realpath(const evc_source_info *src, void *payload)
+{
+	snprintf(payload, 1024, "%s", src->realpath);
+	return 1;
+}
+
+START_TEST(sources_are_known_by_host)
+{
+	SKIP_WITHOUT_PG();
+	const char *path = tu_store_path();
+	const char *input = tu_write_temp_str(rows);
+	char q[1024], got[1024], host[256], want[2048], real[1024];
+	evc_store *s =
+	    tu_open_store(path, EVC_OPEN_READWRITE | EVC_OPEN_CREATE);
+	ck_assert_int_eq(evc_ingest_csv(s, input, NULL, NULL), EVC_OK);
+	evc_sources(s, first_realpath, got);
+	ck_assert_int_eq(gethostname(host, sizeof(host)), 0);
+	ck_assert_ptr_nonnull(realpath(input, real));
+	snprintf(want, sizeof(want), "%s:%s", host, real);
+	ck_assert_str_eq(got, want);
+	/* The same path on another machine is another file: ingesting this
+	 * one again finds it by content, counts nothing new. */
+	PGconn *c = connect_db();
+	snprintf(q, sizeof(q),
+	         "UPDATE %s.sources SET realpath = 'elsewhere:' || path",
+	         schema_of(path));
+	sql(c, q);
+	evc_ingest_stats st;
+	ck_assert_int_eq(evc_ingest_csv(s, input, NULL, &st), EVC_OK);
+	ck_assert_uint_eq(st.rows_counted, 0);
+	ck_assert_int_eq(st.source, EVC_SOURCE_UNCHANGED);
+	ck_assert_uint_eq(tu_total(s, "c1", ts("2021-03-01"), ts("2021-03-02")),
+	                  2);
+	snprintf(q, sizeof(q), "SELECT count(*) FROM %s.sources",
+	         schema_of(path));
+	ck_assert_int_eq(sql_int(c, q), 2);
+	PQfinish(c);
+	evc_close(s);
+}
+END_TEST
+
+/* ---- two writers at once --------------------------------------------------
+ */
+
+struct writer {
+	const char *store, *input;
+	int rc;
+	char msg[512];
+};
+
+static void *write_one(void *arg)
+{
+	struct writer *w = arg;
+	evc_store *s = NULL;
+	evc_ingest_options o = EVC_INGEST_OPTIONS_INIT;
+	o.checkpoint_bytes = 4096;
+	w->rc = evc_open(&s, w->store, EVC_OPEN_READWRITE);
+	if (w->rc == EVC_OK)
+		w->rc = evc_ingest_csv(s, w->input, &o, NULL);
+	snprintf(w->msg, sizeof(w->msg), "%s",
+	         s ? evc_errmsg(s) : evc_errmsg(NULL));
+	evc_close(s);
+	return NULL;
+}
+
+START_TEST(writers_of_different_files_both_count)
+{
+	SKIP_WITHOUT_PG();
+	enum { N = 4, ROWS = 3000 };
+	const char *path = tu_store_path();
+	struct writer w[N];
+	pthread_t th[N];
+	uint64_t rng = 11;
+	evc_close(tu_open_store(path, EVC_OPEN_READWRITE | EVC_OPEN_CREATE));
+	/* The same customers and hours in every file, in other orders. */
+	for (int i = 0; i < N; i++) {
+		size_t cap = ROWS * 80, n = 0;
+		char *csv = malloc(cap);
+		ck_assert_ptr_nonnull(csv);
+		for (int r = 0; r < ROWS; r++)
+			n +=
+			    (size_t)snprintf(csv + n, cap - n,
+			                     "c%02u,click," TU_UUID
+			                     ",2021-03-01T%02u:%02u:00Z\n",
+			                     (unsigned)tu_rand_below(&rng, 20),
+			                     (unsigned)tu_rand_below(&rng, 24),
+			                     (unsigned)tu_rand_below(&rng, 60));
+		w[i].store = path;
+		w[i].input = tu_write_temp(csv, n);
+		free(csv);
+	}
+	for (int i = 0; i < N; i++)
+		ck_assert_int_eq(pthread_create(&th[i], NULL, write_one, &w[i]),
+		                 0);
+	for (int i = 0; i < N; i++) {
+		ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+		ck_assert_msg(w[i].rc == EVC_OK, "writer %d: %s", i, w[i].msg);
+	}
+	evc_store *s = tu_open_store(path, EVC_OPEN_READONLY);
+	evc_store_summary sum;
+	ck_assert_int_eq(evc_store_info(s, &sum), EVC_OK);
+	ck_assert_uint_eq(sum.rows_counted, N * ROWS);
+	ck_assert_uint_eq(sum.customers, 20);
+	ck_assert_uint_eq(sum.sources, N);
+	evc_close(s);
+}
+END_TEST
+
+static Suite *pg_suite(void)
+{
+	Suite *s = suite_create("pg");
+	TCase *tc = tcase_create("refuse_foreign_schemas");
+	tcase_add_loop_test(tc, foreign_schema_is_not_store, 0, N_FLAGS);
+	tcase_add_loop_test(tc, newer_schema_is_refused, 0, N_FLAGS);
+	tcase_add_test(tc, empty_schema);
+	tcase_add_test(tc, missing_schema_is_not_created);
+	tcase_add_test(tc, bad_schema_parameter);
+	tcase_add_test(tc, concurrent_create_makes_one_store);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("credentials");
+	tcase_add_test(tc, password_never_shows);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("contents");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, size_is_the_tables);
+	tcase_add_test(tc, failed_ingest_leaves_no_customer);
+	tcase_add_test(tc, customer_id_taken_probes_on);
+	tcase_add_test(tc, sources_are_known_by_host);
+	tcase_add_test(tc, writers_of_different_files_both_count);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+TU_SUITE(pg_suite)
