@@ -53,6 +53,21 @@ static void copy_file(const char *from, const char *to)
 static const char before_csv[] =
     "a,x,00000000-0000-4000-8000-000000000001,2021-03-01 00:01:00+00\n"
     "b,x,00000000-0000-4000-8000-000000000002,2021-03-01 01:02:00Z\n";
+/* A store holding what `from` holds: a copy of the file (SQLite), or on
+ * PostgreSQL, where a store is no file, the same ingest again. */
+static void copy_store(const char *from, const char *to)
+{
+	if (!tu_pg()) {
+		copy_file(from, to);
+		return;
+	}
+	evc_store *s = tu_open_store(to, EVC_OPEN_READWRITE | EVC_OPEN_CREATE);
+	int fd = tu_open_temp(before_csv, strlen(before_csv));
+	ck_assert_int_eq(evc_ingest_fd(s, fd, "before", NULL, NULL), EVC_OK);
+	close(fd);
+	evc_close(s);
+}
+
 static const char ingest_csv[] =
     "customer_id,event_type,transaction_id,timestamp\n"
     "a,x,00000000-0000-4000-8000-000000000003,2021-03-01 00:01:30+00\n"
@@ -79,7 +94,7 @@ START_TEST(ingest_fails_cleanly_at_every_allocation)
 		evc__ingest_batch_keys = 2;
 		evc__ingest_threaded_min = 0;
 	}
-	const char *base = tu_temp_path();
+	const char *base = tu_store_path();
 	const char *input = tu_write_temp_str(ingest_csv);
 	struct dump before, after, got;
 	long n, failures = 0;
@@ -92,8 +107,8 @@ START_TEST(ingest_fails_cleanly_at_every_allocation)
 	close(fd);
 	evc_close(s);
 	export_store(base, &before);
-	const char *full = tu_temp_path();
-	copy_file(base, full);
+	const char *full = tu_store_path();
+	copy_store(base, full);
 	s = tu_open_store(full, EVC_OPEN_READWRITE);
 	ck_assert_int_eq(evc_ingest_csv(s, input, NULL, NULL), EVC_OK);
 	evc_close(s);
@@ -101,8 +116,8 @@ START_TEST(ingest_fails_cleanly_at_every_allocation)
 	ck_assert_str_ne(before.buf, after.buf);
 
 	for (n = 1;; n += step()) {
-		const char *path = tu_temp_path();
-		copy_file(base, path);
+		const char *path = tu_store_path();
+		copy_store(base, path);
 		evc__alloc_fail_nth(n);
 		int rc = evc_open(&s, path, EVC_OPEN_READWRITE);
 		if (rc == EVC_OK) {
@@ -144,7 +159,7 @@ END_TEST
 
 START_TEST(query_fails_cleanly_at_every_allocation)
 {
-	const char *path = tu_temp_path();
+	const char *path = tu_store_path();
 	evc_store *s =
 	    tu_open_store(path, EVC_OPEN_READWRITE | EVC_OPEN_CREATE);
 	int fd = tu_open_temp(ingest_csv, strlen(ingest_csv));

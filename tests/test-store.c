@@ -31,6 +31,7 @@ static const unsigned all_flags[] = {
 
 START_TEST(open_memory_store)
 {
+	TU_SKIP_ON_PG(":memory: is a SQLite store");
 	evc_store *s = NULL;
 	ck_assert_int_eq(
 	    evc_open(&s, ":memory:", EVC_OPEN_READWRITE | EVC_OPEN_CREATE),
@@ -43,7 +44,7 @@ END_TEST
 
 START_TEST(open_missing_without_create)
 {
-	const char *path = tu_temp_path();
+	const char *path = tu_store_path();
 	tu_open_fails_unchanged(path, EVC_OPEN_READWRITE, EVC_ENOTFOUND);
 	ck_assert(!file_exists(path));
 }
@@ -51,7 +52,7 @@ END_TEST
 
 START_TEST(open_missing_readonly)
 {
-	const char *path = tu_temp_path();
+	const char *path = tu_store_path();
 	tu_open_fails_unchanged(path, EVC_OPEN_READONLY, EVC_ENOTFOUND);
 	ck_assert(!file_exists(path));
 }
@@ -59,11 +60,11 @@ END_TEST
 
 START_TEST(open_missing_with_create)
 {
-	const char *path = tu_temp_path();
+	const char *path = tu_store_path();
 	evc_store *s =
 	    tu_open_store(path, EVC_OPEN_READWRITE | EVC_OPEN_CREATE);
 	evc_close(s);
-	ck_assert(file_exists(path));
+	ck_assert(tu_pg() || file_exists(path));
 	/* Now a store: opens without CREATE and read-only. */
 	evc_close(tu_open_store(path, EVC_OPEN_READWRITE));
 	evc_close(tu_open_store(path, EVC_OPEN_READONLY));
@@ -72,6 +73,7 @@ END_TEST
 
 START_TEST(open_empty_file_with_create)
 {
+	TU_SKIP_ON_PG("an empty file is a SQLite store's (test-pg.c: schemas)");
 	const char *path = tu_write_temp("", 0);
 	evc_store *s =
 	    tu_open_store(path, EVC_OPEN_READWRITE | EVC_OPEN_CREATE);
@@ -86,6 +88,7 @@ END_TEST
 
 START_TEST(open_text_file_is_not_store)
 {
+	TU_SKIP_ON_PG("files are SQLite stores (test-pg.c: foreign schemas)");
 	const char *path = tu_write_temp_str(
 	    "customer_id,event_type,transaction_id,timestamp\n"
 	    "c1,click," TU_UUID ",2021-03-01T02:15:00Z\n");
@@ -95,6 +98,7 @@ END_TEST
 
 START_TEST(open_binary_garbage_is_not_store)
 {
+	TU_SKIP_ON_PG("files are SQLite stores (test-pg.c: foreign schemas)");
 	char junk[8192];
 	uint64_t st = 7;
 	for (size_t i = 0; i < sizeof(junk); i++)
@@ -164,7 +168,7 @@ END_TEST
 
 START_TEST(errmsg_after_failed_open_names_path)
 {
-	const char *path = tu_temp_path();
+	const char *path = tu_store_path();
 	evc_store *s = NULL;
 	ck_assert_int_eq(evc_open(&s, path, EVC_OPEN_READONLY), EVC_ENOTFOUND);
 	const char *msg = evc_errmsg(NULL);
@@ -193,15 +197,17 @@ END_TEST
 
 START_TEST(readonly_store_refuses_ingest)
 {
-	const char *path = tu_temp_path();
+	const char *path = tu_store_path();
 	evc_store *s =
 	    tu_open_store(path, EVC_OPEN_READWRITE | EVC_OPEN_CREATE);
 	tu_ingest_ok(s, rows);
 	evc_close(s);
 
-	size_t len0, len1;
+	/* (On PostgreSQL there is no file: the server refuses writes in the
+	 * read-only session, and the counts below show none happened.) */
+	size_t len0 = 0, len1 = 0;
 	char *before = tu_read_file(path, &len0);
-	ck_assert_ptr_nonnull(before);
+	ck_assert(tu_pg() || before);
 	s = tu_open_store(path, EVC_OPEN_READONLY);
 	evc_ingest_stats st;
 	int rc = tu_ingest_str(s, rows, NULL, &st);
@@ -212,9 +218,9 @@ START_TEST(readonly_store_refuses_ingest)
 	                  2);
 	evc_close(s);
 	char *after = tu_read_file(path, &len1);
-	ck_assert_ptr_nonnull(after);
+	ck_assert(tu_pg() || after);
 	ck_assert_uint_eq(len0, len1);
-	ck_assert(memcmp(before, after, len0) == 0);
+	ck_assert(!before || memcmp(before, after, len0) == 0);
 	free(before);
 	free(after);
 }
@@ -224,7 +230,7 @@ END_TEST
 
 START_TEST(reopen_keeps_counts)
 {
-	const char *path = tu_temp_path();
+	const char *path = tu_store_path();
 	int64_t a = ts("2021-03-01T00:00:00Z"), b = ts("2021-03-01T06:00:00Z");
 	evc_store *s =
 	    tu_open_store(path, EVC_OPEN_READWRITE | EVC_OPEN_CREATE);
@@ -261,7 +267,7 @@ END_TEST
 
 START_TEST(two_handles_same_file)
 {
-	const char *path = tu_temp_path();
+	const char *path = tu_store_path();
 	int64_t a = ts("2021-03-01"), b = ts("2021-03-02");
 	evc_store *w =
 	    tu_open_store(path, EVC_OPEN_READWRITE | EVC_OPEN_CREATE);
