@@ -13,6 +13,7 @@ evcount_deps=(
 	meson ninja-build pkg-config # build
 	gcc libc6-dev                # compiler, libc and the ASan/UBSan runtimes
 	libsqlite3-dev               # the store
+	libpq-dev postgresql-15      # PostgreSQL stores; their tests start a server
 	check                        # unit tests
 	libmicrohttpd-dev curl       # evcount-cli serve and its tests
 	valgrind                     # meson test --setup valgrind
