@@ -733,7 +733,12 @@ static int open_store(evc_store **store, const char *path, unsigned flags)
 	if (rc == EVC_OK)
 		return EXIT_OK;
 	fprintf(stderr, PROG ": %s\n", cli_errmsg(NULL, rc));
-	if (rc == EVC_ENOTFOUND)
+	/* A URI may hold a password: the line above names it masked. */
+	if (rc == EVC_ENOTFOUND && strstr(path, "://"))
+		fprintf(stderr, PROG ": no store there: ingest into it first, "
+		                     "or name another with --db or "
+		                     "EVCOUNT_DB\n");
+	else if (rc == EVC_ENOTFOUND)
 		fprintf(stderr,
 		        PROG ": no store at \"%s\": ingest into it first, or "
 		             "name another with --db or EVCOUNT_DB\n",
