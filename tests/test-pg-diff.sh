@@ -4,7 +4,8 @@
 # The same inputs give the same store on SQLite and on PostgreSQL: every
 # command's output byte for byte (export in each format, customers,
 # sources' counters, stats but for the size, hourly), over generated
-# exports with rejects, warnings, late rows, appends and copies.
+# exports with rejects, warnings, late rows, appends and copies. And no
+# password in a --db URI or $EVCOUNT_DB ever shows.
 #
 # usage: pg-run.sh test-pg-diff.sh EVCOUNT_CLI GEN_EVENTS
 set -euo pipefail
@@ -99,6 +100,32 @@ fi
 "$cli" --db "$sqlite" stats --format csv | tail -1 | cut -d, -f1-6 >"$tmp/s.stats"
 "$cli" --db "$pg" stats --format csv | tail -1 | cut -d, -f1-6 >"$tmp/p.stats"
 cmp -s "$tmp/s.stats" "$tmp/p.stats" && ok "stats agree" || fail "stats: $(cat "$tmp/s.stats") vs $(cat "$tmp/p.stats")"
+
+# The CLI never shows a password: not for a missing store, a wrong
+# password or a store named by $EVCOUNT_DB, in any message.
+: "${PGPASSWORD:?}"
+with_pw=$(sed "s|://evcount@|://evcount:$PGPASSWORD@|" <<<"$EVC_TEST_PG")
+leaks=0
+for db in "$with_pw?evcount_schema=absent" "$with_pw?evcount_schema=diff" \
+	"${with_pw/$PGPASSWORD/WrongSecret42}"; do
+	for cmd in stats sources export "hourly --customer-id x --start 2021-03-01 --end 2021-03-02"; do
+		# shellcheck disable=SC2086
+		"$cli" --db "$db" $cmd >"$tmp/out" 2>"$tmp/err" || true
+		# shellcheck disable=SC2086
+		EVCOUNT_DB=$db "$cli" $cmd >>"$tmp/out" 2>>"$tmp/err" || true
+		if grep -q -e "$PGPASSWORD" -e WrongSecret42 "$tmp/out" "$tmp/err"; then
+			leaks=$((leaks + 1))
+			cat "$tmp/err"
+		fi
+	done
+done
+"$cli" --db "$with_pw?evcount_schema=absent" stats 2>"$tmp/err" || true
+if [ $leaks = 0 ] && grep -q 'evcount:\*\*\*@' "$tmp/err" &&
+	grep -q "no store there" "$tmp/err"; then
+	ok "no password in any output or message: $(head -1 "$tmp/err")"
+else
+	fail "passwords shown ($leaks) or not masked: $(cat "$tmp/err")"
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
