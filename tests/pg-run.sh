@@ -24,7 +24,8 @@
 # exits 77 (skipped), or 1 when $CI is set: CI installs the server
 # (tools/install-deps.sh), so a missing one there is a failure.
 #
-# Environment: EVC_PG_FSYNC=on keeps fsync on (the tests turn it off).
+# Environment: EVC_PG_FSYNC=on keeps fsync on (the tests turn it off);
+# EVC_PG_OPTIONS adds server options ("-c shared_buffers=512MB ...").
 set -euo pipefail
 
 if [ $# -eq 0 ]; then
@@ -76,12 +77,12 @@ fi
 rm -f "$dir/pw"
 
 fsync=${EVC_PG_FSYNC:-off}
+server_opts="-c listen_addresses=127.0.0.1 -c unix_socket_directories=$dir -c fsync=$fsync -c max_connections=200 ${EVC_PG_OPTIONS:-}"
 started=
 for _ in $(seq 1 20); do
 	port=$((20000 + RANDOM % 30000))
 	if "${as[@]}" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
-		-o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$dir -c fsync=$fsync -c max_connections=200" \
-		start >/dev/null 2>&1; then
+		-o "-p $port $server_opts" start >/dev/null 2>&1; then
 		started=1
 		break
 	fi
@@ -98,7 +99,7 @@ cat >"$dir/ctl" <<EOF
 case \${1:-} in
 stop) exec ${as[*]} "$bindir/pg_ctl" -D "$dir/data" -m immediate stop ;;
 start) exec ${as[*]} "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
-	-o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$dir -c fsync=$fsync -c max_connections=200" start ;;
+	-o "-p $port $server_opts" start ;;
 psql) shift; exec "$bindir/psql" -X -q -v ON_ERROR_STOP=1 -h "$dir" -p $port -U evcount -d evcount_test "\$@" ;;
 *) echo "usage: \$0 stop|start|psql ARG..." >&2; exit 2 ;;
 esac
