@@ -192,6 +192,7 @@ struct evc_db {
 	bool in_write;    /* begin_write() .. commit() or rollback() */
 	bool own_read;    /* begin_read() opened the transaction */
 	bool merged;      /* this write transaction merged already */
+	bool serial;      /* merges take the store's lock (Citus) */
 	unsigned cursors; /* open cursors, for their names */
 	size_t staged;    /* hour rows staged since the last merge */
 	char sqlstate[6]; /* of the last failure */
@@ -859,11 +860,37 @@ static bool in_transaction(const evc_db *db)
 
 static void forget_transaction(evc_db *db)
 {
-	db->in_write = db->own_read = db->merged = false;
+	db->in_write = db->own_read = db->merged = db->serial = false;
 	db->staged = 0;
 	db->cursors = 0;
 	idmap_clear(&db->fresh);
 	db->n_fresh = db->fresh_merged = 0;
+}
+
+/* On Citus, with hour_counts distributed, a merge cannot compare what it
+ * writes with what it read (MERGE from a coordinator's table into a
+ * distributed one is not supported, nor an upsert condition that reads
+ * one): merges take a lock of the store's from the merge to the commit,
+ * and write with a plain upsert. Only merges wait for each other; the
+ * ingests still stage their intervals side by side. */
+static int citus_serial(evc_db *db, evc_error *err)
+{
+	char reg[96];
+	PGresult *res = NULL;
+	int rc;
+
+	snprintf(reg, sizeof(reg), "%s.hour_counts", db->qschema);
+	const char *values[1] = {reg};
+	const int lens[1] = {(int)strlen(reg)};
+	const int fmts[1] = {1};
+	if ((rc = query(db, err,
+	                "SELECT EXISTS (SELECT 1 FROM pg_dist_partition"
+	                " WHERE logicalrelid = to_regclass($1::text))",
+	                1, values, lens, fmts, &res, "starting a transaction")))
+		return rc;
+	db->serial = *PQgetvalue(res, 0, 0) == 1;
+	PQclear(res);
+	return EVC_OK;
 }
 
 static int pg_begin_write(evc_db *db, uint64_t claim, evc_error *err)
@@ -901,6 +928,8 @@ static int pg_begin_write(evc_db *db, uint64_t claim, evc_error *err)
 	}
 	forget_transaction(db);
 	db->in_write = true;
+	if (db->citus && (rc = citus_serial(db, err)))
+		return rc;
 	return EVC_OK;
 }
 
@@ -1358,8 +1387,29 @@ static int merge_hours(evc_db *db, evc_error *err, struct copy *c)
 	size_t n_new, n_old, written = 0;
 	int rc;
 
-	if ((rc = sum_hours(db, err, c, &n_new, &n_old)) ||
-	    (rc = exec(db, err, "SAVEPOINT evc_write", "writing counts")))
+	if ((rc = sum_hours(db, err, c, &n_new, &n_old)))
+		return rc;
+	if (db->serial) {
+		/* Nobody else merges until this transaction ends. */
+		if ((rc = exec_count(
+		         db, err,
+		         "INSERT INTO @.hour_counts AS h (customer,"
+		         " hour, total, minutes) SELECT customer,"
+		         " hour, total, minutes FROM pg_temp.evc_out"
+		         " ON CONFLICT (customer, hour) DO UPDATE SET"
+		         " total = excluded.total,"
+		         " minutes = excluded.minutes",
+		         "writing counts", &written)))
+			return rc;
+		return written == n_new + n_old
+		           ? EVC_OK
+		           : evc__fail(err, EVC_EDB,
+		                       "%s: writing counts: %zu rows of %zu "
+		                       "written",
+		                       db->name.display, written,
+		                       n_new + n_old);
+	}
+	if ((rc = exec(db, err, "SAVEPOINT evc_write", "writing counts")))
 		return rc;
 	rc = exec_count(db, err, MERGE_SQL, "writing counts", &written);
 	if (rc == EVC_OK && written == n_new + n_old)
@@ -1429,6 +1479,15 @@ static int merge(evc_db *db, evc_error *err)
 	if (!(c = evc__malloc(sizeof(*c))))
 		return evc__fail(err, EVC_ENOMEM, "%s: out of memory",
 		                 db->name.display);
+	if (db->serial && !db->merged) {
+		char sql[96];
+		snprintf(sql, sizeof(sql), "SELECT pg_advisory_xact_lock(%lld)",
+		         (long long)(db->lock_space ^ 0x4556433143495455LL));
+		if ((rc = exec(db, err, sql, "merging counts"))) {
+			free(c);
+			return rc;
+		}
+	}
 	for (unsigned try = 1;; try++) {
 		db->sqlstate[0] = '\0';
 		if ((rc = exec(db, err, "SAVEPOINT evc_merge",
