@@ -126,8 +126,37 @@ const char *evc_errmsg(const evc_store *store);
 /**
  * Open (and with ::EVC_OPEN_CREATE, create) a store.
  *
+ * A store is a SQLite file, or (when the library is built with PostgreSQL
+ * support) a schema of a PostgreSQL database named by a libpq connection
+ * URI starting with `postgresql://` or `postgres://`, for example
+ * `postgresql://evcount@db.example.com/metrics?evcount_schema=prod`:
+ * - `evcount_schema=NAME` chooses the schema, `evcount` by default (1 to
+ *   63 letters, digits and underscores, not starting with a digit). It is
+ *   evcount's own parameter, removed before libpq sees the URI; every
+ *   other part goes to libpq as it is, so its environment (`PGPASSWORD`,
+ *   `PGPASSFILE`, `PGSSLMODE`, ...) and parameters (`sslmode=`, `host=`
+ *   for a Unix socket, ...) work as libpq documents them.
+ * - A password in the URI is masked ("***") in every message and in the
+ *   name the handle reports.
+ * - With ::EVC_OPEN_CREATE, the schema and its tables are created in one
+ *   transaction (an existing empty schema is used); several processes
+ *   creating the same store at once end with one store. A schema holding
+ *   anything else is refused (::EVC_ENOTSTORE), a store of a newer schema
+ *   version too (::EVC_ESCHEMA), untouched. A missing schema without
+ *   ::EVC_OPEN_CREATE is ::EVC_ENOTFOUND.
+ * - Read-only handles read in read-only transactions: the server refuses
+ *   any write.
+ * - Several processes on several machines may ingest into one store at
+ *   once: ingests of different files do not wait for each other; their
+ *   sources are told apart by host name and path (evc_source_info.realpath
+ *   is `host:/resolved/path`), and copies by content, as on SQLite.
+ * - A connection failure is ::EVC_EIO; a lost server fails the call in
+ *   progress, and a later call on the handle fails too: open the store
+ *   again.
+ *
  * @param out receives the new handle; the caller closes it with evc_close().
- * @param path a file name, or ":memory:" for a private in-memory store.
+ * @param path a file name, ":memory:" for a private in-memory store, or a
+ *        PostgreSQL URI (above).
  * @param flags ::EVC_OPEN_READONLY, or ::EVC_OPEN_READWRITE optionally with
  *        ::EVC_OPEN_CREATE.
  * @retval EVC_OK success.
@@ -354,6 +383,8 @@ typedef struct evc_ingest_stats {
  * While it adds counts, SQLite keeps a temporary statement journal (at most
  * about the store's size at a time) in the first writable directory of
  * $SQLITE_TMPDIR, $TMPDIR, /var/tmp, /usr/tmp, /tmp and the current one.
+ * PostgreSQL stages each checkpoint's counts in temporary tables of the
+ * session, on the server, and merges them into the store at the commit.
  * @since 0.1.0
  */
 int evc_ingest_csv(evc_store *store, const char *path,
@@ -538,7 +569,12 @@ typedef struct evc_store_summary {
 				     0 when the store is empty */
 	uint64_t file_size;     /**< bytes of the database (page count times
 				     page size: the file's size once its
-				     write-ahead log is checkpointed) */
+				     write-ahead log is checkpointed); on
+				     PostgreSQL, the size of the schema's
+				     tables with their indexes and TOAST
+				     (pg_total_relation_size; on Citus,
+				     citus_total_relation_size for
+				     distributed tables: every shard) */
 } evc_store_summary;
 
 /**
