@@ -275,7 +275,6 @@ static const char temp_sql[] =
     "CREATE TEMP TABLE IF NOT EXISTS evc_out (customer int8, hour int8,"
     " total int8, minutes bytea, existed bool, old_total int8)"
     " ON COMMIT DELETE ROWS;"
-    "CREATE INDEX IF NOT EXISTS evc_out_key ON evc_out (customer, hour);"
     "CREATE TEMP TABLE IF NOT EXISTS evc_done (customer int8, hour int8)"
     " ON COMMIT DELETE ROWS;"
     "CREATE TEMP TABLE IF NOT EXISTS evc_newcust (id int8, name text)"
@@ -1283,12 +1282,14 @@ static int sum_hours(evc_db *db, evc_error *err, struct copy *c, size_t *n_new,
 		return evc__fail(err, EVC_ENOMEM, "%s: out of memory",
 		                 db->name.display);
 	*n_new = *n_old = 0;
-	/* The planner knows nothing of a temporary table unless told. */
-	if (db->staged >= 10000 &&
-	    (rc = exec(db, err, "ANALYZE pg_temp.evc_stage", "merging counts")))
-		goto out;
+	/* A hash join: the planner, knowing nothing of a temporary table,
+	 * would sort the whole store for a merge join, and an index probe
+	 * per staged row is slower still (an ANALYZE of the staging table
+	 * costs 0.1 s per interval). */
 	if ((rc = exec(db, err,
-	               "DECLARE evc_merge NO SCROLL CURSOR FOR"
+	               "SET LOCAL enable_mergejoin = off;"
+	               " SET LOCAL enable_nestloop = off;"
+	               " DECLARE evc_merge NO SCROLL CURSOR FOR"
 	               " SELECT s.customer, s.hour, s.total, s.minutes,"
 	               " h.total, h.minutes FROM pg_temp.evc_stage s"
 	               " LEFT JOIN @.hour_counts h"
@@ -1326,7 +1327,10 @@ static int sum_hours(evc_db *db, evc_error *err, struct copy *c, size_t *n_new,
 			rc = copy_end(c, emit(c, a, n_new, n_old));
 	}
 	if (rc == EVC_OK)
-		rc = exec(db, err, "CLOSE evc_merge", "merging counts");
+		rc = exec(db, err,
+		          "CLOSE evc_merge; SET LOCAL enable_mergejoin = on;"
+		          " SET LOCAL enable_nestloop = on",
+		          "merging counts");
 out:
 	PQclear(res);
 	free(a);
@@ -1419,15 +1423,21 @@ static int merge_hours(evc_db *db, evc_error *err, struct copy *c)
 	if (rc != EVC_OK && (strcmp(db->sqlstate, "23505") != 0 ||
 	                     PQtransactionStatus(db->conn) == PQTRANS_ACTIVE))
 		return rc;
-	/* Again, noting which keys it wrote. */
-	if ((rc = exec(db, err, "ROLLBACK TO SAVEPOINT evc_write",
+	/* Again, noting which keys it wrote (the upsert looks each
+	 * conflicting key up in evc_out: an index, for this once). */
+	if ((rc = exec(db, err,
+	               "ROLLBACK TO SAVEPOINT evc_write;"
+	               " CREATE INDEX evc_out_key ON pg_temp.evc_out"
+	               " (customer, hour)",
 	               "writing counts")) ||
 	    (rc = exec_count(db, err,
 	                     "WITH w AS (" UPSERT_SQL
 	                     " RETURNING h.customer, h.hour) INSERT INTO"
 	                     " pg_temp.evc_done SELECT customer, hour FROM w",
 	                     "writing counts", &written)) ||
-	    (rc = exec(db, err, "RELEASE SAVEPOINT evc_write",
+	    (rc = exec(db, err,
+	               "DROP INDEX pg_temp.evc_out_key;"
+	               " RELEASE SAVEPOINT evc_write",
 	               "writing counts")))
 		return rc;
 	if (written == n_new + n_old)
