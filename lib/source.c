@@ -304,7 +304,8 @@ static int qualify_realpath(evc_input *in, evc_error *err)
 	const size_t n = strlen(host) + strlen(in->realpath) + 2;
 	char *q = evc__malloc(n);
 	if (!q)
-		return evc__fail(err, EVC_ENOMEM, "%s: out of memory", in->path);
+		return evc__fail(err, EVC_ENOMEM, "%s: out of memory",
+		                 in->path);
 	snprintf(q, n, "%s:%s", host, in->realpath);
 	free(in->realpath);
 	in->realpath = q;
