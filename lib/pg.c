@@ -18,15 +18,15 @@
  *   an interval is ingested: add_hours() COPYs each set into a temporary
  *   staging table, which nobody else sees or locks. At the commit (or
  *   before a read inside the transaction, which must see its own writes)
- *   they are merged in: the staged keys' existing rows are locked in key
- *   order, read back with the staged rows, summed here with
- *   evc__minutes_merge() (no server-side function: the store works on
- *   managed servers that install none), written to a second staging
- *   table, then updated and inserted in one statement each. Rows are locked
- *   from that merge to the COMMIT only, always in key order, so two
- *   merges cannot deadlock; a deadlock with a reader's early merge is
- *   retried from a savepoint, and so is a new key that another ingest
- *   inserted meanwhile.
+ *   they are merged in: the staged rows are read back with the stored ones
+ *   (no locks), summed here with evc__minutes_merge() (no server-side
+ *   function: the store works on managed servers that install none), and
+ *   written back by one MERGE in key order that updates a row only where
+ *   its total is still the one read. Rows are locked from that statement
+ *   to the COMMIT only, in key order, so two merges wait for each other
+ *   rather than deadlock. A key another ingest wrote first is redone (see
+ *   merge_hours()); a deadlock with a reader's early merge is retried from
+ *   a savepoint. On Citus, merges take turns instead (citus_serial()).
  * - Customer ids are a 63-bit hash of the name (probing on to the next id
  *   when a different name holds it): no sequence, the same id in every
  *   store, and on Citus the id can be the distribution column of
