@@ -33,8 +33,8 @@
  *   hour_counts and customers alike.
  */
 #include "pg-int.h"
+#include "pg-libpq.h"
 
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -772,9 +772,17 @@ static void pg_close(evc_db *db);
 static int pg_open(evc_db **out, const char *path, unsigned flags,
                    evc_error *err)
 {
-	evc_db *db = evc__calloc(1, sizeof(*db));
+	const char *why;
 	int rc;
 
+	if (evc__libpq_load(&why) != EVC_OK) {
+		char *display = evc__pg_display_name(path);
+		rc = evc__fail(err, EVC_EIO, "%s: %s",
+		               display ? display : "PostgreSQL store", why);
+		free(display);
+		return rc;
+	}
+	evc_db *db = evc__calloc(1, sizeof(*db));
 	if (!db)
 		return evc__fail(err, EVC_ENOMEM, "out of memory");
 	if ((rc = evc__pg_name_parse(path, &db->name, err))) {
