@@ -21,7 +21,10 @@
  * - Thread safety: an ::evc_store handle may be used by one thread at a time.
  *   Separate handles (to the same file or to different files) may be used
  *   concurrently from separate threads. Functions that take no store are
- *   thread-safe.
+ *   thread-safe. The callbacks of an ingest run on the thread that called
+ *   it, and may call the functions that read the same store (they wait for
+ *   the ingest's own threads, and see its counts so far); an ingest started
+ *   from them fails with ::EVC_EBUSY, and they must not close the store.
  * - Times are UTC seconds since the Unix epoch (`int64_t`), within
  *   [::EVC_TIME_MIN, ::EVC_TIME_MAX] (years 0000 to 9999).
  */
@@ -52,11 +55,6 @@ extern "C" {
  */
 const char *evc_version(void);
 
-/**
- * @return the version of the SQLite library the store uses; a static string.
- * @since 0.1.0
- */
-const char *evc_sqlite_version(void);
 /** @} */
 
 /**
@@ -70,7 +68,7 @@ typedef enum evc_status {
 	EVC_EINVAL = -1,        /**< invalid argument */
 	EVC_EPARSE = -2,        /**< malformed input (time string, strict ingest) */
 	EVC_EIO = -3,           /**< input/output error (open, read, stat, ...) */
-	EVC_EDB = -4,           /**< database error */
+	EVC_EDB = -4,           /**< the store's backend failed */
 	EVC_ENOMEM = -5,        /**< out of memory */
 	EVC_ENOTSTORE = -6,     /**< the file is not an evcount store */
 	EVC_ESCHEMA = -7,       /**< the store has a newer schema than this library */
@@ -134,7 +132,7 @@ const char *evc_errmsg(const evc_store *store);
  * @retval EVC_EINVAL bad flags or NULL argument.
  * @retval EVC_ENOTFOUND the file does not exist and ::EVC_OPEN_CREATE was
  *         not given.
- * @retval EVC_ENOTSTORE the file is not an evcount store (another SQLite
+ * @retval EVC_ENOTSTORE the file is not an evcount store (another
  *         database, or not a database). The file is not modified.
  * @retval EVC_ESCHEMA the store was written by a newer evcount. The file is
  *         not modified.
@@ -278,7 +276,9 @@ typedef int (*evc_progress_fn)(const evc_progress *progress, void *payload);
 /** Ingest options. Initialise with ::EVC_INGEST_OPTIONS_INIT. */
 typedef struct evc_ingest_options {
 	unsigned version;             /**< ::EVC_INGEST_OPTIONS_VERSION */
-	unsigned flags;               /**< ::EVC_INGEST_STRICT or 0 */
+	unsigned flags;               /**< 0 or any of ::EVC_INGEST_STRICT,
+					   ::EVC_INGEST_FOLLOW and
+					   ::EVC_INGEST_FORCE */
 	evc_reject_fn on_reject;      /**< may be NULL */
 	evc_progress_fn on_progress;  /**< may be NULL */
 	void *payload;                /**< passed to both callbacks */
@@ -351,9 +351,8 @@ typedef struct evc_ingest_stats {
  * On any failure the store holds exactly the checkpoints committed before
  * it (none in strict mode), and a later ingest resumes after them.
  *
- * While it adds counts, SQLite keeps a temporary statement journal (at most
- * about the store's size at a time) in the first writable directory of
- * $SQLITE_TMPDIR, $TMPDIR, /var/tmp, /usr/tmp, /tmp and the current one.
+ * A SQLite store also needs room for a temporary file meanwhile (see
+ * @ref sqlite).
  * @since 0.1.0
  */
 int evc_ingest_csv(evc_store *store, const char *path,
@@ -536,7 +535,8 @@ typedef struct evc_store_summary {
 				     epoch seconds; 0 when the store is empty */
 	int64_t last_minute;    /**< start of the latest minute with events;
 				     0 when the store is empty */
-	uint64_t file_size;     /**< bytes of the database (page count times
+	uint64_t file_size;     /**< bytes of the store, as its backend
+				     reports them (SQLite: page count times
 				     page size: the file's size once its
 				     write-ahead log is checkpointed) */
 } evc_store_summary;
@@ -553,6 +553,26 @@ typedef struct evc_store_summary {
  * @since 0.1.0
  */
 int evc_store_info(evc_store *store, evc_store_summary *out);
+/** @} */
+
+/**
+ * @defgroup sqlite SQLite stores
+ *
+ * A store named by a file path (or ":memory:") is a SQLite database in WAL
+ * mode: the files NAME-wal and NAME-shm live beside it, and the directory
+ * must be writable to open it for writing. While an ingest adds counts,
+ * SQLite keeps a temporary statement journal (at most about the store's
+ * size at a time) in the first writable directory of $SQLITE_TMPDIR,
+ * $TMPDIR, /var/tmp, /usr/tmp, /tmp and the current one.
+ * @{
+ */
+
+/**
+ * @return the version of the SQLite library SQLite stores use; a static
+ *         string.
+ * @since 0.1.0
+ */
+const char *evc_sqlite_version(void);
 /** @} */
 
 #ifdef __cplusplus
