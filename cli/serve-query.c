@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Validation of /hourly's query arguments (see serve-query.h): pure, no
- * server, no store.
+ * The query string of /hourly (see serve-query.h): pure, no server, no
+ * store. What the arguments must be is query-args.c's, as for `hourly`.
  */
 #include "serve-query.h"
 
@@ -41,19 +41,6 @@ static bool fail(char *err, size_t errlen, const char *fmt, ...)
 	return false;
 }
 
-static bool bad_time(char *err, size_t errlen, const char *name,
-                     const char *value)
-{
-	const char *msg = evc_errmsg(NULL);
-
-	if (!msg || !*msg)
-		msg = evc_strerror(EVC_EPARSE);
-	if (strstr(msg, value))
-		return fail(err, errlen, "%s: %s", name, msg);
-	return fail(err, errlen, "%s: bad timestamp \"%s\": %s", name, value,
-	            msg);
-}
-
 bool serve_parse_hourly(const struct serve_params *p, struct hourly_args *a,
                         char *err, size_t errlen)
 {
@@ -70,27 +57,15 @@ bool serve_parse_hourly(const struct serve_params *p, struct hourly_args *a,
 			return fail(err, errlen, "%s: contains a NUL byte",
 			            param_names[i]);
 	}
-	for (int i = P_CUSTOMER; i <= P_END; i++) {
-		if (!p->value[i])
-			return fail(err, errlen, "missing parameter \"%s\"",
-			            param_names[i]);
-	}
-	if (!*p->value[P_CUSTOMER])
-		return fail(err, errlen, "customer_id: empty");
-	if (!cli_is_utf8(p->value[P_CUSTOMER]))
-		return fail(err, errlen, "customer_id: not valid UTF-8");
 	memset(a, 0, sizeof(*a));
-	a->customer_id = p->value[P_CUSTOMER];
 	a->format = FORMAT_JSON;
-	if (evc_parse_time(p->value[P_START], &a->start) != EVC_OK)
-		return bad_time(err, errlen, "start", p->value[P_START]);
-	if (evc_parse_time(p->value[P_END], &a->end) != EVC_OK)
-		return bad_time(err, errlen, "end", p->value[P_END]);
-	if (cli_floor_minute(a->start) >= cli_floor_minute(a->end))
-		return fail(err, errlen, "start is not before end%s",
-		            a->start < a->end ? " once both are floored to "
-		                                "the minute"
-		                              : "");
+	const struct query_input in = {
+	    .value = {[QUERY_CUSTOMER] = p->value[P_CUSTOMER],
+	              [QUERY_START] = p->value[P_START],
+	              [QUERY_END] = p->value[P_END]},
+	};
+	if (!query_check(&in, &query_http, a, err, errlen))
+		return false;
 	/* A bare "sparse" (no '=') has a NULL value and means yes. */
 	if (p->count[P_SPARSE]) {
 		const char *v = p->value[P_SPARSE];
@@ -103,12 +78,5 @@ bool serve_parse_hourly(const struct serve_params *p, struct hourly_args *a,
 			            "\"%s\"",
 			            v);
 	}
-	/* Floored bounds, as the library counts: a range that ends just past
-	 * an hour has one more bucket. */
-	if (cli_floor_div(cli_floor_minute(a->end) * 60 - 1, 3600) -
-	        cli_floor_div(cli_floor_minute(a->start) * 60, 3600) >=
-	    HTTP_MAX_BUCKETS)
-		return fail(err, errlen, "range too wide: more than %d hours",
-		            HTTP_MAX_BUCKETS);
 	return true;
 }

@@ -1,22 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The /hourly query of evcount-cli serve, checked without libmicrohttpd:
- * cli-serve.c collects the decoded query arguments, serve_parse_hourly()
- * validates them. Separate so that tests/fuzz/fuzz-query.c can drive the
- * checks without a server.
+ * the request handler collects the decoded query arguments,
+ * serve_parse_hourly() checks them (with query-args.c, as `hourly` does).
+ * Separate so that tests/fuzz/fuzz-query.c can drive the checks without a
+ * server.
  */
 #ifndef EVCOUNT_SERVE_QUERY_H
 #define EVCOUNT_SERVE_QUERY_H
 
 #include "cli.h"
+#include "query-args.h"
 
 #include <stdbool.h>
 #include <stddef.h>
-
-/* Widest /hourly range in hours (about 11 years). The library allows
- * 1000000, but that is some 60 MB of JSON per request: over HTTP one client
- * could make the server hold gigabytes. */
-#define HTTP_MAX_BUCKETS 100000
 
 enum serve_param { P_CUSTOMER, P_START, P_END, P_SPARSE, N_PARAMS };
 

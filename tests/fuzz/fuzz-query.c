@@ -14,7 +14,7 @@
  * one customer_id, start and end, no unknown argument, a non-empty UTF-8
  * customer id without NULs, bounds that evc_parse_time() gives and that
  * are ordered once floored, and a range that evc_hourly() accepts in at
- * most HTTP_MAX_BUCKETS buckets.
+ * most query_http.max_hours buckets.
  */
 #include "serve-query.h"
 
@@ -205,7 +205,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		evc_hourly_result *r = NULL;
 		CHECK(evc_hourly(store, a.customer_id, a.start, a.end, &r) ==
 		      EVC_OK);
-		CHECK(r->n_buckets >= 1 && r->n_buckets <= HTTP_MAX_BUCKETS);
+		CHECK(r->n_buckets >= 1 && (long long)r->n_buckets <= query_http.max_hours);
 		CHECK(r->total == 0);
 		evc_hourly_free(r);
 	}

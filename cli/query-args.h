@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The one check of an hourly query's arguments, shared by `hourly` (and the
+ * one-shot form) and serve's /hourly: the same rules and the same messages,
+ * with each front end's names for the arguments.
+ */
+#ifndef EVCOUNT_QUERY_ARGS_H
+#define EVCOUNT_QUERY_ARGS_H
+
+#include "cli.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum query_arg { QUERY_CUSTOMER, QUERY_START, QUERY_END, N_QUERY_ARGS };
+
+/* How a front end names the arguments and what it checks itself. */
+struct query_dialect {
+	const char *name[N_QUERY_ARGS]; /* in messages: "--start", "start" */
+	/* Command line style: messages say "missing --end" and repeat the
+	 * values given; else "missing parameter \"end\"" and no values. */
+	bool cli_style;
+	/* The widest range in hours, 0 to leave the limit to the library. */
+	long long max_hours;
+};
+
+extern const struct query_dialect query_cli, query_http;
+
+/* The arguments as given, NULL when absent; `context` (NULL: none)
+ * prefixes the message of a missing argument ("hourly: missing --end"). */
+struct query_input {
+	const char *value[N_QUERY_ARGS];
+	const char *context;
+};
+
+/* Check the arguments. Returns true with the customer and the bounds of
+ * `a` set (the rest untouched), else false with a message in `err`. */
+bool query_check(const struct query_input *in, const struct query_dialect *d,
+                 struct hourly_args *a, char *err, size_t errlen);
+
+#endif /* EVCOUNT_QUERY_ARGS_H */
