@@ -47,20 +47,6 @@ void serve_record_metrics(struct server *s, const struct reply *rp, uint64_t ns)
 	atomic_fetch_add_explicit(&m->latency_sum_ns, ns, memory_order_relaxed);
 }
 
-struct source_totals {
-	uint64_t sources, counted, rejected;
-};
-
-static int add_source(const evc_source_info *src, void *payload)
-{
-	struct source_totals *t = payload;
-
-	t->sources++;
-	t->counted += src->rows_counted;
-	t->rejected += src->rows_rejected;
-	return 0;
-}
-
 static void put_metric_head(FILE *f, const char *name, const char *type,
                             const char *help)
 {
@@ -71,8 +57,7 @@ enum MHD_Result serve_get_metrics(struct server *s, struct MHD_Connection *conn,
                                   struct reply *rp)
 {
 	struct metrics *m = &s->m;
-	struct source_totals t = {0};
-	uint64_t customers = 0;
+	evc_store_summary sum;
 	evc_store *store;
 	uint64_t cum = 0;
 	char *buf = NULL;
@@ -83,9 +68,8 @@ enum MHD_Result serve_get_metrics(struct server *s, struct MHD_Connection *conn,
 	store = serve_worker_store(s);
 	if (!store)
 		return serve_send_error(conn, rp, 500, "store unavailable");
-	rc = evc_sources(store, add_source, &t);
-	if (rc == EVC_OK)
-		rc = evc_customer_count(store, &customers);
+	/* The figures of `stats`, from one snapshot. */
+	rc = evc_store_info(store, &sum);
 	if (rc != EVC_OK) {
 		serve_worker_store_failed(s, rc);
 		return serve_send_error(conn, rp, 500, "store failure");
@@ -152,16 +136,18 @@ enum MHD_Result serve_get_metrics(struct server *s, struct MHD_Connection *conn,
 
 	put_metric_head(f, "evcount_store_customers", "gauge",
 	                "Customers with counts in the store.");
-	fprintf(f, "evcount_store_customers %" PRIu64 "\n", customers);
+	fprintf(f, "evcount_store_customers %" PRIu64 "\n", sum.customers);
 	put_metric_head(f, "evcount_store_sources", "gauge",
 	                "Input files ingested into the store.");
-	fprintf(f, "evcount_store_sources %" PRIu64 "\n", t.sources);
+	fprintf(f, "evcount_store_sources %" PRIu64 "\n", sum.sources);
 	put_metric_head(f, "evcount_store_rows_counted", "gauge",
-	                "Rows counted from all sources.");
-	fprintf(f, "evcount_store_rows_counted %" PRIu64 "\n", t.counted);
+	                "Events counted, from files and streams.");
+	fprintf(f, "evcount_store_rows_counted %" PRIu64 "\n",
+	        sum.rows_counted);
 	put_metric_head(f, "evcount_store_rows_rejected", "gauge",
-	                "Rows rejected from all sources.");
-	fprintf(f, "evcount_store_rows_rejected %" PRIu64 "\n", t.rejected);
+	                "Rows rejected by ingests of files.");
+	fprintf(f, "evcount_store_rows_rejected %" PRIu64 "\n",
+	        sum.rows_rejected);
 
 	return serve_send_stream(conn, rp, 200, "text/plain; version=0.0.4", f,
 	                         &buf, &len);

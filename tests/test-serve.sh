@@ -334,6 +334,23 @@ inf=$(metric 'evcount_http_request_duration_seconds_bucket{le="+Inf"}')
 	bad "+Inf bucket $inf differs from _count"
 done_
 
+case_ "/metrics: the store's figures are those of stats, streams included"
+# Two rows more through stdin, a stream: no new source, but counted.
+printf 'carol,INGEST,0c6d1a5e-4b2f-4e1a-9f5e-8f3b2a1c0d11,2021-03-01T10:00:00Z\ncarol,INGEST,0c6d1a5e-4b2f-4e1a-9f5e-8f3b2a1c0d12,2021-03-01T10:01:00Z\n' |
+	"$CLI" --db "$T/db" ingest - 2>err || bad "stdin ingest failed: $(cat err)"
+"$CLI" --db "$T/db" stats --format csv >stats || bad "stats failed"
+IFS=, read -r s_customers s_sources s_counted s_rejected _ < <(sed -n 2p stats)
+get /metrics
+cp body metrics
+[ "$s_counted" = 12 ] || bad "stats counts $s_counted rows, not 12"
+[ "$(metric evcount_store_rows_counted)" = "$s_counted" ] ||
+	bad "rows counted: $(metric evcount_store_rows_counted), stats $s_counted"
+[ "$(metric evcount_store_rows_rejected)" = "$s_rejected" ] ||
+	bad "rows rejected: $(metric evcount_store_rows_rejected), stats $s_rejected"
+[ "$(metric evcount_store_sources)" = "$s_sources" ] || bad "sources"
+[ "$(metric evcount_store_customers)" = "$s_customers" ] || bad "customers"
+done_
+
 # ---- log ----------------------------------------------------------------------
 
 case_ "log: one line per request, never the token"
