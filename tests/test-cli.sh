@@ -19,23 +19,12 @@ if [ $# -lt 1 ]; then
 	echo "usage: $0 PATH-TO-evcount-cli [SOURCE-ROOT]" >&2
 	exit 2
 fi
-CLI=$1
-case $CLI in
-/*) ;;
-*) CLI=$PWD/$CLI ;;
-esac
+# shellcheck source=tests/harness.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/harness.sh"
+CLI=$(abspath "$1")
 # Under `meson test --setup valgrind`, the CLI runs under memcheck.
-[ -z "${EVC_MEMCHECK:-}" ] || CLI=$("$EVC_MEMCHECK" --shim "$CLI") || exit 1
-
-T=$(mktemp -d "${TMPDIR:-/tmp}/evcount-cli-test.XXXXXX") || exit 1
-trap 'rm -rf "$T"' EXIT
-cd "$T" || exit 1
-# The default store must come from the test, never from the caller.
-unset EVCOUNT_DB
-
-passed=0
-failed=0
-skipped=0
+CLI=$(memcheck_shim "$CLI") || exit 1
+harness_start cli-test
 
 # ---- harness ----------------------------------------------------------------
 
@@ -44,35 +33,6 @@ skipped=0
 run() {
 	"$CLI" "$@" <"${IN:-/dev/null}" >"$T/out" 2>"$T/err"
 	rc=$?
-}
-
-# A case collects the failed expectations in $why and is reported by done_.
-case_() {
-	name=$1
-	why=
-}
-
-bad() {
-	why+="    $1"$'\n'
-}
-
-done_() {
-	if [ -z "$why" ]; then
-		passed=$((passed + 1))
-		echo "ok - $name"
-	else
-		failed=$((failed + 1))
-		echo "FAIL - $name"
-		printf '%s' "$why"
-		echo "    last exit status: $rc"
-		sed 's/^/    stdout: /' "$T/out" | head -n 30
-		sed 's/^/    stderr: /' "$T/err" | head -n 30
-	fi
-}
-
-skip() {
-	skipped=$((skipped + 1))
-	echo "skip - $1: $2"
 }
 
 rc_is() {
@@ -1318,9 +1278,4 @@ out_has '^  customers  '
 out_has '^  stats  '
 done_
 
-total=$((passed + failed))
-if [ "$skipped" -gt 0 ]; then
-	echo "($skipped skipped)"
-fi
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ] && [ "$total" -gt 0 ]
+harness_finish

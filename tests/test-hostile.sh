@@ -20,12 +20,8 @@ if [ $# -lt 1 ]; then
 	echo "usage: $0 PATH-TO-evcount-cli [SOURCE-ROOT [GEN-EVENTS ORACLE]]" >&2
 	exit 2
 fi
-abspath() {
-	case $1 in
-	/*) printf '%s' "$1" ;;
-	*) printf '%s' "$PWD/$1" ;;
-	esac
-}
+# shellcheck source=tests/harness.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/harness.sh"
 CLI=$(abspath "$1")
 GEN=
 ORACLE=
@@ -34,23 +30,14 @@ if [ $# -ge 4 ]; then
 	ORACLE=$(abspath "$4")
 fi
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/evcount-hostile-test.XXXXXX") || exit 1
 bg=
 cleanup() {
 	[ -z "$bg" ] || kill -KILL "$bg" 2>/dev/null
-	chmod -R u+rwX "$T" 2>/dev/null
-	rm -rf "$T"
 }
-trap cleanup EXIT
-cd "$T" || exit 1
-unset EVCOUNT_DB
+harness_start hostile-test
 
 # Byte-exact fixtures: no locale may turn a byte into a character.
 export LC_ALL=C
-
-passed=0
-failed=0
-skipped=0
 
 RSS_LIMIT_KB=$((64 * 1024))
 TIME_CMD=
@@ -65,7 +52,7 @@ fi
 # run (which catch hangs, not slowness) triple.
 slow=1
 if [ -n "${EVC_MEMCHECK:-}" ]; then
-	CLI=$("$EVC_MEMCHECK" --shim "$CLI") || exit 1
+	CLI=$(memcheck_shim "$CLI") || exit 1
 	RSS_LIMIT_KB=
 	slow=3
 fi
@@ -78,34 +65,6 @@ elif [ -z "$RSS_LIMIT_KB" ]; then
 fi
 
 # ---- harness ----------------------------------------------------------------
-
-case_() {
-	name=$1
-	why=
-}
-
-bad() {
-	why+="    $1"$'\n'
-}
-
-done_() {
-	if [ -z "$why" ]; then
-		passed=$((passed + 1))
-		echo "ok - $name"
-	else
-		failed=$((failed + 1))
-		echo "not ok - $name"
-		printf '%s' "$why"
-		echo "    last exit status: $rc"
-		sed 's/^/    stdout: /' "$T/out" | head -n 10
-		sed 's/^/    stderr: /' "$T/err" | cut -c 1-300 | head -n 15
-	fi
-}
-
-skip() {
-	skipped=$((skipped + 1))
-	echo "ok - # SKIP $1: $2"
-}
 
 # run SECONDS ARG...: run the CLI under `timeout`, stdin from /dev/null
 # unless IN names a file; leaves the exit status in $rc, the peak RSS in KB
@@ -663,5 +622,4 @@ else
 	skip "read-only store file and directory" "root, and cannot run as nobody"
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+harness_finish

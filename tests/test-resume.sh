@@ -18,13 +18,11 @@ cli=$1 gen=$2 oracle=$3
 rounds=${4:-${EVC_RESUME_ROUNDS:-$((12 / scale > 2 ? 12 / scale : 2))}}
 # Under `meson test --setup valgrind`, the CLI runs under memcheck (gen and
 # oracle are test tools: they are not).
-[ -z "${EVC_MEMCHECK:-}" ] || cli=$("$EVC_MEMCHECK" --shim "$cli")
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-passed=0 failed=0
-
-ok() { passed=$((passed + 1)); echo "ok - $*"; }
-fail() { failed=$((failed + 1)); echo "not ok - $*"; }
+# shellcheck source=tests/harness.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/harness.sh"
+cli=$(memcheck_shim "$cli")
+harness_start resume-test
+tmp=$T
 
 # About 6 MB, mixed offsets and fractions, out of order rows.
 "$gen" --rows 60000 --customers 50 --days 3 --seed 7 -o "$tmp/in.csv"
@@ -47,7 +45,7 @@ check_prefix() { # store, what
 	if cmp -s "$tmp/expect-prefix" "$tmp/got"; then
 		return 0
 	fi
-	fail "$2: counts differ from the checkpointed prefix ($off bytes)"
+	not_ok "$2: counts differ from the checkpointed prefix ($off bytes)"
 	diff "$tmp/expect-prefix" "$tmp/got" | head -5
 	return 1
 }
@@ -72,14 +70,14 @@ for round in $(seq 1 "$rounds"); do
 	done
 	if ! "$cli" --db "$db" ingest --no-progress --checkpoint 128K \
 		"$tmp/in.csv" 2>"$tmp/err"; then
-		fail "round $round: final resume failed: $(cat "$tmp/err")"
+		not_ok "round $round: final resume failed: $(cat "$tmp/err")"
 		continue
 	fi
 	export_counts "$db" >"$tmp/got"
 	if cmp -s "$tmp/expect-all" "$tmp/got" && [ $round_ok = 1 ]; then
 		ok "round $round: resumed after kills, every count equals the oracle"
 	elif [ $round_ok = 1 ]; then
-		fail "round $round: final counts differ from the oracle"
+		not_ok "round $round: final counts differ from the oracle"
 		diff "$tmp/expect-all" "$tmp/got" | head -5
 	fi
 done
@@ -92,7 +90,7 @@ after=$(export_counts "$db" | md5sum)
 if [ "$before" = "$after" ] && grep -q "already ingested: 0 new rows" "$tmp/err"; then
 	ok "a completed ingest is not counted again"
 else
-	fail "re-ingest after resume changed counts: $(cat "$tmp/err")"
+	not_ok "re-ingest after resume changed counts: $(cat "$tmp/err")"
 fi
 
 # Two ingests of the same file at once: the second waits for the store or
@@ -118,7 +116,7 @@ export_counts "$db" >"$tmp/got"
 if [ $bad_exit = 0 ] && cmp -s "$tmp/expect-all" "$tmp/got"; then
 	ok "two ingests of one file at once: no double count (exits $r1, $r2)"
 else
-	fail "two ingests of one file at once: exits $r1, $r2, counts differ"
+	not_ok "two ingests of one file at once: exits $r1, $r2, counts differ"
 fi
 
 # Two different files into one store at once, with queries running
@@ -142,7 +140,7 @@ export_counts "$db" >"$tmp/got"
 if [ ! -s "$tmp/q-errors" ] && cmp -s "$tmp/expect-both" "$tmp/got"; then
 	ok "queries during an ingest all answered ($queries), counts exact"
 else
-	fail "queries during an ingest: $(head -3 "$tmp/q-errors")"
+	not_ok "queries during an ingest: $(head -3 "$tmp/q-errors")"
 fi
 
 # A file size limit (standing in for a full disk) fails the ingest with a
@@ -162,9 +160,8 @@ if [ $rc = 1 ] && grep -q "^evcount-cli: .*$(basename "$db")" "$tmp/err" &&
 	[ "$before" = "$after" ]; then
 	ok "a full disk fails the ingest (exit 1), committed counts kept"
 else
-	fail "full disk: exit $rc, $(head -2 "$tmp/err")"
+	not_ok "full disk: exit $rc, $(head -2 "$tmp/err")"
 fi
 
 echo "# $kills ingests killed with SIGKILL"
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+harness_finish

@@ -19,20 +19,12 @@ if [ $# -lt 1 ]; then
 	exit 2
 fi
 CLI=$1
-case $CLI in
-/*) ;;
-*) CLI=$PWD/$CLI ;;
-esac
-if ! command -v curl >/dev/null; then
-	echo "curl not found: skipped"
-	exit 77
-fi
+# shellcheck source=tests/harness.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/harness.sh"
+need curl
+CLI=$(abspath "$CLI")
+CLI=$(memcheck_shim "$CLI") || exit 1
 
-# The helpers beside this script, found before it leaves for its temp dir.
-# shellcheck source=tests/serve-lib.sh
-source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/serve-lib.sh"
-
-T=$(mktemp -d "${TMPDIR:-/tmp}/evcount-serve-hostile.XXXXXX") || exit 1
 pid=
 bgs=()
 cleanup() {
@@ -44,37 +36,11 @@ cleanup() {
 		kill -KILL "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	fi
-	rm -rf "$T"
 }
-trap cleanup EXIT
-cd "$T" || exit 1
-unset EVCOUNT_DB EVCOUNT_TOKEN
+harness_start serve-hostile
 export LC_ALL=C
 
-passed=0
-failed=0
-
 # ---- harness ----------------------------------------------------------------
-
-case_() {
-	name=$1
-	why=
-}
-
-bad() {
-	why+="    $1"$'\n'
-}
-
-done_() {
-	if [ -z "$why" ]; then
-		passed=$((passed + 1))
-		echo "ok - $name"
-	else
-		failed=$((failed + 1))
-		echo "not ok - $name"
-		printf '%s' "$why"
-	fi
-}
 
 healthz() {
 	curl -s -m 5 -o /dev/null -w '%{http_code}' "$base/healthz"
@@ -526,5 +492,4 @@ stop_server TERM
 [ "$stop_rc" = 0 ] || bad "exit status $stop_rc"
 done_
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+harness_finish

@@ -18,56 +18,22 @@ if [ $# -lt 1 ]; then
 	exit 2
 fi
 CLI=$1
-case $CLI in
-/*) ;;
-*) CLI=$PWD/$CLI ;;
-esac
-if ! command -v curl >/dev/null; then
-	echo "curl not found: skipped"
-	exit 77
-fi
+# shellcheck source=tests/harness.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/harness.sh"
+need curl
+CLI=$(abspath "$CLI")
+CLI=$(memcheck_shim "$CLI") || exit 1
 
-# The helpers beside this script, found before it leaves for its temp dir.
-# shellcheck source=tests/serve-lib.sh
-source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/serve-lib.sh"
-
-T=$(mktemp -d "${TMPDIR:-/tmp}/evcount-serve-test.XXXXXX") || exit 1
 pid=
 cleanup() {
 	if [ -n "$pid" ]; then
 		kill -KILL "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	fi
-	rm -rf "$T"
 }
-trap cleanup EXIT
-cd "$T" || exit 1
-unset EVCOUNT_DB EVCOUNT_TOKEN
-
-passed=0
-failed=0
+harness_start serve-test
 
 # ---- harness ----------------------------------------------------------------
-
-case_() {
-	name=$1
-	why=
-}
-
-bad() {
-	why+="    $1"$'\n'
-}
-
-done_() {
-	if [ -z "$why" ]; then
-		passed=$((passed + 1))
-		echo "ok - $name"
-	else
-		failed=$((failed + 1))
-		echo "not ok - $name"
-		printf '%s' "$why"
-	fi
-}
 
 # get PATH [CURL-ARG...]: GET $base/PATH with the token; leaves the status
 # in $code, the body in file body and the headers in file hdr.
@@ -432,5 +398,4 @@ rc=$?
 [ $rc = 2 ] || bad "--threads 0: exit $rc"
 done_
 
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+harness_finish
