@@ -226,7 +226,8 @@ void evc__agg_reset(evc_agg *agg);
  * batches. */
 extern size_t evc__ingest_batch_keys;
 extern uint64_t evc__ingest_threaded_min;
-/* Hour rows, and their blob bytes, per statement: at most the set's size. */
+/* Hour rows, and their blob bytes, per add_hours() call: 0 for the
+ * backend's own figures, else at most those. */
 extern size_t evc__ingest_hour_rows, evc__ingest_hour_bytes;
 
 /* ---- pipeline stages (stage.c) ------------------------------------------ */

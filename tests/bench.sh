@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 #
-# The performance benchmark of issue 5: ingest speed against `wc -l` on the
+# The performance benchmark: ingest speed against `wc -l` on the
 # same file in the same run, peak memory, store size, and query latency.
 #
 # Usage: bench.sh EVCOUNT_CLI GEN_EVENTS BENCH_QUERY

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer harness: the query string of serve's /hourly, checked by
- * serve_parse_hourly() (cli/serve-query.c) as cli-serve.c does for each
+ * serve_parse_hourly() (cli/serve-query.c) as cli/serve-http.c does for each
  * request, without a server.
  *
  * The input is the raw query string. It is split and decoded here as
