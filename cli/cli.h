@@ -114,6 +114,29 @@ int cli_max_int(int a, int b);
 /* `t` as YYYY-MM-DDTHH:MM:SSZ in `buf`, which is returned. */
 const char *cli_fmt_time(int64_t t, char buf[EVC_TIME_BUFSZ]);
 
+/* A listing (sources, customers): csv and json rows are printed as they
+ * come, a table's rows are kept to align it on its widest cell. */
+struct cli_listing {
+	enum cli_format format;
+	uint64_t n; /* rows seen */
+	void *rows; /* a table's rows, `size` bytes each */
+	size_t size, cap;
+	bool nomem;
+};
+
+/* Room for one more kept row: `l->n` indexes it; NULL (and l->nomem set)
+ * when out of memory. */
+void *cli_listing_keep(struct cli_listing *l);
+
+/* After a row: 1 (stop) when stdout failed, a closed pipe or a full disk,
+ * else 0. */
+int cli_listing_next(struct cli_listing *l);
+
+/* The end of a listing whose library call returned `rc` and whose kept
+ * rows' own strings are freed: frees the rows, reports a failure, returns
+ * the exit status. */
+int cli_listing_end(struct cli_listing *l, const evc_store *store, int rc);
+
 /* The library's message for the last failure on `store` (NULL: store-less),
  * never empty so that an error line always says something. */
 const char *cli_errmsg(const evc_store *store, int rc);

@@ -761,24 +761,32 @@ static int fill_ingest_args(const struct cli *c, struct ingest_args *in)
 	return EXIT_OK;
 }
 
+/* Ingest into the store, creating it, then (with `q`) query it. */
+static int ingest_then_query(const struct cli *c, const struct ingest_args *in,
+                             const struct hourly_args *q)
+{
+	evc_store *store;
+	int rc = open_store(&store, db_path(c),
+	                    EVC_OPEN_READWRITE | EVC_OPEN_CREATE);
+
+	if (rc != EXIT_OK)
+		return rc;
+	rc = cli_ingest(store, in);
+	if (rc == EXIT_OK && q)
+		rc = cli_hourly(store, q);
+	evc_close(store);
+	return rc;
+}
+
 static int cmd_ingest(const struct cli *c)
 {
 	struct ingest_args in;
-	evc_store *store;
 	int rc;
 
 	if (c->n_operands == 0)
 		return cli_usage_error("ingest: missing FILE");
 	rc = fill_ingest_args(c, &in);
-	if (rc != EXIT_OK)
-		return rc;
-	rc = open_store(&store, db_path(c),
-	                EVC_OPEN_READWRITE | EVC_OPEN_CREATE);
-	if (rc != EXIT_OK)
-		return rc;
-	rc = cli_ingest(store, &in);
-	evc_close(store);
-	return rc;
+	return rc != EXIT_OK ? rc : ingest_then_query(c, &in, NULL);
 }
 
 static int cmd_hourly(const struct cli *c)
@@ -855,7 +863,6 @@ static int cmd_oneshot(const struct cli *c)
 	const char *file = c->operands[0];
 	struct ingest_args in;
 	struct hourly_args q;
-	evc_store *store;
 	int rc;
 
 	/* A mistyped command reads as a FILE: say so rather than report a
@@ -876,17 +883,7 @@ static int cmd_oneshot(const struct cli *c)
 		return cli_serve_oneshot(db_path(c), &in);
 	}
 	rc = check_hourly_args(c, &q);
-	if (rc != EXIT_OK)
-		return rc;
-	rc = open_store(&store, db_path(c),
-	                EVC_OPEN_READWRITE | EVC_OPEN_CREATE);
-	if (rc != EXIT_OK)
-		return rc;
-	rc = cli_ingest(store, &in);
-	if (rc == EXIT_OK)
-		rc = cli_hourly(store, &q);
-	evc_close(store);
-	return rc;
+	return rc != EXIT_OK ? rc : ingest_then_query(c, &in, &q);
 }
 
 int main(int argc, char **argv)

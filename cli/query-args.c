@@ -24,10 +24,7 @@ const struct query_dialect query_http = {
     .max_hours = 100000,
 };
 
-static bool fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static bool fail(char *err, size_t errlen, const char *fmt, ...)
+bool query_fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -48,9 +45,9 @@ static bool parse_bound(const char *name, const char *value, int64_t *out,
 		return true;
 	msg = cli_errmsg(NULL, EVC_EPARSE);
 	if (strstr(msg, value))
-		return fail(err, errlen, "%s: %s", name, msg);
-	return fail(err, errlen, "%s: bad timestamp \"%s\": %s", name, value,
-	            msg);
+		return query_fail(err, errlen, "%s: %s", name, msg);
+	return query_fail(err, errlen, "%s: bad timestamp \"%s\": %s", name,
+	                  value, msg);
 }
 
 bool query_check(const struct query_input *in, const struct query_dialect *d,
@@ -68,17 +65,18 @@ bool query_check(const struct query_input *in, const struct query_dialect *d,
 			snprintf(what, sizeof(what), "missing parameter \"%s\"",
 			         d->name[i]);
 		if (in->context)
-			return fail(err, errlen, "%s: %s", in->context, what);
-		return fail(err, errlen, "%s", what);
+			return query_fail(err, errlen, "%s: %s", in->context,
+			                  what);
+		return query_fail(err, errlen, "%s", what);
 	}
 	if (!*v[QUERY_CUSTOMER])
-		return fail(err, errlen, "%s: empty customer id",
-		            d->name[QUERY_CUSTOMER]);
+		return query_fail(err, errlen, "%s: empty customer id",
+		                  d->name[QUERY_CUSTOMER]);
 	/* An id that is not UTF-8 could match nothing and would make the
 	 * JSON output invalid. */
 	if (!cli_is_utf8(v[QUERY_CUSTOMER]))
-		return fail(err, errlen, "%s: not valid UTF-8",
-		            d->name[QUERY_CUSTOMER]);
+		return query_fail(err, errlen, "%s: not valid UTF-8",
+		                  d->name[QUERY_CUSTOMER]);
 	a->customer_id = v[QUERY_CUSTOMER];
 	if (!parse_bound(d->name[QUERY_START], v[QUERY_START], &a->start, err,
 	                 errlen) ||
@@ -92,17 +90,20 @@ bool query_check(const struct query_input *in, const struct query_dialect *d,
 	const char *floored =
 	    a->start < a->end ? " once both are floored to the minute" : "";
 	if (s >= e && d->cli_style)
-		return fail(err, errlen, "%s \"%s\" is not before %s \"%s\"%s",
-		            d->name[QUERY_START], v[QUERY_START],
-		            d->name[QUERY_END], v[QUERY_END], floored);
+		return query_fail(err, errlen,
+		                  "%s \"%s\" is not before %s \"%s\"%s",
+		                  d->name[QUERY_START], v[QUERY_START],
+		                  d->name[QUERY_END], v[QUERY_END], floored);
 	if (s >= e)
-		return fail(err, errlen, "%s is not before %s%s",
-		            d->name[QUERY_START], d->name[QUERY_END], floored);
+		return query_fail(err, errlen, "%s is not before %s%s",
+		                  d->name[QUERY_START], d->name[QUERY_END],
+		                  floored);
 	/* The hours the floored bounds touch: a range that ends just past an
 	 * hour has one more. */
 	if (d->max_hours &&
 	    cli_floor_div(e - 1, 3600) - cli_floor_div(s, 3600) >= d->max_hours)
-		return fail(err, errlen, "range too wide: more than %lld hours",
-		            d->max_hours);
+		return query_fail(err, errlen,
+		                  "range too wide: more than %lld hours",
+		                  d->max_hours);
 	return true;
 }

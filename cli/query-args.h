@@ -38,4 +38,8 @@ struct query_input {
 bool query_check(const struct query_input *in, const struct query_dialect *d,
                  struct hourly_args *a, char *err, size_t errlen);
 
+/* Format a refusal into err; returns false, for `return query_fail(...)`. */
+bool query_fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #endif /* EVCOUNT_QUERY_ARGS_H */

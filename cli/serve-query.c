@@ -28,34 +28,23 @@ void serve_params_add(struct serve_params *p, const char *key,
 		p->unknown = key;
 }
 
-static bool fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static bool fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return false;
-}
-
 bool serve_parse_hourly(const struct serve_params *p, struct hourly_args *a,
                         char *err, size_t errlen)
 {
 	if (p->unknown)
-		return fail(err, errlen, "unknown parameter \"%s\"",
-		            p->unknown);
+		return query_fail(err, errlen, "unknown parameter \"%s\"",
+		                  p->unknown);
 	for (int i = 0; i < N_PARAMS; i++) {
 		if (p->count[i] > 1)
-			return fail(err, errlen,
-			            "parameter \"%s\" given more than once",
-			            param_names[i]);
+			return query_fail(
+			    err, errlen,
+			    "parameter \"%s\" given more than once",
+			    param_names[i]);
 		/* A %00 in the query would cut the value short. */
 		if (p->value[i] && strlen(p->value[i]) != p->len[i])
-			return fail(err, errlen, "%s: contains a NUL byte",
-			            param_names[i]);
+			return query_fail(err, errlen,
+			                  "%s: contains a NUL byte",
+			                  param_names[i]);
 	}
 	memset(a, 0, sizeof(*a));
 	a->format = FORMAT_JSON;
@@ -73,10 +62,11 @@ bool serve_parse_hourly(const struct serve_params *p, struct hourly_args *a,
 		if (!v || !*v || strcmp(v, "1") == 0 || strcmp(v, "true") == 0)
 			a->sparse = true;
 		else if (strcmp(v, "0") != 0 && strcmp(v, "false") != 0)
-			return fail(err, errlen,
-			            "sparse: expected 1, 0, true or false, not "
-			            "\"%s\"",
-			            v);
+			return query_fail(
+			    err, errlen,
+			    "sparse: expected 1, 0, true or false, not "
+			    "\"%s\"",
+			    v);
 	}
 	return true;
 }
