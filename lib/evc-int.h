@@ -279,10 +279,10 @@ struct evc_store {
 	pthread_mutex_t use;
 };
 
-/* Around every public call that reaches the backend: waits for the
- * ingest's writer when called from one of its callbacks, and refuses an
- * ingest started from one. */
-void evc__store_lock(evc_store *store);
-void evc__store_unlock(evc_store *store);
+/* Around every public call that reaches the backend: clears the store's
+ * error slot, and waits for the ingest's writer when called from one of
+ * the ingest's callbacks. */
+void evc__store_enter(evc_store *store);
+void evc__store_leave(evc_store *store);
 
 #endif /* EVC_INT_H */

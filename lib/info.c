@@ -51,11 +51,10 @@ EVC_EXPORT int evc_customers(evc_store *store, evc_customer_fn fn,
 	if (!store || !fn)
 		return evc__fail(evc__err(store), EVC_EINVAL,
 		                 "evc_customers: NULL argument");
-	evc__store_lock(store);
-	evc__clear_error(&store->err);
+	evc__store_enter(store);
 	const int rc =
 	    store->be->customers(store->db, visit_one, &v, &store->err);
-	evc__store_unlock(store);
+	evc__store_leave(store);
 	return rc;
 }
 
@@ -118,14 +117,13 @@ EVC_EXPORT int evc_store_info(evc_store *store, evc_store_summary *out)
 	 * one snapshot, so that the figures agree with each other even while
 	 * another process ingests. */
 	memset(&s, 0, sizeof(s));
-	evc__store_lock(store);
-	evc__clear_error(&store->err);
+	evc__store_enter(store);
 	rc = store->be->begin_read(store->db, &store->err);
 	if (rc == EVC_OK) {
 		rc = summarise(store, &s);
 		store->be->end_read(store->db);
 	}
-	evc__store_unlock(store);
+	evc__store_leave(store);
 	if (rc == EVC_OK)
 		*out = s;
 	return rc;

@@ -242,7 +242,7 @@ static int write_checkpoint(struct ingest *in, const evc_ckpt *ck)
 }
 
 /* The writing stage's job: a batch, then maybe a checkpoint. It has the
- * store's connection to itself meanwhile (see evc__store_lock()). */
+ * store's connection to itself meanwhile (see evc__store_enter()). */
 static int write_job(void *ctx, void *batch, const evc_ckpt *ck)
 {
 	struct ingest *in = ctx;

@@ -120,10 +120,9 @@ EVC_EXPORT int evc_hourly(evc_store *store, const char *customer_id,
 	if (!store || !customer_id || !out)
 		return evc__fail(evc__err(store), EVC_EINVAL,
 		                 "evc_hourly: NULL argument");
-	evc__store_lock(store);
-	evc__clear_error(&store->err);
+	evc__store_enter(store);
 	const int rc = hourly(store, customer_id, start, end, out);
-	evc__store_unlock(store);
+	evc__store_leave(store);
 	return rc;
 }
 
@@ -163,11 +162,10 @@ EVC_EXPORT int evc_export(evc_store *store, evc_minute_fn fn, void *payload)
 		return evc__fail(evc__err(store), EVC_EINVAL,
 		                 "evc_export: NULL argument");
 	struct export x = {store, fn, payload};
-	evc__store_lock(store);
-	evc__clear_error(&store->err);
+	evc__store_enter(store);
 	const int rc =
 	    store->be->all_hours(store->db, export_hour, &x, &store->err);
-	evc__store_unlock(store);
+	evc__store_leave(store);
 	return rc;
 }
 
@@ -176,9 +174,8 @@ EVC_EXPORT int evc_customer_count(evc_store *store, uint64_t *out)
 	if (!store || !out)
 		return evc__fail(evc__err(store), EVC_EINVAL,
 		                 "evc_customer_count: NULL argument");
-	evc__store_lock(store);
-	evc__clear_error(&store->err);
+	evc__store_enter(store);
 	const int rc = store->be->customer_count(store->db, out, &store->err);
-	evc__store_unlock(store);
+	evc__store_leave(store);
 	return rc;
 }

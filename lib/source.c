@@ -439,10 +439,9 @@ EVC_EXPORT int evc_sources(evc_store *store, evc_source_fn fn, void *payload)
 		return evc__fail(evc__err(store), EVC_EINVAL,
 		                 "evc_sources: NULL argument");
 	struct list l = {store, fn, payload};
-	evc__store_lock(store);
-	evc__clear_error(&store->err);
+	evc__store_enter(store);
 	const int rc =
 	    store->be->sources(store->db, false, list_one, &l, &store->err);
-	evc__store_unlock(store);
+	evc__store_leave(store);
 	return rc;
 }

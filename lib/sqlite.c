@@ -150,6 +150,20 @@ static int step_done(evc_db *db, evc_error *err, sqlite3_stmt *st,
 	return rc == SQLITE_DONE ? EVC_OK : db_fail(db, err, rc, what);
 }
 
+/* The end of a visit: the statement reset (persistent) or finalized, and
+ * the callback's stop (frc), else the last step's result, as a status. */
+static int end_visit(evc_db *db, evc_error *err, sqlite3_stmt *st,
+                     bool persistent, int rc, int frc, const char *what)
+{
+	if (persistent)
+		sqlite3_reset(st);
+	else
+		sqlite3_finalize(st);
+	if (frc != EVC_OK)
+		return frc;
+	return rc == SQLITE_DONE ? EVC_OK : db_fail(db, err, rc, what);
+}
+
 /* The header facts that tell what a file is, read in one statement so they
  * come from one snapshot: read one by one, a store being created by another
  * process meanwhile would look like a foreign database. */
@@ -499,14 +513,7 @@ static int visit_hours(evc_db *db, evc_error *err, sqlite3_stmt *st,
 		if (frc != EVC_OK)
 			break;
 	}
-	if (persistent)
-		sqlite3_reset(st);
-	else
-		sqlite3_finalize(st);
-	if (frc != EVC_OK)
-		return frc;
-	return rc == SQLITE_DONE ? EVC_OK
-	                         : db_fail(db, err, rc, "reading counts");
+	return end_visit(db, err, st, persistent, rc, frc, "reading counts");
 }
 
 static int sqlite_hours(evc_db *db, int64_t customer, int64_t hour_lo,
@@ -571,11 +578,7 @@ static int sqlite_all_hours(evc_db *db, evc_named_hour_fn fn, void *payload,
 		              payload)) != EVC_OK)
 			break;
 	}
-	sqlite3_finalize(st);
-	if (frc != EVC_OK)
-		return frc;
-	return rc == SQLITE_DONE ? EVC_OK
-	                         : db_fail(db, err, rc, "reading counts");
+	return end_visit(db, err, st, false, rc, frc, "reading counts");
 }
 
 static int sqlite_customers(evc_db *db, evc_customer_row_fn fn, void *payload,
@@ -622,11 +625,7 @@ static int sqlite_customers(evc_db *db, evc_customer_row_fn fn, void *payload,
 		if ((frc = fn(&c, payload)) != EVC_OK)
 			break;
 	}
-	sqlite3_finalize(st);
-	if (frc != EVC_OK)
-		return frc;
-	return rc == SQLITE_DONE ? EVC_OK
-	                         : db_fail(db, err, rc, "reading customers");
+	return end_visit(db, err, st, false, rc, frc, "reading customers");
 }
 
 static int sqlite_totals(evc_db *db, evc_store_totals *out, evc_error *err)
@@ -704,11 +703,7 @@ static int sqlite_sources(evc_db *db, bool newest_first, evc_source_row_fn fn,
 		if ((frc = fn(&r, payload)) != EVC_OK)
 			break;
 	}
-	sqlite3_finalize(st);
-	if (frc != EVC_OK)
-		return frc;
-	return rc == SQLITE_DONE ? EVC_OK
-	                         : db_fail(db, err, rc, "reading sources");
+	return end_visit(db, err, st, false, rc, frc, "reading sources");
 }
 
 /* Bind every column of SOURCE_COLUMNS from ?1 on. */

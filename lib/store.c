@@ -77,15 +77,16 @@ EVC_EXPORT void evc_close(evc_store *store)
 	free(store);
 }
 
-void evc__store_lock(evc_store *store)
+void evc__store_enter(evc_store *store)
 {
 	/* Only the thread running an ingest (and so its callbacks) sees the
 	 * flag set: a handle is used by one thread at a time. */
 	if (store->ingesting)
 		pthread_mutex_lock(&store->use);
+	evc__clear_error(&store->err);
 }
 
-void evc__store_unlock(evc_store *store)
+void evc__store_leave(evc_store *store)
 {
 	if (store->ingesting)
 		pthread_mutex_unlock(&store->use);
