@@ -565,6 +565,7 @@ static int ingest_file(evc_store *store, evc_input *input,
 	    .claim = &claim,
 	};
 	rc = run(&in, input->fd, &claim.prefix);
+	evc__claim_free(&claim);
 	if (rc == EVC_OK && stats->source == EVC_SOURCE_RESUMED &&
 	    stats->rows_read == 0)
 		stats->source = EVC_SOURCE_UNCHANGED;

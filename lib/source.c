@@ -111,11 +111,38 @@ uint64_t evc__input_head_hash(const evc_input *in)
 
 struct candidates {
 	const evc_input *in;
+	evc_claim *claim; /* collects the peers */
+	bool nomem;
 	size_t n;
 	evc_source_row row[MAX_CANDIDATES];
 	bool identity[MAX_CANDIDATES];
 	bool have_identity;
 };
+
+/* Whether a source's first bytes are the input's: it may be a copy. */
+static bool shares_head(const evc_input *in, const evc_source_row *r)
+{
+	return r->head_len <= in->head_len &&
+	       head_hash(in, (size_t)r->head_len) == r->head_hash;
+}
+
+static bool add_peer(evc_peer **v, size_t *n, size_t *cap,
+                     const evc_source_row *r)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? 2 * *cap : 8;
+		evc_peer *nv = evc__malloc(ncap * sizeof(*nv));
+		if (!nv)
+			return false;
+		if (*n)
+			memcpy(nv, *v, *n * sizeof(*nv));
+		free(*v);
+		*v = nv;
+		*cap = ncap;
+	}
+	(*v)[(*n)++] = (evc_peer){r->id, r->offset};
+	return true;
+}
 
 /* Sources this input may be: the newest one recorded under its resolved
  * path (its identity), and those whose first bytes it shares (copies,
@@ -125,12 +152,17 @@ static int collect(const evc_source_row *r, void *payload)
 {
 	struct candidates *c = payload;
 	const evc_input *in = c->in;
+	evc_claim *cl = c->claim;
 
 	/* Newest first: after a forced re-ingest the new source wins. */
 	bool identity =
 	    !c->have_identity && strcmp(r->realpath, in->realpath) == 0;
-	if (!identity && (r->head_len > in->head_len ||
-	                  head_hash(in, (size_t)r->head_len) != r->head_hash))
+	const bool shared = shares_head(in, r);
+	if (shared && !add_peer(&cl->peers, &cl->n_peers, &cl->cap_peers, r)) {
+		c->nomem = true;
+		return EVC_ENOMEM;
+	}
+	if (!identity && !shared)
 		return EVC_OK;
 	/* A copy with nothing ingested has nothing to resume from. */
 	if (!identity && r->offset == 0)
@@ -224,7 +256,8 @@ static void describe_change(struct match *m, const evc_input *in,
  * input's fd is left at resume_offset (unless CHANGED). Runs inside the
  * claim's write transaction, so that no other ingest claims the same
  * input meanwhile. */
-static int match(evc_store *store, evc_input *in, struct match *m)
+static int match(evc_store *store, evc_input *in, evc_claim *claim,
+                 struct match *m)
 {
 	evc_error *err = &store->err;
 	struct candidates *c = evc__calloc(1, sizeof(*c));
@@ -236,8 +269,12 @@ static int match(evc_store *store, evc_input *in, struct match *m)
 	if (!c)
 		return evc__fail(err, EVC_ENOMEM, "out of memory");
 	c->in = in;
-	if ((rc = store->be->sources(store->db, true, collect, c, err)))
+	c->claim = claim;
+	if ((rc = store->be->sources(store->db, true, collect, c, err))) {
+		if (c->nomem)
+			rc = evc__fail(err, EVC_ENOMEM, "out of memory");
 		goto out;
+	}
 	m->kind = MATCH_NEW;
 	for (size_t i = 0; i < c->n; i++) {
 		order[i] = c->row[i].offset << 8 | i;
@@ -309,8 +346,9 @@ int evc__source_claim(evc_store *store, evc_input *in, bool force,
 	int rc;
 
 	memset(claim, 0, sizeof(*claim));
+	claim->in = in;
 	claim->key = evc__input_head_hash(in);
-	if ((rc = match(store, in, &m)))
+	if ((rc = match(store, in, claim, &m)))
 		return rc;
 	if (m.kind == MATCH_CHANGED && !force)
 		return evc__fail(
@@ -359,18 +397,81 @@ int evc__source_claim(evc_store *store, evc_input *in, bool force,
 	return EVC_OK;
 }
 
-/* The committed offset of one source, UINT64_MAX when it is gone. */
-struct offset_of {
-	int64_t id;
-	uint64_t offset;
+void evc__claim_free(evc_claim *claim)
+{
+	free(claim->peers);
+	claim->peers = NULL;
+	claim->n_peers = claim->cap_peers = 0;
+}
+
+/* What a checkpoint reads of the sources: its own source's offset, and
+ * the sources sharing the input's first bytes now. */
+struct look {
+	const evc_claim *claim;
+	uint64_t own_offset; /* UINT64_MAX: gone */
+	evc_peer *peers;
+	size_t n_peers, cap_peers;
+	/* The first source that may have counted what this ingest is about
+	 * to commit: it moved since the claim last looked, and reaches past
+	 * the claim's committed offset. */
+	evc_source_row ahead;
+	char ahead_path[256];
+	bool found;
+	bool nomem;
 };
 
-static int find_offset(const evc_source_row *r, void *payload)
+static uint64_t offset_then(const evc_claim *claim, int64_t id)
 {
-	struct offset_of *o = payload;
+	for (size_t i = 0; i < claim->n_peers; i++)
+		if (claim->peers[i].id == id)
+			return claim->peers[i].offset;
+	return 0; /* not a source then: nothing of it was seen */
+}
 
-	if (r->id == o->id)
-		o->offset = r->offset;
+static int look(const evc_source_row *r, void *payload)
+{
+	struct look *l = payload;
+	const evc_claim *claim = l->claim;
+
+	if (r->id == claim->row.id) {
+		l->own_offset = r->offset;
+		return EVC_OK;
+	}
+	if (!shares_head(claim->in, r))
+		return EVC_OK;
+	if (!add_peer(&l->peers, &l->n_peers, &l->cap_peers, r)) {
+		l->nomem = true;
+		return EVC_ENOMEM;
+	}
+	if (!l->found && r->offset > claim->row.offset &&
+	    r->offset > offset_then(claim, r->id)) {
+		l->found = true;
+		l->ahead = *r;
+		snprintf(l->ahead_path, sizeof(l->ahead_path), "%s", r->path);
+	}
+	return EVC_OK;
+}
+
+/* Whether the input starts with the ingested prefix of `r`: then what `r`
+ * counted is this input's content. A prefix longer than the input cannot
+ * be checked against it, and counts as the same content: only a wrong
+ * refusal, never a double count, can come of that. */
+static int same_content(evc_error *err, evc_input *in, const evc_source_row *r,
+                        bool *same)
+{
+	evc_hash h;
+	uint64_t done = 0;
+
+	*same = true;
+	if (r->offset > in->size)
+		return EVC_OK;
+	evc__hash_init(&h);
+	int rc = hash_more(err, in, &done, r->offset, &h);
+	if (rc == EVC_ECHANGED) /* shrank meanwhile: refuse */
+		return EVC_OK;
+	if (rc != EVC_OK)
+		return rc;
+	*same = evc__hash_final(&h) == r->prefix_hash;
 	return EVC_OK;
 }
 
@@ -379,22 +480,39 @@ int evc__source_checkpoint(const evc_backend *be, evc_db *db, evc_claim *claim,
 {
 	evc_source_row *src = &claim->row;
 	const evc_ingest_stats *st = &ck->stats;
+	struct look l = {.claim = claim, .own_offset = UINT64_MAX};
+	bool same = false;
 	int rc;
 
 	if (ck->offset == src->offset)
 		return EVC_OK;
-	/* Another ingest of this input may have committed meanwhile: then
-	 * these rows would be counted twice. */
-	struct offset_of o = {src->id, UINT64_MAX};
-	if ((rc = be->sources(db, true, find_offset, &o, err)))
-		return rc;
-	if (o.offset != src->offset)
-		return evc__fail(
-		    err, EVC_EBUSY,
-		    "%s: store is busy: another ingest of this "
-		    "file committed meanwhile; nothing counted from "
-		    "line %llu on",
-		    name, (unsigned long long)src->next_line);
+	/* Another ingest of this content, under this name or another, may
+	 * have committed since this one last did: then these rows would be
+	 * counted twice. */
+	if ((rc = be->sources(db, true, look, &l, err))) {
+		if (l.nomem)
+			rc = evc__fail(err, EVC_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (l.own_offset != src->offset) {
+		rc = evc__fail(err, EVC_EBUSY,
+		               "%s: store is busy: another ingest of this file "
+		               "committed meanwhile; nothing counted from line "
+		               "%llu on",
+		               name, (unsigned long long)src->next_line);
+		goto out;
+	}
+	if (l.found && (rc = same_content(err, claim->in, &l.ahead, &same)))
+		goto out;
+	if (l.found && same) {
+		rc = evc__fail(err, EVC_EBUSY,
+		               "%s: store is busy: another ingest of the same "
+		               "content (%s) committed meanwhile; nothing "
+		               "counted from line %llu on",
+		               name, l.ahead_path,
+		               (unsigned long long)src->next_line);
+		goto out;
+	}
 	src->offset = ck->offset;
 	src->prefix_hash = ck->prefix_hash;
 	src->next_line = ck->next_line;
@@ -403,7 +521,18 @@ int evc__source_checkpoint(const evc_backend *be, evc_db *db, evc_claim *claim,
 	    st->rows_rejected - claim->committed.rows_rejected;
 	src->rows_warned += st->rows_warned - claim->committed.rows_warned;
 	src->last_ingest = (int64_t)time(NULL);
-	return be->source_update(db, src, err);
+	if ((rc = be->source_update(db, src, err)))
+		goto out;
+	/* Under the write lock until the commit: this is what the sources
+	 * will be when it lands. */
+	free(claim->peers);
+	claim->peers = l.peers;
+	claim->n_peers = l.n_peers;
+	claim->cap_peers = l.cap_peers;
+	l.peers = NULL;
+out:
+	free(l.peers);
+	return rc;
 }
 
 struct list {

@@ -32,12 +32,22 @@ void evc__input_close(evc_input *in);
  * transactions (storage.h). */
 uint64_t evc__input_head_hash(const evc_input *in);
 
+/* A source that may hold the same content as the input (its first bytes
+ * are the input's), with its offset when the claim last looked. */
+typedef struct evc_peer {
+	int64_t id;
+	uint64_t offset;
+} evc_peer;
+
 /* What an ingest of a file holds of its source between checkpoints. */
 typedef struct evc_claim {
+	evc_input *in;
 	evc_source_row row;         /* the input's source, as last written */
 	evc_hash prefix;            /* fingerprint state at row.offset */
 	evc_ingest_stats committed; /* the ingest's stats at its last commit */
 	uint64_t key;               /* evc__input_head_hash() */
+	evc_peer *peers;            /* owned; as of the last commit */
+	size_t n_peers, cap_peers;
 } evc_claim;
 
 /* In a write transaction: find which source the input is and where its
@@ -49,12 +59,17 @@ typedef struct evc_claim {
  * and rows_skipped. */
 int evc__source_claim(evc_store *store, evc_input *in, bool force,
                       evc_claim *claim, evc_ingest_stats *stats);
+/* Free what a claim holds (not the claim). */
+void evc__claim_free(evc_claim *claim);
 
 /* At a checkpoint, in the claim's write transaction and with the counts up
- * to `ck` added: EVC_EBUSY when another ingest of this input committed
- * meanwhile (its rows would be counted twice), else advance the source
- * row to ck's offset with ck's row counters. Runs on the ingest's writing
- * stage: failures go to `err`. */
+ * to `ck` added: EVC_EBUSY when another ingest counted any of these bytes
+ * meanwhile, under this input's name or another (a hard link, a copy, an
+ * appended copy: any source whose ingested prefix is the input's content
+ * and reaches past what this ingest committed), else advance the source
+ * row to ck's offset with ck's row counters. Relies on the write lock of
+ * storage.h: what it reads of sources cannot change before the commit.
+ * Runs on the ingest's writing stage: failures go to `err`. */
 int evc__source_checkpoint(const evc_backend *be, evc_db *db, evc_claim *claim,
                            const evc_ckpt *ck, const char *name,
                            evc_error *err);
