@@ -556,6 +556,58 @@ int evc_store_info(evc_store *store, evc_store_summary *out);
 /** @} */
 
 /**
+ * @defgroup check Checking a store
+ *
+ * What a store holds is read with care: every call that reads it checks
+ * what it uses (hours in range and in order, minute counts well formed,
+ * totals equal to the sum of their minutes, customer ids that resolve) and
+ * fails with ::EVC_ECORRUPT, naming what is wrong, rather than answer
+ * from a damaged store. evc_check() looks at all of it.
+ * @{
+ */
+
+/** A problem found by evc_check(). Valid only during the callback. */
+typedef struct evc_problem {
+	const char *what;        /**< the problem, in words */
+	const char *customer_id; /**< the customer concerned, or NULL; an
+				      unresolved id reads "#N" */
+	int has_hour;            /**< 1 when @ref hour is set */
+	int64_t hour;            /**< start of the hour concerned, epoch
+				      seconds */
+	int64_t source_id;       /**< the source concerned (as listed by
+				      evc_sources()), or 0 */
+} evc_problem;
+
+/** Called per problem by evc_check(); return 0 to go on, non-zero to stop
+ *  (evc_check() then returns ::EVC_EABORTED). */
+typedef int (*evc_problem_fn)(const evc_problem *problem, void *payload);
+
+/**
+ * Verify a store, as `git fsck` verifies a repository: the backend's own
+ * integrity check (SQLite: `PRAGMA integrity_check`), then evcount's
+ * invariants over every stored hour (in the span of years 0000 to 9999, in
+ * order, minute counts well formed, totals equal to the sum of their
+ * minutes, customer ids that resolve) and every source (offsets within
+ * the file's size, line numbers and row counters that fit). Reads one
+ * snapshot; never writes.
+ *
+ * @param store an open store.
+ * @param fn called once per problem; may be NULL.
+ * @param payload passed to @p fn.
+ * @param n_problems receives the number of problems found; may be NULL.
+ * @retval EVC_OK the store is sound.
+ * @retval EVC_ECORRUPT problems were found, each reported to @p fn;
+ *         damage the backend cannot read past is the last of them.
+ * @retval EVC_EABORTED @p fn returned non-zero.
+ * @retval EVC_EINVAL, EVC_EDB, EVC_EBUSY, EVC_EIO, EVC_ENOMEM the check could
+ *         not run.
+ * @since 0.2.0
+ */
+int evc_check(evc_store *store, evc_problem_fn fn, void *payload,
+              uint64_t *n_problems);
+/** @} */
+
+/**
  * @defgroup sqlite SQLite stores
  *
  * A store named by a file path (or ":memory:") is a SQLite database in WAL

@@ -182,9 +182,10 @@ bool evc__minutes_merge(const uint8_t *a, size_t a_len, const uint8_t *b,
                         size_t b_len, uint8_t *out, size_t *out_len);
 /* Returns false when the blob is malformed. */
 bool evc__minutes_decode(const uint8_t *blob, size_t len, uint64_t counts[60]);
-/* Sum of minutes [lo, hi) of a blob; false when malformed. */
+/* Sum of minutes [lo, hi) of a blob, and (all: may be NULL) of all its
+ * minutes; false when malformed. */
 bool evc__minutes_sum(const uint8_t *blob, size_t len, unsigned lo, unsigned hi,
-                      uint64_t *sum);
+                      uint64_t *sum, uint64_t *all);
 /* The first and last minute with events; false when the blob is malformed
  * or empty (a stored hour never is). */
 bool evc__minutes_span(const uint8_t *blob, size_t len, unsigned *first,

@@ -131,14 +131,17 @@ bool evc__minutes_merge(const uint8_t *a, size_t a_len, const uint8_t *b,
 }
 
 bool evc__minutes_sum(const uint8_t *blob, size_t len, unsigned lo, unsigned hi,
-                      uint64_t *sum)
+                      uint64_t *sum, uint64_t *all)
 {
-	uint64_t s = 0;
+	uint64_t s = 0, a = 0;
 	FOR_EACH_MINUTE(blob, len, minute, count, {
 		if (minute >= lo && minute < hi)
 			s += count;
+		a += count;
 	});
 	*sum = s;
+	if (all)
+		*all = a;
 	return true;
 }
 

@@ -544,6 +544,13 @@ struct list {
 static int list_one(const evc_source_row *r, void *payload)
 {
 	const struct list *l = payload;
+	char buf[160];
+	const char *why = evc__source_problem(r, buf, sizeof(buf));
+
+	if (why)
+		return evc__fail(&l->store->err, EVC_ECORRUPT,
+		                 "%s: corrupt store: source %lld: %s",
+		                 l->store->path, (long long)r->id, why);
 	const evc_source_info info = {
 	    .id = r->id,
 	    .path = r->path,

@@ -554,31 +554,90 @@ static int sqlite_edge_hours(evc_db *db, bool latest, evc_hour_fn fn,
 	return rc ? rc : visit_hours(db, err, st, true, false, fn, payload);
 }
 
-static int sqlite_all_hours(evc_db *db, evc_named_hour_fn fn, void *payload,
-                            evc_error *err)
+/* Step a statement of (customer, name, hour, total, minutes) rows and
+ * hand each to fn. */
+static int visit_scanned(evc_db *db, evc_error *err, sqlite3_stmt *st,
+                         evc_scan_fn fn, void *payload)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = prepare_once(db, err, &st,
-	                      "SELECT c.name, h.hour, h.minutes FROM "
-	                      "hour_counts h JOIN customers c ON c.id = "
-	                      "h.customer ORDER BY c.name, h.hour",
-	                      "reading counts");
-	if (rc)
-		return rc;
-	int frc = EVC_OK;
+	int rc, frc = EVC_OK;
+
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(st, 0);
-		const uint8_t *blob = sqlite3_column_blob(st, 2);
-		const size_t len = (size_t)sqlite3_column_bytes(st, 2);
-		if (!name) {
+		const evc_scanned_hour h = {
+		    .customer = sqlite3_column_int64(st, 0),
+		    .name = (const char *)sqlite3_column_text(st, 1),
+		    .hour = sqlite3_column_int64(st, 2),
+		    .total = (uint64_t)sqlite3_column_int64(st, 3),
+		    .blob = sqlite3_column_blob(st, 4),
+		    .blob_len = (size_t)sqlite3_column_bytes(st, 4),
+		};
+		if (!h.name && sqlite3_column_type(st, 1) != SQLITE_NULL) {
 			rc = SQLITE_NOMEM;
 			break;
 		}
-		if ((frc = fn(name, sqlite3_column_int64(st, 1), blob, len,
-		              payload)) != EVC_OK)
+		if ((frc = fn(&h, payload)) != EVC_OK)
 			break;
 	}
 	return end_visit(db, err, st, false, rc, frc, "reading counts");
+}
+
+static int sqlite_scan_hours(evc_db *db, bool by_name, evc_scan_fn fn,
+                             void *payload, evc_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (!by_name) {
+		/* The table's own order: one pass, a rowid lookup per row. */
+		rc = prepare_once(db, err, &st,
+		                  "SELECT h.customer, c.name, h.hour, h.total, "
+		                  "h.minutes FROM hour_counts h LEFT JOIN "
+		                  "customers c ON c.id = h.customer",
+		                  "reading counts");
+		return rc ? rc : visit_scanned(db, err, st, fn, payload);
+	}
+	/* By name: the customers' name index drives, each customer's hours
+	 * are one range of the primary key, and nothing is sorted. Rows of a
+	 * customer id that no customer has are not reached that way: one
+	 * more pass finds the first, if any. */
+	rc = prepare_once(db, err, &st,
+	                  "SELECT c.id, c.name, h.hour, h.total, h.minutes "
+	                  "FROM customers c JOIN hour_counts h ON h.customer "
+	                  "= c.id ORDER BY c.name, h.hour",
+	                  "reading counts");
+	if (rc || (rc = visit_scanned(db, err, st, fn, payload)))
+		return rc;
+	rc = prepare_once(db, err, &st,
+	                  "SELECT h.customer, NULL, h.hour, h.total, h.minutes "
+	                  "FROM hour_counts h WHERE NOT EXISTS (SELECT 1 FROM "
+	                  "customers c WHERE c.id = h.customer) LIMIT 1",
+	                  "reading counts");
+	return rc ? rc : visit_scanned(db, err, st, fn, payload);
+}
+
+struct problems {
+	int (*fn)(const char *, void *);
+	void *payload;
+};
+
+static int add_problem(void *payload, int argc, char **argv, char **cols)
+{
+	struct problems *p = payload;
+	(void)cols;
+	if (argc < 1 || !argv[0] || strcmp(argv[0], "ok") == 0)
+		return 0;
+	return p->fn(argv[0], p->payload) ? 1 : 0;
+}
+
+static int sqlite_integrity(evc_db *db, int (*fn)(const char *, void *),
+                            void *payload, evc_error *err)
+{
+	struct problems p = {fn, payload};
+	int rc = sqlite3_exec(db->db, "PRAGMA integrity_check", add_problem, &p,
+	                      NULL);
+	if (rc == SQLITE_ABORT)
+		return EVC_EABORTED;
+	return rc == SQLITE_OK ? EVC_OK
+	                       : db_fail(db, err, rc, "checking integrity");
 }
 
 static int sqlite_customers(evc_db *db, evc_customer_row_fn fn, void *payload,
@@ -780,10 +839,11 @@ const evc_backend evc__sqlite_backend = {
     .customer_count = sqlite_customer_count,
     .add_hours = sqlite_add_hours,
     .hours = sqlite_hours,
-    .all_hours = sqlite_all_hours,
+    .scan_hours = sqlite_scan_hours,
     .customers = sqlite_customers,
     .edge_hours = sqlite_edge_hours,
     .totals = sqlite_totals,
+    .integrity = sqlite_integrity,
     .sources = sqlite_sources,
     .source_insert = sqlite_source_insert,
     .source_update = sqlite_source_update,

@@ -43,6 +43,10 @@
  * - A connection is used by one thread at a time; the library serialises
  *   its own threads' use of it (store.c).
  *
+ * Nothing read from a store is trusted: the library checks what it uses
+ * (hours in range and in order, minute blobs, totals against minutes) and
+ * fails with EVC_ECORRUPT, naming what is wrong, rather than misread.
+ *
  * Errors: every operation that can fail returns an evc_status and, on
  * failure, writes a message naming the store and the operation to `err`.
  * EVC_EBUSY: another writer holds the store; EVC_ECORRUPT: what the store
@@ -80,10 +84,18 @@ typedef struct evc_hour_set {
  * only. Valid during the callback only. */
 typedef int (*evc_hour_fn)(int64_t hour, uint64_t total, const uint8_t *blob,
                            size_t blob_len, void *payload);
-/* A stored hour with its customer id, as visited by all_hours. */
-typedef int (*evc_named_hour_fn)(const char *customer, int64_t hour,
-                                 const uint8_t *blob, size_t blob_len,
-                                 void *payload);
+/* A stored hour with its customer, as scan_hours visits it: the backend's
+ * customer id and the customer id string it stands for, NULL when no
+ * customer has that id (only in a damaged store). */
+typedef struct evc_scanned_hour {
+	int64_t customer;
+	const char *name;
+	int64_t hour;
+	uint64_t total;
+	const uint8_t *blob;
+	size_t blob_len;
+} evc_scanned_hour;
+typedef int (*evc_scan_fn)(const evc_scanned_hour *h, void *payload);
 
 /* A customer and the two hour rows that bound its events; first_* and
  * last_* are meaningful only when has_hours. */
@@ -159,10 +171,10 @@ typedef struct evc_backend {
 	int (*hours)(evc_db *db, int64_t customer, int64_t hour_lo,
 	             int64_t hour_hi, bool minutes, evc_hour_fn fn,
 	             void *payload, evc_error *err);
-	/* Visit every stored hour, ordered by customer id (bytewise), then
-	 * hour. */
-	int (*all_hours)(evc_db *db, evc_named_hour_fn fn, void *payload,
-	                 evc_error *err);
+	/* Visit every stored hour, ordered by customer id (bytewise) then
+	 * hour when `by_name`, else in whatever order is fastest. */
+	int (*scan_hours)(evc_db *db, bool by_name, evc_scan_fn fn,
+	                  void *payload, evc_error *err);
 	/* Visit every customer, ordered by customer id (bytewise). */
 	int (*customers)(evc_db *db, evc_customer_row_fn fn, void *payload,
 	                 evc_error *err);
@@ -171,6 +183,11 @@ typedef struct evc_backend {
 	int (*edge_hours)(evc_db *db, bool latest, evc_hour_fn fn,
 	                  void *payload, evc_error *err);
 	int (*totals)(evc_db *db, evc_store_totals *out, evc_error *err);
+	/* The backend's own check of its storage (SQLite: PRAGMA
+	 * integrity_check): fn is called once per problem it finds, in its
+	 * own words. Finding problems is no failure of the call. */
+	int (*integrity)(evc_db *db, int (*fn)(const char *problem, void *),
+	                 void *payload, evc_error *err);
 
 	/* Visit the sources, newest first or oldest first. */
 	int (*sources)(evc_db *db, bool newest_first, evc_source_row_fn fn,
@@ -180,6 +197,22 @@ typedef struct evc_backend {
 	int (*source_update)(evc_db *db, const evc_source_row *row,
 	                     evc_error *err);
 } evc_backend;
+
+/* ---- what the library checks of what it reads (check.c) ----------------- */
+
+/* The hours a store can hold: those of [EVC_TIME_MIN, EVC_TIME_MAX]. */
+#define EVC_HOUR_MIN (EVC_TIME_MIN / 3600)
+#define EVC_HOUR_MAX (EVC_TIME_MAX / 3600)
+
+/* What is wrong with a stored hour row, in words (in buf), or NULL when
+ * nothing: an hour outside the span, malformed minutes, a total that is
+ * not the sum of its minutes. */
+const char *evc__hour_problem(int64_t hour, uint64_t total,
+                              const uint8_t *blob, size_t len, char *buf,
+                              size_t buflen);
+/* What is wrong with a stored source row (in buf), or NULL. */
+const char *evc__source_problem(const evc_source_row *r, char *buf,
+                                size_t buflen);
 
 /* The backends built in, and the one that handles a store's name. */
 extern const evc_backend evc__sqlite_backend;
