@@ -87,6 +87,10 @@ int cli_customers(evc_store *store, enum cli_format format);
 /* Print the summary of `store` on stdout. Returns an exit status. */
 int cli_stats(evc_store *store, enum cli_format format);
 
+/* Verify `store`, printing each problem found on stdout. Returns EXIT_OK
+ * when it is sound, else EXIT_FAIL. */
+int cli_check(evc_store *store, enum cli_format format);
+
 /* Length of the valid UTF-8 sequence at `s` (1 for ASCII, NUL included), 0
  * when it is not UTF-8. */
 size_t cli_utf8_len(const unsigned char *s);

@@ -28,13 +28,14 @@ enum {
 	CMD_EXPORT = 0x20u,
 	CMD_SERVE = 0x40u, /* parses its own options, in serve.c */
 	CMD_ONESHOT = 0x80u,
+	CMD_CHECK = 0x100u,
 };
 /* Options before the command word, and those of every command but serve. */
 #define CMD_ANY                                                                \
 	(CMD_INGEST | CMD_HOURLY | CMD_SOURCES | CMD_CUSTOMERS | CMD_STATS |   \
-	 CMD_EXPORT | CMD_ONESHOT)
+	 CMD_EXPORT | CMD_ONESHOT | CMD_CHECK)
 /* The listings: --format table|json|csv and nothing else. */
-#define CMD_LISTING (CMD_SOURCES | CMD_CUSTOMERS | CMD_STATS)
+#define CMD_LISTING (CMD_SOURCES | CMD_CUSTOMERS | CMD_STATS | CMD_CHECK)
 #define CMD_QUERY   (CMD_HOURLY | CMD_ONESHOT)
 #define CMD_LOADER  (CMD_INGEST | CMD_ONESHOT)
 
@@ -191,6 +192,19 @@ static const char about_stats[] =
     "store)\n"
     "(csv: a header line and one row; json: one object).\n";
 
+static const char about_check[] =
+    "check verifies the store as fsck does a file system: the storage's own "
+    "integrity\n"
+    "check, then every hour row (in range and in order, minute counts well "
+    "formed,\n"
+    "a total equal to the sum of its minutes, a customer id that resolves) "
+    "and every\n"
+    "source (offsets within the file). Each problem is printed with its "
+    "customer,\n"
+    "hour or source (csv: customer_id,hour,source_id,problem; json: one "
+    "object);\n"
+    "the exit status is 1 when there is any.\n";
+
 static const char about_export[] =
     "export prints every non-zero count, ordered by customer id then minute "
     "(csv:\n"
@@ -204,6 +218,7 @@ static int cmd_sources(const struct cli *c);
 static int cmd_customers(const struct cli *c);
 static int cmd_stats(const struct cli *c);
 static int cmd_export(const struct cli *c);
+static int cmd_check(const struct cli *c);
 static int cmd_serve(const struct cli *c);
 static int cmd_oneshot(const struct cli *c);
 
@@ -268,6 +283,13 @@ static const struct command commands[] = {
      "print every (customer, minute) count of the store",
      {about_export},
      cmd_export},
+    {"check",
+     "check",
+     CMD_CHECK,
+     "check [--format table|json|csv]",
+     "verify the store: its storage and every row",
+     {about_check},
+     cmd_check},
     {"serve",
      "serve",
      CMD_SERVE,
@@ -584,8 +606,8 @@ static int parse_command_line(struct cli *c, int argc, char **argv)
 		return rc;
 	if (optind >= argc)
 		return cli_usage_error("missing command (ingest, hourly, "
-		                       "sources, export, customers or stats) "
-		                       "or FILE");
+		                       "sources, export, customers, stats, "
+		                       "check or serve) or FILE");
 	c->cmd = find_command(argv[optind]);
 	/* serve has options of its own: only --db may come before it. */
 	if (c->cmd->bit == CMD_SERVE) {
@@ -834,6 +856,11 @@ static int cmd_customers(const struct cli *c)
 static int cmd_stats(const struct cli *c)
 {
 	return run_listing(c, cli_stats);
+}
+
+static int cmd_check(const struct cli *c)
+{
+	return run_listing(c, cli_check);
 }
 
 static int cmd_export(const struct cli *c)

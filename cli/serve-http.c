@@ -83,8 +83,18 @@ evc_store *serve_worker_store(struct server *s)
 void serve_worker_store_failed(struct server *s, int rc)
 {
 	struct worker *w = this_worker;
+	const char *msg = cli_errmsg(w->store, rc);
 
-	fprintf(stderr, PROG ": serve: %s\n", cli_errmsg(w->store, rc));
+	fprintf(stderr, PROG ": serve: %s\n", msg);
+	/* A damaged store stays damaged: /healthz says so from now on. */
+	if (rc == EVC_ECORRUPT) {
+		pthread_mutex_lock(&s->health_lock);
+		if (!s->damaged) {
+			s->damaged = true;
+			snprintf(s->damage, sizeof(s->damage), "%s", msg);
+		}
+		pthread_mutex_unlock(&s->health_lock);
+	}
 	evc_close(w->store);
 	w->store = NULL;
 }
@@ -253,7 +263,9 @@ static enum MHD_Result get_hourly(struct server *s, struct MHD_Connection *conn,
 		                        cli_errmsg(store, rc));
 	if (rc != EVC_OK) {
 		serve_worker_store_failed(s, rc);
-		return serve_send_error(conn, rp, 500, "store failure");
+		return serve_send_error(conn, rp, 500, "%s",
+		                        rc == EVC_ECORRUPT ? "store damaged"
+		                                           : "store failure");
 	}
 	f = open_memstream(&buf, &len);
 	if (!f) {
@@ -267,24 +279,55 @@ static enum MHD_Result get_hourly(struct server *s, struct MHD_Connection *conn,
 }
 /* ---- /healthz ----------------------------------------------------------- */
 
+/* How long a probe of the store stands for /healthz: a scrape every few
+ * seconds costs at most one read of the store's figures a second. */
+#define PROBE_EVERY_NS 1000000000
+
+static int64_t monotonic_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* 200 when the store reads: it opens, its figures read (a pass over every
+ * hour row's total and the edges' minutes, as `stats` does), and no
+ * request found it damaged since the server started. Else 503, saying
+ * why. */
 static enum MHD_Result
 get_healthz(struct server *s, struct MHD_Connection *conn, struct reply *rp)
 {
-	evc_hourly_result *r;
-	evc_store *store = serve_worker_store(s);
+	evc_store_summary sum;
+	evc_store *store;
+	char why[320];
 	char *body;
 	int rc;
 
-	if (!store)
-		return serve_send_error(conn, rp, 503, "store unavailable");
-	/* Opening alone reads little: one indexed lookup proves the tables
-	 * are readable. */
-	rc = evc_hourly(store, "healthz", 0, 60, &r);
-	if (rc != EVC_OK) {
-		serve_worker_store_failed(s, rc);
-		return serve_send_error(conn, rp, 503, "store unavailable");
+	pthread_mutex_lock(&s->health_lock);
+	if (s->damaged) {
+		snprintf(why, sizeof(why), "store damaged: %s", s->damage);
+		pthread_mutex_unlock(&s->health_lock);
+		return serve_send_error(conn, rp, 503, "%s", why);
 	}
-	evc_hourly_free(r);
+	const int64_t now = monotonic_ns();
+	if (s->probed_ns == 0 || now - s->probed_ns >= PROBE_EVERY_NS) {
+		store = serve_worker_store(s);
+		rc = store ? evc_store_info(store, &sum) : EVC_EIO;
+		snprintf(s->probe_msg, sizeof(s->probe_msg), "%s",
+		         store ? cli_errmsg(store, rc) : "cannot open it");
+		s->probe_rc = rc;
+		s->probed_ns = now;
+		pthread_mutex_unlock(&s->health_lock);
+		if (store && rc != EVC_OK)
+			serve_worker_store_failed(s, rc);
+		pthread_mutex_lock(&s->health_lock);
+	}
+	rc = s->probe_rc;
+	snprintf(why, sizeof(why), "store unavailable: %s", s->probe_msg);
+	pthread_mutex_unlock(&s->health_lock);
+	if (rc != EVC_OK)
+		return serve_send_error(conn, rp, 503, "%s", why);
 	body = strdup("{\"status\":\"ok\"}\n");
 	if (!body)
 		return MHD_NO;

@@ -298,6 +298,7 @@ static int serve(const char *db, const struct serve_opts *o)
 	s->quiet = o->quiet;
 	pthread_mutex_init(&s->workers_lock, NULL);
 	pthread_mutex_init(&s->conns_lock, NULL);
+	pthread_mutex_init(&s->health_lock, NULL);
 	{
 		pthread_condattr_t ca;
 
@@ -420,6 +421,7 @@ out:
 	pthread_mutex_destroy(&s->workers_lock);
 	pthread_cond_destroy(&s->reaper_wake);
 	pthread_mutex_destroy(&s->conns_lock);
+	pthread_mutex_destroy(&s->health_lock);
 	free(token);
 	free(s);
 	return rc;

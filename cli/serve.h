@@ -64,6 +64,15 @@ struct server {
 	struct conn *conns;         /* under conns_lock */
 	bool reaper_stop;           /* under conns_lock */
 	pthread_t reaper;
+	/* The store's health, for /healthz (serve-http.c), under
+	 * health_lock: damaged once any request found it so, and the last
+	 * probe of it, made at most once a second. */
+	pthread_mutex_t health_lock;
+	bool damaged;
+	char damage[256];
+	int64_t probed_ns; /* CLOCK_MONOTONIC; 0: never */
+	int probe_rc;
+	char probe_msg[256];
 };
 
 /* What a request was answered with, for the metrics and the log. */

@@ -492,4 +492,57 @@ stop_server TERM
 [ "$stop_rc" = 0 ] || bad "exit status $stop_rc"
 done_
 
+# A store damaged under a running server, behind evcount's back: the first
+# /hourly to read the damage answers 500, /healthz 503 from then on (it
+# answered 200 while /hourly failed), and nothing crashes.
+if command -v sqlite3 >/dev/null; then
+	case_ "a store damaged under serve: /hourly 500, then /healthz 503"
+	cp "$T/db" "$T/dmg.db"
+	start_server log5 --db "$T/dmg.db" serve --listen 127.0.0.1:0 \
+		--threads 1 --quiet || bad "no start: $(cat log5)"
+	wait_ready || bad "not ready"
+	[ "$(healthz)" = 200 ] || bad "/healthz before the damage"
+	# alice's 10:00 hour: three events, one more in its total.
+	sqlite3 "$T/dmg.db" "UPDATE hour_counts SET total = total + 1 WHERE
+		customer = (SELECT id FROM customers WHERE name = 'alice')
+		AND hour = 448498" || bad "sqlite3 failed"
+	code=$(curl -s -m 5 -o qbody -w '%{http_code}' \
+		"$base/hourly?customer_id=alice&start=2021-03-01T10:30:00Z&end=2021-03-01T12:00:00Z")
+	[ "$code" = 500 ] || bad "/hourly over the damage: $code $(head -c 200 qbody)"
+	grep -q '"error":"store damaged"' qbody || bad "body: $(head -c 200 qbody)"
+	code=$(curl -s -m 5 -o hbody -w '%{http_code}' "$base/healthz")
+	[ "$code" = 503 ] || bad "/healthz after the damage: $code"
+	grep -q 'store damaged: .*corrupt store: customer alice' hbody ||
+		bad "healthz body: $(head -c 300 hbody)"
+	kill -0 "$pid" 2>/dev/null || bad "the server died"
+	stop_server TERM
+	[ "$stop_rc" = 0 ] || bad "exit status $stop_rc"
+	done_
+
+	case_ "a store whose pages are damaged: /healthz 503 at once"
+	cp "$T/db" "$T/dmg2.db"
+	# Every page after the first overwritten: the tables cannot be read.
+	size=$(stat -c %s "$T/dmg2.db")
+	head -c $((size - 16384)) /dev/urandom |
+		dd of="$T/dmg2.db" bs=16384 seek=1 conv=notrunc status=none
+	start_server log6 --db "$T/dmg2.db" serve --listen 127.0.0.1:0 \
+		--threads 1 --quiet
+	if [ -n "$base" ]; then
+		code=$(curl -s -m 5 -o hbody -w '%{http_code}' "$base/healthz")
+		[ "$code" = 503 ] || bad "/healthz: $code $(head -c 200 hbody)"
+		kill -0 "$pid" 2>/dev/null || bad "the server died"
+		stop_server TERM
+	else
+		# Refusing to start on it is an answer too.
+		grep -q 'evcount-cli: ' log6 || bad "no start and no message: $(cat log6)"
+	fi
+	done_
+elif [ -n "${CI:-}" ]; then
+	case_ "a store damaged under serve"
+	bad "sqlite3 (the shell) not found, and CI is set"
+	done_
+else
+	skip "a store damaged under serve" "sqlite3 (the shell) not found"
+fi
+
 harness_finish

@@ -12,7 +12,7 @@
 evcount_deps=(
 	meson ninja-build pkg-config # build
 	gcc libc6-dev                # compiler, libc and the ASan/UBSan runtimes
-	libsqlite3-dev               # the store
+	libsqlite3-dev sqlite3       # the store; its shell damages stores in tests
 	check                        # unit tests
 	libmicrohttpd-dev curl       # evcount-cli serve and its tests
 	valgrind                     # meson test --setup valgrind
