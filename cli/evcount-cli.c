@@ -322,13 +322,6 @@ int cli_usage_error(const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-const char *cli_errmsg(const evc_store *store, int rc)
-{
-	const char *msg = evc_errmsg(store);
-
-	return msg && *msg ? msg : evc_strerror(rc);
-}
-
 /* ---- help ---------------------------------------------------------------- */
 
 static void print_options(unsigned cmds)

@@ -75,6 +75,13 @@ void cli_put_csv_field(FILE *f, const char *s, size_t len)
 	putc('"', f);
 }
 
+const char *cli_errmsg(const evc_store *store, int rc)
+{
+	const char *msg = evc_errmsg(store);
+
+	return msg && *msg ? msg : evc_strerror(rc);
+}
+
 const char *cli_fmt_time(int64_t t, char buf[EVC_TIME_BUFSZ])
 {
 	/* Times printed come from the library, so within range; the fallback
