@@ -145,6 +145,11 @@ int cli_listing_end(struct cli_listing *l, const evc_store *store, int rc);
  * never empty so that an error line always says something. */
 const char *cli_errmsg(const evc_store *store, int rc);
 
+/* A SIZE option's value (--checkpoint, --max-response-memory): bytes, or a
+ * number with K, M or G (powers of 1024), more than 0. Returns EXIT_OK, or
+ * EXIT_USAGE (reported). */
+int cli_parse_size(const char *opt, const char *arg, uint64_t *out);
+
 /* Print a usage error with the --help hint; returns EXIT_USAGE. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

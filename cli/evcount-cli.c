@@ -163,11 +163,13 @@ static const char about_loader[] =
 static const char about_query[] =
     "TS is YYYY-MM-DD (midnight UTC) or YYYY-MM-DDTHH:MM:SS[.fraction] "
     "followed by Z,\n"
-    "+HH:MM, -HH:MM or nothing (UTC). Both bounds are floored to the minute; "
-    "an hour\n"
-    "only partly inside the range is marked partial. Output goes to stdout, "
-    "one\n"
-    "row per hour (csv: hour,count,partial; json: one object).\n";
+    "+HH, +HHMM, +HH:MM (or with -) or nothing (UTC), in years 0000 to "
+    "9999. Both\n"
+    "bounds are floored to the minute; an hour only partly inside the range "
+    "is\n"
+    "marked partial; a query spans at most 1,000,000 hours. Output goes to "
+    "stdout,\n"
+    "one row per hour (csv: hour,count,partial; json: one object).\n";
 
 static const char about_sources[] =
     "sources lists each ingested FILE: id, path (as last given), realpath, "
@@ -400,7 +402,9 @@ static void print_help(const struct command *cmd)
 	     "  0  success\n"
 	     "  1  failure: store, input or query error, a rejected row "
 	     "with --strict,\n"
-	     "     a FILE changed since it was ingested\n"
+	     "     a FILE changed since it was ingested, a damaged store "
+	     "(check: any\n"
+	     "     problem found)\n"
 	     "  2  usage error: bad option or argument");
 }
 
@@ -676,49 +680,6 @@ static enum cli_format tty_format(void)
 	return isatty(STDOUT_FILENO) ? FORMAT_TABLE : FORMAT_CSV;
 }
 
-/* SIZE of --checkpoint: bytes, or K, M, G (powers of 1024). */
-static int parse_size(const char *opt, const char *arg, uint64_t *out)
-{
-	unsigned long long n;
-	unsigned shift = 0;
-	char *end;
-
-	/* strtoull() would take blanks and a sign. */
-	if (*arg < '0' || *arg > '9')
-		goto bad;
-	errno = 0;
-	n = strtoull(arg, &end, 10);
-	if (errno == ERANGE)
-		goto bad;
-	switch (*end) {
-	case 'K':
-	case 'k':
-		shift = 10;
-		end++;
-		break;
-	case 'M':
-	case 'm':
-		shift = 20;
-		end++;
-		break;
-	case 'G':
-	case 'g':
-		shift = 30;
-		end++;
-		break;
-	}
-	if (*end || n > (UINT64_MAX >> shift))
-		goto bad;
-	if (n == 0)
-		return cli_usage_error("--%s: SIZE must be more than 0", opt);
-	*out = (uint64_t)n << shift;
-	return EXIT_OK;
-bad:
-	return cli_usage_error("--%s: bad size \"%s\" (bytes, or a number "
-	                       "with K, M or G)",
-	                       opt, arg);
-}
-
 /* The query options, checked as /hourly's parameters are (query-args.c). */
 static int check_hourly_args(const struct cli *c, struct hourly_args *q)
 {
@@ -771,8 +732,8 @@ static int fill_ingest_args(const struct cli *c, struct ingest_args *in)
 	in->files = c->operands;
 	in->n_files = c->n_operands;
 	if (c->checkpoint)
-		return parse_size("checkpoint", c->checkpoint,
-		                  &in->checkpoint_bytes);
+		return cli_parse_size("checkpoint", c->checkpoint,
+		                      &in->checkpoint_bytes);
 	return EXIT_OK;
 }
 

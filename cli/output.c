@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "utf8.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,4 +143,46 @@ int cli_listing_end(struct cli_listing *l, const evc_store *store, int rc)
 		return EXIT_FAIL;
 	}
 	return EXIT_OK;
+}
+
+int cli_parse_size(const char *opt, const char *arg, uint64_t *out)
+{
+	unsigned long long n;
+	unsigned shift = 0;
+	char *end;
+
+	/* strtoull() would take blanks and a sign. */
+	if (*arg < '0' || *arg > '9')
+		goto bad;
+	errno = 0;
+	n = strtoull(arg, &end, 10);
+	if (errno == ERANGE)
+		goto bad;
+	switch (*end) {
+	case 'K':
+	case 'k':
+		shift = 10;
+		end++;
+		break;
+	case 'M':
+	case 'm':
+		shift = 20;
+		end++;
+		break;
+	case 'G':
+	case 'g':
+		shift = 30;
+		end++;
+		break;
+	}
+	if (*end || n > (UINT64_MAX >> shift))
+		goto bad;
+	if (n == 0)
+		return cli_usage_error("--%s: SIZE must be more than 0", opt);
+	*out = (uint64_t)n << shift;
+	return EXIT_OK;
+bad:
+	return cli_usage_error("--%s: bad size \"%s\" (bytes, or a number "
+	                       "with K, M or G)",
+	                       opt, arg);
 }

@@ -3,7 +3,8 @@
  * The check of an hourly query's arguments (see query-args.h): present,
  * a customer id that could match, timestamps the library parses, a start
  * before the end once both are floored to the minute as the library
- * floors them, and at most the front end's number of hours.
+ * floors them. How many hours a query may span is the library's one limit
+ * (EVC_HOURLY_MAX_BUCKETS), the same for both front ends.
  */
 #include "query-args.h"
 
@@ -16,12 +17,8 @@ const struct query_dialect query_cli = {
     .cli_style = true,
 };
 
-/* Widest /hourly range in hours (about 11 years). The library allows
- * 1000000, but that is some 60 MB of JSON per request: over HTTP one client
- * could make the server hold gigabytes. */
 const struct query_dialect query_http = {
     .name = {"customer_id", "start", "end"},
-    .max_hours = 100000,
 };
 
 bool query_fail(char *err, size_t errlen, const char *fmt, ...)
@@ -98,12 +95,5 @@ bool query_check(const struct query_input *in, const struct query_dialect *d,
 		return query_fail(err, errlen, "%s is not before %s%s",
 		                  d->name[QUERY_START], d->name[QUERY_END],
 		                  floored);
-	/* The hours the floored bounds touch: a range that ends just past an
-	 * hour has one more. */
-	if (d->max_hours &&
-	    cli_floor_div(e - 1, 3600) - cli_floor_div(s, 3600) >= d->max_hours)
-		return query_fail(err, errlen,
-		                  "range too wide: more than %lld hours",
-		                  d->max_hours);
 	return true;
 }

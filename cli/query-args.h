@@ -20,8 +20,6 @@ struct query_dialect {
 	/* Command line style: messages say "missing --end" and repeat the
 	 * values given; else "missing parameter \"end\"" and no values. */
 	bool cli_style;
-	/* The widest range in hours, 0 to leave the limit to the library. */
-	long long max_hours;
 };
 
 extern const struct query_dialect query_cli, query_http;

@@ -101,17 +101,59 @@ void serve_worker_store_failed(struct server *s, int rc)
 /* ---- responses ---------------------------------------------------------- */
 
 /* Takes over `body`, malloc'ed, which libmicrohttpd frees. */
+bool serve_reserve(struct server *s, struct reply *rp, size_t n)
+{
+	size_t held = atomic_load(&s->held);
+
+	do {
+		if (held > s->response_budget || n > s->response_budget - held)
+			return false;
+	} while (!atomic_compare_exchange_weak(&s->held, &held, held + n));
+	rp->reserved += n;
+	return true;
+}
+
+/* A body on its way out, counted in the server's `held` until freed. */
+struct held_body {
+	struct server *s;
+	char *body;
+	size_t len;
+};
+
+static void free_held_body(void *cls)
+{
+	struct held_body *h = cls;
+
+	atomic_fetch_sub(&h->s->held, h->len);
+	free(h->body);
+	free(h);
+}
+
 enum MHD_Result serve_send_body(struct MHD_Connection *conn, struct reply *rp,
                                 unsigned status, const char *type, char *body,
                                 size_t len, const char *allow, bool auth)
 {
-	struct MHD_Response *resp;
+	struct server *s = rp->server;
+	struct MHD_Response *resp = NULL;
+	struct held_body *h = malloc(sizeof(*h));
 	enum MHD_Result ret;
 
-	resp =
-	    MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	/* Small bodies (errors) count too, but are never refused. */
+	atomic_fetch_add(&s->held, len);
+	atomic_fetch_sub(&s->held, rp->reserved);
+	rp->reserved = 0;
+	if (h) {
+		*h = (struct held_body){s, body, len};
+		resp = MHD_create_response_from_buffer_with_free_callback_cls(
+		    len, body, free_held_body, h);
+	}
 	if (!resp) {
-		free(body);
+		if (h)
+			free_held_body(h);
+		else {
+			atomic_fetch_sub(&s->held, len);
+			free(body);
+		}
 		return MHD_NO;
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
@@ -254,6 +296,28 @@ static enum MHD_Result get_hourly(struct server *s, struct MHD_Connection *conn,
 	if (!serve_parse_hourly(&p, &a, err, sizeof(err)))
 		return serve_send_error(conn, rp, 400, "%s", err);
 
+	/* Room for the body before it is built, about 60 bytes a bucket:
+	 * clients that read slowly must not make the server hold more than
+	 * its budget. Past the library's limit, evc_hourly() says so. */
+	const int64_t hours =
+	    cli_floor_div(cli_floor_minute(a.end) * 60 - 1, 3600) -
+	    cli_floor_div(cli_floor_minute(a.start) * 60, 3600) + 1;
+	if (hours <= EVC_HOURLY_MAX_BUCKETS) {
+		const size_t need = (size_t)hours * 64 + 512;
+		if (need > s->response_budget)
+			return serve_send_error(
+			    conn, rp, 400,
+			    "range too wide for this server: its %lld hours "
+			    "need about %zu bytes, --max-response-memory is "
+			    "%zu",
+			    (long long)hours, need, s->response_budget);
+		if (!serve_reserve(s, rp, need))
+			return serve_send_error(
+			    conn, rp, 503,
+			    "server busy: responses being sent hold its "
+			    "--max-response-memory (%zu bytes); retry later",
+			    s->response_budget);
+	}
 	store = serve_worker_store(s);
 	if (!store)
 		return serve_send_error(conn, rp, 500, "store unavailable");
@@ -367,7 +431,7 @@ enum MHD_Result serve_handle(void *cls, struct MHD_Connection *conn,
 {
 	struct server *s = cls;
 	struct request *req = *req_cls;
-	struct reply rp = {0, EP_OTHER};
+	struct reply rp = {.endpoint = EP_OTHER, .server = s};
 	enum MHD_Result ret;
 	uint64_t ns;
 

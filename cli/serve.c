@@ -22,6 +22,8 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +43,10 @@
 /* Per-connection memory pool: it holds the request line and headers, so it
  * bounds them (see the 414/431 note in serve_start()). */
 #define CONNECTION_MEMORY 16384
+/* Response bodies being sent may hold this much at once: a 1,000,000-hour
+ * /hourly is about 60 MB of JSON, and clients that read slowly keep
+ * theirs. */
+#define DEFAULT_RESPONSE_BUDGET (256u << 20)
 /* How long SIGINT/SIGTERM waits for requests in progress to finish. */
 #define DRAIN_TIMEOUT_MS 3000
 /* ---- start and stop ----------------------------------------------------- */
@@ -52,6 +58,7 @@ struct serve_opts {
 	unsigned threads;
 	const char *token_file;
 	bool quiet;
+	uint64_t response_budget;
 };
 
 static bool is_loopback(const struct sockaddr *sa)
@@ -296,6 +303,8 @@ static int serve(const char *db, const struct serve_opts *o)
 	s->token = token;
 	s->token_len = token ? strlen(token) : 0;
 	s->quiet = o->quiet;
+	s->response_budget = (size_t)o->response_budget;
+	atomic_init(&s->held, 0);
 	pthread_mutex_init(&s->workers_lock, NULL);
 	pthread_mutex_init(&s->conns_lock, NULL);
 	pthread_mutex_init(&s->health_lock, NULL);
@@ -447,12 +456,20 @@ static void print_serve_help(void)
 	     "Prometheus text\n"
 	     "           format\n"
 	     "Query values are URL-encoded: send a '+' in a timestamp as "
-	     "%2B. Errors are\n"
-	     "{\"error\":\"...\"} with 400 (bad, missing or repeated "
-	     "parameter), 401, 404, 405,\n"
-	     "414, 431 or 500. With a token every endpoint but /healthz "
-	     "needs the header\n"
-	     "'Authorization: Bearer TOKEN'.\n"
+	     "%2B. A query spans\n"
+	     "at most 1,000,000 hours, as with 'hourly'. Errors are "
+	     "{\"error\":\"...\"} with 400\n"
+	     "(bad, missing or repeated parameter, range too wide), 401, 404, "
+	     "405, 500 or\n"
+	     "503 (store damaged or unreadable; or busy: responses being sent "
+	     "hold\n"
+	     "--max-response-memory). libmicrohttpd answers some malformed "
+	     "requests itself,\n"
+	     "with an HTML body: 400, 413 (Content-Length too large), 414 "
+	     "(URL too long),\n"
+	     "431 (headers too large), 505 (HTTP version). With a token every "
+	     "endpoint but\n"
+	     "/healthz needs the header 'Authorization: Bearer TOKEN'.\n"
 	     "\n"
 	     "Options:\n"
 	     "      --listen HOST:PORT   address to listen on (default "
@@ -465,6 +482,10 @@ static void print_serve_help(void)
 	     "                           (default: $EVCOUNT_TOKEN, else no "
 	     "token)\n"
 	     "      --quiet              no line per request on stderr\n"
+	     "      --max-response-memory SIZE\n"
+	     "                           bytes the responses being sent may "
+	     "hold at once\n"
+	     "                           (suffix K, M or G; default 256M)\n"
 	     "      --ingest FILE...     first ingest FILE and every operand, "
 	     "as ingest does\n"
 	     "      --db PATH            the store (default: $EVCOUNT_DB, "
@@ -479,6 +500,7 @@ enum serve_opt_id {
 	SO_QUIET,
 	SO_INGEST,
 	SO_DB,
+	SO_RESPONSE_MEMORY,
 };
 
 /* Ingest the files (lenient, as `ingest` does) with a store of our own,
@@ -506,10 +528,13 @@ int cli_serve_main(const char *db, int argc, char **argv)
 	    {"quiet", no_argument, NULL, SO_QUIET},
 	    {"ingest", required_argument, NULL, SO_INGEST},
 	    {"db", required_argument, NULL, SO_DB},
+	    {"max-response-memory", required_argument, NULL,
+	     SO_RESPONSE_MEMORY},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct serve_opts o = {.threads = DEFAULT_THREADS};
+	struct serve_opts o = {.threads = DEFAULT_THREADS,
+	                       .response_budget = DEFAULT_RESPONSE_BUDGET};
 	struct ingest_args in = {0};
 	unsigned long n;
 	char *end;
@@ -554,6 +579,14 @@ int cli_serve_main(const char *db, int argc, char **argv)
 		case SO_INGEST:
 			in.files[in.n_files++] = optarg;
 			break;
+		case SO_RESPONSE_MEMORY:
+			if (cli_parse_size("max-response-memory", optarg,
+			                   &o.response_budget) != EXIT_OK ||
+			    o.response_budget > SIZE_MAX / 2) {
+				free(in.files);
+				return EXIT_USAGE;
+			}
+			break;
 		case SO_DB:
 			if (!*optarg) {
 				free(in.files);
@@ -591,7 +624,8 @@ int cli_serve_main(const char *db, int argc, char **argv)
 
 int cli_serve_oneshot(const char *db, const struct ingest_args *in)
 {
-	struct serve_opts o = {.threads = DEFAULT_THREADS};
+	struct serve_opts o = {.threads = DEFAULT_THREADS,
+	                       .response_budget = DEFAULT_RESPONSE_BUDGET};
 	int rc;
 
 	parse_listen(DEFAULT_LISTEN, &o);

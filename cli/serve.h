@@ -73,12 +73,19 @@ struct server {
 	int64_t probed_ns; /* CLOCK_MONOTONIC; 0: never */
 	int probe_rc;
 	char probe_msg[256];
+	/* Response bodies queued and not yet sent (or freed) may hold this
+	 * many bytes at most: a large response that does not fit gets 503.
+	 * What they hold now is `held`, reservations included. */
+	size_t response_budget;
+	atomic_size_t held;
 };
 
 /* What a request was answered with, for the metrics and the log. */
 struct reply {
+	struct server *server;
 	unsigned status;
 	enum endpoint endpoint;
+	size_t reserved; /* bytes of the response budget held for its body */
 };
 
 /* ---- requests and responses (serve-http.c) ------------------------------- */
@@ -99,7 +106,13 @@ void serve_request_end(void *cls, struct MHD_Connection *conn, void **req_cls,
 evc_store *serve_worker_store(struct server *s);
 void serve_worker_store_failed(struct server *s, int rc);
 
-/* Queue a response; takes over `body`, malloc'ed. */
+/* Hold `n` bytes of the response budget for a body about to be built,
+ * in rp->reserved; false when they do not fit. */
+bool serve_reserve(struct server *s, struct reply *rp, size_t n);
+
+/* Queue a response; takes over `body`, malloc'ed. Its bytes count against
+ * the response budget until libmicrohttpd frees it; rp->reserved is
+ * given back. */
 enum MHD_Result serve_send_body(struct MHD_Connection *conn, struct reply *rp,
                                 unsigned status, const char *type, char *body,
                                 size_t len, const char *allow, bool auth);

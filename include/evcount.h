@@ -199,18 +199,23 @@ int evc_format_time(int64_t t, char *buf, size_t len);
  *
  * Input rows are `customer_id,event_type,transaction_id,timestamp` (RFC
  * 4180: quoted fields, `""` escapes, LF or CRLF, an optional UTF-8 BOM and an
- * optional header line with those column names). Each accepted row adds one
- * to its customer's count for the minute of its timestamp. A row is rejected
- * (not counted) when it does not have 4 fields, its customer id is empty,
- * longer than 255 bytes, not UTF-8 or holds control characters, or its
- * timestamp is malformed. A row whose transaction id is not a UUID is
- * counted and reported as a warning.
+ * optional header line with those column names, as line 1 of an input
+ * only). Each accepted row adds one to its customer's count for the minute
+ * of its timestamp. A row is rejected (not counted) when it does not have
+ * 4 fields, its customer id is empty, longer than 255 bytes, not UTF-8 or
+ * holds control characters (C0 or C1) or bidirectional embeddings,
+ * overrides or isolates (U+202A-U+202E, U+2066-U+2069), or its timestamp is
+ * malformed or outside [::EVC_TIME_MIN, ::EVC_TIME_MAX]. A row whose
+ * transaction id is not a UUID is counted and reported as a warning.
  *
  * Exactly once: evc_ingest_csv() records each input file as a source (its
  * identity, a fingerprint of its content and the byte offset ingested up
  * to) in the same transaction as the counts. Ingesting a file again, under
  * the same or another path, counts only what was appended since; a file
- * whose ingested part changed is refused with ::EVC_ECHANGED. Large inputs
+ * whose ingested part changed is refused with ::EVC_ECHANGED. Two ingests of
+ * the same content at once (one file under two names, or a copy) never
+ * count a byte twice: the one that would count bytes the other committed
+ * meanwhile fails with ::EVC_EBUSY. Large inputs
  * are committed in checkpoints; a process killed at any point leaves the
  * counts of exactly the checkpointed prefix, and the next ingest of the
  * file resumes there. evc_ingest_fd() reads a stream (pipe, stdin) that
@@ -415,7 +420,8 @@ int evc_customer_count(evc_store *store, uint64_t *out);
  */
 
 /** Largest number of hour buckets one evc_hourly() call returns (about 114
- *  years); wider ranges fail with ::EVC_ERANGE. */
+ *  years); wider ranges fail with ::EVC_ERANGE. evcount-cli's `hourly` and
+ *  serve's `/hourly` have this limit too. */
 #define EVC_HOURLY_MAX_BUCKETS 1000000
 
 /** One UTC hour's count. */

@@ -361,15 +361,14 @@ static int ingest_records(struct ingest *in)
 	evc_error *err = &in->store->err;
 	evc_csv_record rec;
 	char reason[EVC_REASON_MAX];
-	bool first = true;
 	int rc, ioerr = 0;
 
 	while ((rc = evc__csv_next(in->csv, &rec, &ioerr)) == 1) {
-		if (first) {
-			first = false;
-			if (evc__is_header(&rec))
-				continue;
-		}
+		/* A header is line 1 of an input and nothing else: the same
+		 * bytes count the same whether they come whole or appended
+		 * in pieces. */
+		if (rec.line == 1 && evc__is_header(&rec))
+			continue;
 		in->stats->rows_read++;
 		if ((rc = progress(in)))
 			return rc;

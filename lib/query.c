@@ -92,7 +92,8 @@ static int hourly(evc_store *store, const char *customer_id, int64_t start,
 	const int64_t nb = h1 - h0 + 1;
 	if (nb > EVC_HOURLY_MAX_BUCKETS)
 		return evc__fail(err, EVC_ERANGE,
-		                 "range spans %lld hours; at most %d per query",
+		                 "range too wide: %lld hours, at most %d per "
+		                 "query",
 		                 (long long)nb, EVC_HOURLY_MAX_BUCKETS);
 
 	evc_hourly_result *res =

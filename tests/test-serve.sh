@@ -204,8 +204,8 @@ get '/hourly?customer_id=al%00ice&start=2021-03-01&end=2021-03-02'
 expect_error 400 'NUL'
 get '/hourly?customer_id=%ff&start=2021-03-01&end=2021-03-02'
 expect_error 400 'UTF-8'
-query customer_id=alice start=2000-01-01 end=2099-01-01
-expect_error 400 'too wide'
+query customer_id=alice start=0000-01-01 end=2099-01-01
+expect_error 400 'too wide: [0-9]+ hours, at most 1000000 per query'
 done_
 
 case_ "404: unknown path"
