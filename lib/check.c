@@ -9,6 +9,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *evc__hour_problem(int64_t hour, uint64_t total, const uint8_t *blob,
@@ -66,6 +67,12 @@ const char *evc__source_problem(const evc_source_row *r, char *buf,
 	return buf;
 }
 
+/* A day total: as the day's hour rows sum, or as stored. */
+struct day_sum {
+	int64_t customer, day;
+	uint64_t total;
+};
+
 struct check {
 	evc_store *store;
 	evc_problem_fn fn;
@@ -74,7 +81,90 @@ struct check {
 	int64_t last_customer, last_hour;
 	bool any_row;
 	bool stopped; /* the callback asked to stop */
+	bool nomem;
+	/* The day totals the hour rows make, in key order, to hold against
+	 * the stored ones; and the name of each customer id seen. */
+	struct day_sum *sums;
+	size_t n_sums, cap_sums;
+	struct day_sum *days; /* the stored ones, as scanned */
+	size_t n_days, cap_days;
+	/* Customer id strings by backend id, read when a day total is found
+	 * wrong. */
+	struct name_of *names;
+	size_t n_names, cap_names;
 };
+
+struct name_of {
+	int64_t customer;
+	char *name;
+};
+
+static int keep_name(int64_t customer, const char *name, void *payload)
+{
+	struct check *c = payload;
+
+	if (c->n_names == c->cap_names) {
+		size_t cap = c->cap_names ? 2 * c->cap_names : 256;
+		struct name_of *v = evc__malloc(cap * sizeof(*v));
+		if (!v)
+			goto nomem;
+		if (c->n_names)
+			memcpy(v, c->names, c->n_names * sizeof(*v));
+		free(c->names);
+		c->names = v;
+		c->cap_names = cap;
+	}
+	char *copy = evc__strndup(name, strlen(name));
+	if (!copy)
+		goto nomem;
+	c->names[c->n_names++] = (struct name_of){customer, copy};
+	return EVC_OK;
+nomem:
+	c->nomem = true;
+	return EVC_ENOMEM;
+}
+
+static const char *name_of(struct check *c, int64_t customer, char *buf,
+                           size_t len)
+{
+	if (!c->names &&
+	    c->store->be->customer_names(c->store->db, keep_name, c,
+	                                 &c->store->err) != EVC_OK)
+		c->n_names = 0;
+	for (size_t i = 0; i < c->n_names; i++)
+		if (c->names[i].customer == customer)
+			return c->names[i].name;
+	snprintf(buf, len, "#%" PRId64, customer);
+	return buf;
+}
+
+static int64_t day_of(int64_t hour)
+{
+	return evc__floor_div(hour, 24);
+}
+
+static bool push_day(struct day_sum **v, size_t *n, size_t *cap,
+                     int64_t customer, int64_t day, uint64_t total)
+{
+	if (*n && (*v)[*n - 1].customer == customer &&
+	    (*v)[*n - 1].day == day) {
+		(*v)[*n - 1].total += total;
+		return true;
+	}
+	if (*n == *cap) {
+		size_t ncap = *cap ? 2 * *cap : 1024;
+		struct day_sum *nv = evc__malloc(ncap * sizeof(*nv));
+		if (!nv)
+			return false;
+		if (*n)
+			memcpy(nv, *v, *n * sizeof(*nv));
+		free(*v);
+		*v = nv;
+		*cap = ncap;
+	}
+	(*v)[(*n)++] = (struct day_sum){customer, day, total};
+	return true;
+}
 
 static int report(struct check *c, const char *what, const char *customer,
                   const int64_t *hour, int64_t source)
@@ -125,7 +215,66 @@ static int check_hour(const evc_scanned_hour *h, void *payload)
 	c->last_hour = h->hour;
 	why = evc__hour_problem(h->hour, h->total, h->blob, h->blob_len, buf,
 	                        sizeof(buf));
-	return why ? report(c, why, name, &h->hour, 0) : EVC_OK;
+	if (why)
+		return report(c, why, name, &h->hour, 0);
+	if (!push_day(&c->sums, &c->n_sums, &c->cap_sums, h->customer,
+	              day_of(h->hour), h->total)) {
+		c->nomem = true;
+		return EVC_ENOMEM;
+	}
+	return EVC_OK;
+}
+
+static int collect_day(int64_t customer, int64_t day, uint64_t total,
+                       void *payload)
+{
+	struct check *c = payload;
+
+	if (c->n_days && (c->days[c->n_days - 1].customer > customer ||
+	                  (c->days[c->n_days - 1].customer == customer &&
+	                   c->days[c->n_days - 1].day >= day)))
+		return report(c, "day totals out of order", NULL, NULL, 0);
+	if (!push_day(&c->days, &c->n_days, &c->cap_days, customer, day,
+	              total)) {
+		c->nomem = true;
+		return EVC_ENOMEM;
+	}
+	return EVC_OK;
+}
+
+/* The stored day totals against the hour rows' sums: both in key order,
+ * a merge. Problems name the customer and the day's first hour. */
+static int check_days(struct check *c)
+{
+	size_t i = 0, k = 0;
+	char buf[160], who[32];
+
+	while (i < c->n_sums || k < c->n_days) {
+		const struct day_sum *h = i < c->n_sums ? &c->sums[i] : NULL;
+		const struct day_sum *d = k < c->n_days ? &c->days[k] : NULL;
+		const bool take_h =
+		    h && (!d || h->customer < d->customer ||
+		          (h->customer == d->customer && h->day <= d->day));
+		const bool take_d =
+		    d && (!h || d->customer < h->customer ||
+		          (d->customer == h->customer && d->day <= h->day));
+		const struct day_sum *x = take_h ? h : d;
+		const uint64_t want = take_h ? h->total : 0;
+		const uint64_t got = take_d ? d->total : 0;
+		i += take_h;
+		k += take_d;
+		if (want == got)
+			continue;
+		snprintf(buf, sizeof(buf),
+		         "day total %" PRIu64 " is not the sum of the day's "
+		         "hours, %" PRIu64,
+		         got, want);
+		const int64_t hour = x->day * 24;
+		if (report(c, buf, name_of(c, x->customer, who, sizeof(who)),
+		           &hour, 0))
+			return EVC_EABORTED;
+	}
+	return EVC_OK;
 }
 
 static int check_source(const evc_source_row *r, void *payload)
@@ -146,6 +295,10 @@ static int check(struct check *c)
 	    (rc = be->scan_hours(s->db, false, check_hour, c, &s->err)) ||
 	    (rc = be->sources(s->db, false, check_source, c, &s->err)))
 		return rc;
+	if (be->has_days(s->db) &&
+	    ((rc = be->scan_days(s->db, collect_day, c, &s->err)) ||
+	     (rc = check_days(c))))
+		return rc;
 	return EVC_OK;
 }
 
@@ -163,6 +316,14 @@ EVC_EXPORT int evc_check(evc_store *store, evc_problem_fn fn, void *payload,
 		rc = check(&c);
 		store->be->end_read(store->db);
 	}
+	free(c.sums);
+	free(c.days);
+	for (size_t i = 0; i < c.n_names; i++)
+		free(c.names[i].name);
+	free(c.names);
+	if (c.nomem)
+		rc = evc__fail(&store->err, EVC_ENOMEM, "%s: out of memory",
+		               store->path);
 	if (rc == EVC_ECORRUPT && !c.stopped) {
 		/* Damage the backend cannot read past is a problem too. */
 		report(&c, store->err.msg, NULL, NULL, 0);

@@ -61,7 +61,7 @@ static int fill_hour(int64_t hour, uint64_t total, const uint8_t *blob,
 
 /* Fill the buckets of hours [lo, hi] from the store. */
 static int fill(struct fill *f, int64_t cust, int64_t lo, int64_t hi,
-                bool minutes)
+                evc_minutes_read minutes)
 {
 	f->lo = lo;
 	f->hi = hi;
@@ -124,16 +124,16 @@ static int hourly(evc_store *store, const char *customer_id, int64_t start,
 		                 .first_hour = h0};
 		int64_t lo = h0, hi = h1;
 		if (res->buckets[0].partial) {
-			rc = fill(&f, cust, h0, h0, true);
+			rc = fill(&f, cust, h0, h0, EVC_WITH_MINUTES);
 			lo = h0 + 1;
 		}
 		if (rc == EVC_OK && hi >= lo &&
 		    res->buckets[res->n_buckets - 1].partial) {
-			rc = fill(&f, cust, h1, h1, true);
+			rc = fill(&f, cust, h1, h1, EVC_WITH_MINUTES);
 			hi = h1 - 1;
 		}
 		if (rc == EVC_OK && hi >= lo)
-			rc = fill(&f, cust, lo, hi, false);
+			rc = fill(&f, cust, lo, hi, EVC_TOTALS_ONLY);
 	}
 	if (rc != EVC_OK) {
 		free(res);

@@ -22,7 +22,9 @@
 
 /* 'EVC1' in the SQLite header's application_id field. */
 #define EVC_APPLICATION_ID 0x45564331
-#define EVC_SCHEMA_VERSION 1
+/* 1: customers, hour_counts, sources; 2: day_counts, the hour totals of
+ * each (customer, UTC day), so that a range's totals read a row a day. */
+#define EVC_SCHEMA_VERSION 2
 #define BUSY_TIMEOUT_MS    5000
 
 /* Hour rows per add_hours() statement. Each is an INSERT ... SELECT over
@@ -39,9 +41,23 @@ struct evc_db {
 	sqlite3 *db;
 	const char *path; /* owned by the store */
 	bool own_read;    /* begin_read() opened the transaction */
+	bool has_days;    /* day_counts exists: schema 2, not 1 read-only */
 	sqlite3_stmt *cust_get, *cust_add, *add_hours, *hours, *hour_totals;
+	sqlite3_stmt *add_days, *days, *names;
 	sqlite3_stmt *src_insert, *src_update;
+	evc_hour_set *day_set; /* add_hours()'s day totals, made on use */
 };
+
+/* The day totals, kept with the hour rows they sum (schema version 2). */
+#define DAY_COUNTS_SQL                                                         \
+	"CREATE TABLE day_counts ("                                            \
+	" customer INTEGER NOT NULL,"                                          \
+	" day INTEGER NOT NULL," /* epoch days, UTC */                         \
+	" total INTEGER NOT NULL,"                                             \
+	" PRIMARY KEY (customer, day)) WITHOUT ROWID;"
+/* The UTC day of an epoch hour, rounded down before 1970 too. */
+#define DAY_OF_HOUR(h)                                                         \
+	"(CASE WHEN " h " >= 0 THEN " h " / 24 ELSE -((23 - " h ") / 24) END)"
 
 static const char schema_sql[] =
     "CREATE TABLE customers ("
@@ -52,7 +68,7 @@ static const char schema_sql[] =
     " hour INTEGER NOT NULL," /* epoch hours */
     " total INTEGER NOT NULL,"
     " minutes BLOB NOT NULL,"
-    " PRIMARY KEY (customer, hour)) WITHOUT ROWID;"
+    " PRIMARY KEY (customer, hour)) WITHOUT ROWID;" DAY_COUNTS_SQL
     /* What was ingested from each input file, committed together with
      * the counts it produced: the basis of exactly-once ingest. */
     "CREATE TABLE sources ("
@@ -191,6 +207,40 @@ static int read_header(evc_db *db, evc_error *err, int64_t *app_id,
 	                       : db_fail(db, err, rc, "reading the header");
 }
 
+/* Schema 1 to 2: the day totals, built from the hour rows, in one
+ * transaction with the new version, so that a crash leaves version 1 as
+ * it was. Another process may be migrating too: decide under the lock. */
+static int migrate_to_2(evc_db *db, evc_error *err)
+{
+	int64_t app_id, version, n_objects;
+	char sql[128];
+	int rc;
+
+	if ((rc = exec(db, err, "BEGIN IMMEDIATE", "upgrading the store")) ||
+	    (rc = read_header(db, err, &app_id, &version, &n_objects)))
+		goto fail;
+	if (version == 1) {
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+		         EVC_SCHEMA_VERSION);
+		if ((rc = exec(db, err,
+		               DAY_COUNTS_SQL
+		               "INSERT INTO day_counts (customer, day, total) "
+		               "SELECT customer, " DAY_OF_HOUR(
+		                   "hour") ", sum(total) FROM hour_counts "
+		                           "GROUP BY 1, 2;",
+		               "upgrading the store")) ||
+		    (rc = exec(db, err, sql, "upgrading the store")))
+			goto fail;
+	}
+	if ((rc = exec(db, err, "COMMIT", "upgrading the store")))
+		goto fail;
+	db->has_days = true;
+	return EVC_OK;
+fail:
+	sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
 /* Read the header and decide what the file is, before anything writes. */
 static int check_or_create(evc_db *db, evc_error *err, unsigned flags)
 {
@@ -218,6 +268,9 @@ static int check_or_create(evc_db *db, evc_error *err, unsigned flags)
 			                 "%s: not an evcount store (schema "
 			                 "version %lld)",
 			                 db->path, (long long)version);
+		if (version == 1 && (flags & EVC_OPEN_READWRITE))
+			return migrate_to_2(db, err);
+		db->has_days = version >= 2;
 		return EVC_OK;
 	}
 	if (app_id != 0 || n_objects != 0)
@@ -370,6 +423,12 @@ static void sqlite_close(evc_db *db)
 	sqlite3_finalize(db->add_hours);
 	sqlite3_finalize(db->hours);
 	sqlite3_finalize(db->hour_totals);
+	sqlite3_finalize(db->add_days);
+	sqlite3_finalize(db->days);
+	sqlite3_finalize(db->names);
+	if (db->day_set)
+		free(db->day_set->row);
+	free(db->day_set);
 	sqlite3_finalize(db->src_insert);
 	sqlite3_finalize(db->src_update);
 	/* An open transaction is rolled back by the close. */
@@ -471,12 +530,52 @@ static int sqlite_customer_count(evc_db *db, uint64_t *out, evc_error *err)
 	                 "counting customers", out);
 }
 
+static int64_t day_of_hour(int64_t hour)
+{
+	return hour >= 0 ? hour / 24 : -((23 - hour) / 24);
+}
+
+/* The day totals of a set of hour rows: rows come in (customer, hour)
+ * order, so each (customer, day) is one run. The day goes where the hour
+ * was. */
+static int day_totals_of(evc_db *db, const evc_hour_set *set, evc_error *err)
+{
+	evc_hour_set *d = db->day_set;
+
+	if (!d) {
+		d = evc__calloc(1, sizeof(*d));
+		if (!d || !(d->row = evc__malloc(SET_ROWS * sizeof(*d->row)))) {
+			free(d);
+			return evc__fail(err, EVC_ENOMEM, "%s: out of memory",
+			                 db->path);
+		}
+		db->day_set = d;
+	}
+	d->n = d->blobs_len = 0;
+	for (size_t i = 0; i < set->n; i++) {
+		const evc_hour_row *r = &set->row[i];
+		const int64_t day = day_of_hour(r->hour);
+		evc_hour_row *last = d->n ? &d->row[d->n - 1] : NULL;
+		if (last && last->customer == r->customer && last->hour == day)
+			last->total += r->total;
+		else
+			d->row[d->n++] = (evc_hour_row){.customer = r->customer,
+			                                .hour = day,
+			                                .total = r->total};
+	}
+	return EVC_OK;
+}
+
 static int sqlite_add_hours(evc_db *db, const evc_hour_set *set, evc_error *err)
 {
 	int rc;
 
 	if (set->n == 0)
 		return EVC_OK;
+	if (set->n > SET_ROWS)
+		return evc__fail(err, EVC_EINVAL,
+		                 "%s: %zu hour rows, at most %u per set",
+		                 db->path, set->n, SET_ROWS);
 	/* "WHERE true" tells the parser that ON CONFLICT belongs to the
 	 * INSERT, not to a join in the SELECT. */
 	if ((rc = prepare(db, err, &db->add_hours,
@@ -489,27 +588,49 @@ static int sqlite_add_hours(evc_db *db, const evc_hour_set *set, evc_error *err)
 	                  "excluded.minutes)")))
 		return rc;
 	evc__sqlite_bind_set(db->add_hours, 1, set);
-	return step_done(db, err, db->add_hours, "writing counts");
+	if ((rc = step_done(db, err, db->add_hours, "writing counts")) ||
+	    !db->has_days)
+		return rc;
+	/* The day totals move with the hours, in the same transaction. */
+	if ((rc = day_totals_of(db, set, err)) ||
+	    (rc = prepare(db, err, &db->add_days,
+	                  "INSERT INTO day_counts (customer, day, total) "
+	                  "SELECT customer, hour, total FROM "
+	                  "evc_hour_rows(?1) WHERE true ON CONFLICT "
+	                  "(customer, day) DO UPDATE SET total = total + "
+	                  "excluded.total")))
+		return rc;
+	evc__sqlite_bind_set(db->add_days, 1, db->day_set);
+	return step_done(db, err, db->add_days, "writing day totals");
 }
 
 /* Step `st` and hand each row's (hour, total[, blob]) in columns 0-2 to
  * fn; the statement is reset (persistent) or finalized (one-off). */
 static int visit_hours(evc_db *db, evc_error *err, sqlite3_stmt *st,
-                       bool minutes, bool persistent, evc_hour_fn fn,
-                       void *payload)
+                       evc_minutes_read minutes, bool persistent,
+                       evc_hour_fn fn, void *payload)
 {
 	int rc, frc = EVC_OK;
 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const int64_t hour = sqlite3_column_int64(st, 0);
+		const uint64_t total = (uint64_t)sqlite3_column_int64(st, 1);
 		const uint8_t *blob = NULL;
 		size_t len = 0;
-		if (minutes) {
+		if (minutes == EVC_WITH_MINUTES) {
 			blob = sqlite3_column_blob(st, 2);
 			len = (size_t)sqlite3_column_bytes(st, 2);
 		}
-		frc = fn(sqlite3_column_int64(st, 0),
-		         (uint64_t)sqlite3_column_int64(st, 1), blob, len,
-		         payload);
+		frc = fn(hour, total, blob, len, payload);
+		if (frc == EVC_WANT_MINUTES &&
+		    minutes == EVC_MINUTES_ON_DEMAND) {
+			/* The column is already there: only fetching it costs,
+			 * and only the rows asked for pay. */
+			blob = sqlite3_column_blob(st, 2);
+			len = (size_t)sqlite3_column_bytes(st, 2);
+			frc = fn(hour, total, blob ? blob : (const uint8_t *)"",
+			         len, payload);
+		}
 		if (frc != EVC_OK)
 			break;
 	}
@@ -517,27 +638,97 @@ static int visit_hours(evc_db *db, evc_error *err, sqlite3_stmt *st,
 }
 
 static int sqlite_hours(evc_db *db, int64_t customer, int64_t hour_lo,
-                        int64_t hour_hi, bool minutes, evc_hour_fn fn,
-                        void *payload, evc_error *err)
+                        int64_t hour_hi, evc_minutes_read minutes,
+                        evc_hour_fn fn, void *payload, evc_error *err)
 {
-	sqlite3_stmt **stp = minutes ? &db->hours : &db->hour_totals;
+	const bool with = minutes != EVC_TOTALS_ONLY;
+	sqlite3_stmt **stp = with ? &db->hours : &db->hour_totals;
 	int rc;
 
 	/* Whole hours need only the totals: leaving the minute blobs
 	 * unread is a good part of a long range's cost. */
 	if ((rc = prepare(db, err, stp,
-	                  minutes ? "SELECT hour, total, minutes FROM "
-	                            "hour_counts WHERE customer = ?1 AND "
-	                            "hour BETWEEN ?2 AND ?3 ORDER BY hour"
-	                          : "SELECT hour, total FROM hour_counts "
-	                            "WHERE customer = ?1 AND hour BETWEEN ?2 "
-	                            "AND ?3 ORDER BY hour")))
+	                  with ? "SELECT hour, total, minutes FROM "
+	                         "hour_counts WHERE customer = ?1 AND "
+	                         "hour BETWEEN ?2 AND ?3 ORDER BY hour"
+	                       : "SELECT hour, total FROM hour_counts "
+	                         "WHERE customer = ?1 AND hour BETWEEN ?2 "
+	                         "AND ?3 ORDER BY hour")))
 		return rc;
 	sqlite3_stmt *st = *stp;
 	sqlite3_bind_int64(st, 1, customer);
 	sqlite3_bind_int64(st, 2, hour_lo);
 	sqlite3_bind_int64(st, 3, hour_hi);
 	return visit_hours(db, err, st, minutes, true, fn, payload);
+}
+
+static bool sqlite_has_days(evc_db *db)
+{
+	return db->has_days;
+}
+
+static int sqlite_day_totals(evc_db *db, int64_t customer, int64_t day_lo,
+                             int64_t day_hi, evc_day_fn fn, void *payload,
+                             evc_error *err)
+{
+	int rc, frc = EVC_OK;
+
+	if ((rc = prepare(db, err, &db->days,
+	                  "SELECT day, total FROM day_counts WHERE customer = "
+	                  "?1 AND day BETWEEN ?2 AND ?3 ORDER BY day")))
+		return rc;
+	sqlite3_stmt *st = db->days;
+	sqlite3_bind_int64(st, 1, customer);
+	sqlite3_bind_int64(st, 2, day_lo);
+	sqlite3_bind_int64(st, 3, day_hi);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if ((frc = fn(sqlite3_column_int64(st, 0),
+		              (uint64_t)sqlite3_column_int64(st, 1), payload)))
+			break;
+	return end_visit(db, err, st, true, rc, frc, "reading day totals");
+}
+
+static int sqlite_scan_days(evc_db *db, evc_day_row_fn fn, void *payload,
+                            evc_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = prepare_once(db, err, &st,
+	                      "SELECT customer, day, total FROM day_counts "
+	                      "ORDER BY customer, day",
+	                      "reading day totals");
+	int frc = EVC_OK;
+
+	if (rc)
+		return rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if ((frc = fn(sqlite3_column_int64(st, 0),
+		              sqlite3_column_int64(st, 1),
+		              (uint64_t)sqlite3_column_int64(st, 2), payload)))
+			break;
+	return end_visit(db, err, st, false, rc, frc, "reading day totals");
+}
+
+static int sqlite_customer_names(evc_db *db, evc_name_fn fn, void *payload,
+                                 evc_error *err)
+{
+	int rc, frc = EVC_OK;
+
+	if ((rc = prepare(db, err, &db->names,
+	                  "SELECT id, name FROM customers ORDER BY name")))
+		return rc;
+	sqlite3_stmt *st = db->names;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 1);
+		if (!name) {
+			rc = sqlite3_column_type(st, 1) == SQLITE_NULL
+			         ? SQLITE_CORRUPT
+			         : SQLITE_NOMEM;
+			break;
+		}
+		if ((frc = fn(sqlite3_column_int64(st, 0), name, payload)))
+			break;
+	}
+	return end_visit(db, err, st, true, rc, frc, "reading customers");
 }
 
 static int sqlite_edge_hours(evc_db *db, bool latest, evc_hour_fn fn,
@@ -551,7 +742,9 @@ static int sqlite_edge_hours(evc_db *db, bool latest, evc_hour_fn fn,
 	           : "SELECT hour, total, minutes FROM hour_counts WHERE "
 	             "hour = (SELECT min(hour) FROM hour_counts)",
 	    "reading counts");
-	return rc ? rc : visit_hours(db, err, st, true, false, fn, payload);
+	return rc ? rc
+	          : visit_hours(db, err, st, EVC_WITH_MINUTES, false, fn,
+	                        payload);
 }
 
 /* Step a statement of (customer, name, hour, total, minutes) rows and
@@ -591,7 +784,8 @@ static int sqlite_scan_hours(evc_db *db, bool by_name, evc_scan_fn fn,
 		rc = prepare_once(db, err, &st,
 		                  "SELECT h.customer, c.name, h.hour, h.total, "
 		                  "h.minutes FROM hour_counts h LEFT JOIN "
-		                  "customers c ON c.id = h.customer",
+		                  "customers c ON c.id = h.customer ORDER BY "
+		                  "h.customer, h.hour",
 		                  "reading counts");
 		return rc ? rc : visit_scanned(db, err, st, fn, payload);
 	}
@@ -839,6 +1033,10 @@ const evc_backend evc__sqlite_backend = {
     .customer_count = sqlite_customer_count,
     .add_hours = sqlite_add_hours,
     .hours = sqlite_hours,
+    .has_days = sqlite_has_days,
+    .day_totals = sqlite_day_totals,
+    .scan_days = sqlite_scan_days,
+    .customer_names = sqlite_customer_names,
     .scan_hours = sqlite_scan_hours,
     .customers = sqlite_customers,
     .edge_hours = sqlite_edge_hours,

@@ -16,6 +16,8 @@
  *   and its packed minute counts (the blob format of minutes.c, which the
  *   backend stores and returns as opaque bytes, and merges only through
  *   evc__minutes_merge());
+ * - day totals: for each (customer, UTC day) with events, the sum of its
+ *   hour totals, which add_hours() keeps in step with the hour rows;
  * - sources: one evc_source_row per ingested file (source.c owns their
  *   meaning).
  *
@@ -81,9 +83,27 @@ typedef struct evc_hour_set {
 } evc_hour_set;
 
 /* A stored hour, as visited. `blob` is NULL when the visit asked for totals
- * only. Valid during the callback only. */
+ * only, or for minutes on demand and this call is the first for the row:
+ * then returning EVC_WANT_MINUTES has the backend call again with the
+ * blob. Valid during the callback only. */
 typedef int (*evc_hour_fn)(int64_t hour, uint64_t total, const uint8_t *blob,
                            size_t blob_len, void *payload);
+#define EVC_WANT_MINUTES 1
+
+/* What an hours visit reads of each row. */
+typedef enum evc_minutes_read {
+	EVC_TOTALS_ONLY,
+	EVC_WITH_MINUTES,
+	EVC_MINUTES_ON_DEMAND,
+} evc_minutes_read;
+
+/* A stored day total (the sum of the day's hour totals; UTC days). */
+typedef int (*evc_day_fn)(int64_t day, uint64_t total, void *payload);
+/* A stored day total with its customer, as scan_days visits it. */
+typedef int (*evc_day_row_fn)(int64_t customer, int64_t day, uint64_t total,
+                              void *payload);
+/* A customer: the backend's id and the customer id string. */
+typedef int (*evc_name_fn)(int64_t customer, const char *name, void *payload);
 /* A stored hour with its customer, as scan_hours visits it: the backend's
  * customer id and the customer id string it stands for, NULL when no
  * customer has that id (only in a damaged store). */
@@ -167,12 +187,27 @@ typedef struct evc_backend {
 	 * (customer, hour), in the open write transaction. */
 	int (*add_hours)(evc_db *db, const evc_hour_set *set, evc_error *err);
 	/* Visit the stored hours of a customer in [hour_lo, hour_hi], in
-	 * order; without `minutes`, blobs are not read. */
+	 * order, with their minute blobs as `minutes` says. */
 	int (*hours)(evc_db *db, int64_t customer, int64_t hour_lo,
-	             int64_t hour_hi, bool minutes, evc_hour_fn fn,
+	             int64_t hour_hi, evc_minutes_read minutes, evc_hour_fn fn,
 	             void *payload, evc_error *err);
+	/* Whether the store keeps day totals (day_totals, scan_days): a
+	 * store of an older schema opened read-only may not. */
+	bool (*has_days)(evc_db *db);
+	/* Visit the day totals of a customer in [day_lo, day_hi], in order;
+	 * a day total is the sum of that UTC day's hour totals. */
+	int (*day_totals)(evc_db *db, int64_t customer, int64_t day_lo,
+	                  int64_t day_hi, evc_day_fn fn, void *payload,
+	                  evc_error *err);
+	/* Visit every day total in (customer, day) key order. */
+	int (*scan_days)(evc_db *db, evc_day_row_fn fn, void *payload,
+	                 evc_error *err);
+	/* Visit every customer, ordered by customer id (bytewise). */
+	int (*customer_names)(evc_db *db, evc_name_fn fn, void *payload,
+	                      evc_error *err);
 	/* Visit every stored hour, ordered by customer id (bytewise) then
-	 * hour when `by_name`, else in whatever order is fastest. */
+	 * hour when `by_name`, else in key order: the backend's customer id,
+	 * then hour. */
 	int (*scan_hours)(evc_db *db, bool by_name, evc_scan_fn fn,
 	                  void *payload, evc_error *err);
 	/* Visit every customer, ordered by customer id (bytewise). */
@@ -207,9 +242,8 @@ typedef struct evc_backend {
 /* What is wrong with a stored hour row, in words (in buf), or NULL when
  * nothing: an hour outside the span, malformed minutes, a total that is
  * not the sum of its minutes. */
-const char *evc__hour_problem(int64_t hour, uint64_t total,
-                              const uint8_t *blob, size_t len, char *buf,
-                              size_t buflen);
+const char *evc__hour_problem(int64_t hour, uint64_t total, const uint8_t *blob,
+                              size_t len, char *buf, size_t buflen);
 /* What is wrong with a stored source row (in buf), or NULL. */
 const char *evc__source_problem(const evc_source_row *r, char *buf,
                                 size_t buflen);

@@ -173,6 +173,11 @@ static const struct damage damages[] = {
      "UPDATE hour_counts SET hour = 99999999 WHERE customer = 3", EVC_OK,
      EVC_OK, EVC_ECORRUPT, EVC_ECORRUPT, EVC_ECORRUPT, EVC_OK,
      "outside years 0000 to 9999", "c3||hour 99999999 is outside years"},
+    {"day total off its hours",
+     "UPDATE day_counts SET total = total + 1 WHERE customer = 1", EVC_OK,
+     EVC_OK, EVC_OK, EVC_OK, EVC_OK, EVC_OK, NULL,
+     "c1|2021-03-01T00:00:00Z|day total 5 is not the sum of the day's hours, "
+     "4"},
     {"offset past the file's size", "UPDATE sources SET offset = size + 10",
      EVC_OK, EVC_OK, EVC_OK, EVC_OK, EVC_OK, EVC_ECORRUPT,
      "past the file's size", "||offset "},
@@ -214,6 +219,51 @@ START_TEST(damaged_rows_are_corrupt_not_misread)
 	ck_assert_msg(strstr(p.text, d->problem), "%s: check reported:\n%s",
 	              d->name, p.text);
 	evc_close(s);
+}
+END_TEST
+
+/* A store of schema 1 (before day totals): read as it is when opened
+ * read-only, upgraded in one transaction when opened read-write. */
+START_TEST(schema_1_read_then_upgraded)
+{
+	const char *path = damaged_store("DROP TABLE day_counts;"
+	                                 "PRAGMA user_version = 1;");
+	size_t len0, len1;
+	char *before = tu_read_file(path, &len0);
+	evc_store *s = tu_open_store(path, EVC_OPEN_READONLY);
+	ck_assert_uint_eq(tu_total(s, "c1", ts("2021-03-01"), ts("2021-03-02")),
+	                  4);
+	ck_assert_int_eq(evc_check(s, NULL, NULL, NULL), EVC_OK);
+	evc_close(s);
+	char *after = tu_read_file(path, &len1);
+	ck_assert_uint_eq(len0, len1);
+	ck_assert(memcmp(before, after, len0) == 0);
+	free(before);
+	free(after);
+
+	s = tu_open_store(path, EVC_OPEN_READWRITE);
+	ck_assert_int_eq(evc_check(s, NULL, NULL, NULL), EVC_OK);
+	tu_ingest_ok(s, "c1,click," TU_UUID ",2021-03-01T23:00:00Z\n");
+	ck_assert_int_eq(evc_check(s, NULL, NULL, NULL), EVC_OK);
+	evc_close(s);
+	/* Now schema 2 with the day totals of the old rows and the new. */
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(
+	    sqlite3_prepare_v2(
+	        db,
+	        "SELECT (SELECT user_version FROM "
+	        "pragma_user_version), (SELECT total FROM "
+	        "day_counts d JOIN customers c ON c.id = "
+	        "d.customer WHERE c.name = 'c1' AND d.day = 18687)",
+	        -1, &st, NULL),
+	    SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_int_eq(sqlite3_column_int(st, 0), 2);
+	ck_assert_int_eq(sqlite3_column_int(st, 1), 5);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
 }
 END_TEST
 
@@ -295,6 +345,7 @@ static Suite *sqlite_suite(void)
 	tcase_add_loop_test(tc, damaged_rows_are_corrupt_not_misread, 0,
 	                    (int)(sizeof(damages) / sizeof(damages[0])));
 	tcase_add_test(tc, sound_store_checks_clean);
+	tcase_add_test(tc, schema_1_read_then_upgraded);
 	tcase_add_test(tc, flipped_key_bit_is_corrupt_not_a_crash);
 	suite_add_tcase(s, tc);
 
