@@ -219,10 +219,16 @@ typedef struct tz_change {
 	int32_t off;
 } tz_change;
 
-/* The changes of year y, in order: 0 or 2. */
-static int year_changes(const tz_footer *f, int64_t y, tz_change ch[2])
+/* A year's changes lie within SLOP of the year: a rule's time is at most
+ * 167:59:59 from its date (RFC 9636 3.3.1), offsets are under 26 hours,
+ * and day 365 of a common year is January 1 of the next. */
+#define SLOP (9 * DAY)
+
+/* The changes of year y (January 1 at days jan1 since the epoch), in
+ * order: 0 or 2. */
+static int year_changes(const tz_footer *f, int64_t y, int64_t jan1,
+                        tz_change ch[2])
 {
-	const int64_t jan1 = evc__days_from_civil(y, 1, 1);
 	const int64_t base = jan1 * DAY;
 	int64_t s = rule_secs(&f->start, y, jan1) - f->std_off;
 	int64_t e = rule_secs(&f->end, y, jan1) - f->dst_off;
@@ -241,12 +247,11 @@ static int year_changes(const tz_footer *f, int64_t y, tz_change ch[2])
 	return 0;
 }
 
-/* The footer's offset at t, in UTC year y. A year's changes lie within
- * about 8 days of the year (a rule's time is at most 167:59:59 from its
- * date, RFC 9636 3.3.1, and offsets are under 26 hours), so changes at or
- * before t can be from year y + 1 back; once one is found in year z, a
- * later one can only be in year z - 1; and one is found within a cycle of
- * years, since the rule has changes. */
+/* The footer's offset at t: that of the latest change at or before t.
+ * Years are searched back from the one after t's (whose changes can come
+ * before its January 1), each only while its changes, all before its end
+ * plus SLOP, could be later than the best so far; since the rule has
+ * changes, one is found within a cycle of years. */
 static int32_t footer_offset(const tz_footer *f, int64_t t)
 {
 	if (!f->has_dst)
@@ -255,21 +260,23 @@ static int32_t footer_offset(const tz_footer *f, int64_t t)
 		return f->dst_off;
 
 	const int64_t y = year_of(t);
-	int64_t best_at = 0, found = 0;
+	int64_t end = evc__days_from_civil(y + 2, 1, 1) * DAY, best_at = 0;
 	int32_t best = f->std_off;
 	bool have = false;
 
 	for (int64_t z = y + 1; z >= y - CYCLE_YEARS - 2; z--) {
-		if (have && z < found - 1)
+		const int64_t jan1 = evc__days_from_civil(z, 1, 1);
+		if (have && best_at >= end + SLOP)
 			break;
+		end = jan1 * DAY;
+		if (end - SLOP > t)
+			continue;
 		tz_change ch[2];
-		const int n = year_changes(f, z, ch);
+		const int n = year_changes(f, z, jan1, ch);
 		/* Later in the order wins a tie: later years come first
 		 * here, and a year's own changes are never simultaneous. */
 		for (int i = n - 1; i >= 0; i--) {
 			if (ch[i].at <= t && (!have || ch[i].at > best_at)) {
-				if (!have)
-					found = z;
 				have = true;
 				best_at = ch[i].at;
 				best = ch[i].off;
@@ -279,25 +286,27 @@ static int32_t footer_offset(const tz_footer *f, int64_t t)
 	return best;
 }
 
-/* The first change of the footer's rule after x: false when it has none. */
+/* The first change of the footer's rule after x: false when it has none.
+ * The mirror image of footer_offset(). */
 static bool footer_next(const tz_footer *f, int64_t x, int64_t *next)
 {
 	if (!f->has_dst || f->perpetual)
 		return false;
 
 	const int64_t y = year_of(x);
-	int64_t best = 0, found = 0;
+	int64_t best = 0;
 	bool have = false;
 
 	for (int64_t z = y - 1; z <= y + CYCLE_YEARS + 2; z++) {
-		if (have && z > found + 1)
+		const int64_t jan1 = evc__days_from_civil(z, 1, 1);
+		if (have && best <= jan1 * DAY - SLOP)
 			break;
+		if (evc__days_from_civil(z + 1, 1, 1) * DAY + SLOP <= x)
+			continue;
 		tz_change ch[2];
-		const int n = year_changes(f, z, ch);
+		const int n = year_changes(f, z, jan1, ch);
 		for (int i = 0; i < n; i++) {
 			if (ch[i].at > x && (!have || ch[i].at < best)) {
-				if (!have)
-					found = z;
 				have = true;
 				best = ch[i].at;
 			}
@@ -719,7 +728,7 @@ static bool parse_footer(const char *str, size_t len, tz_footer *f,
 	f->perpetual = true;
 	for (int64_t y = 2000; y < 2028 && f->perpetual; y++) {
 		tz_change ch[2];
-		if (year_changes(f, y, ch))
+		if (year_changes(f, y, evc__days_from_civil(y, 1, 1), ch))
 			f->perpetual = false;
 	}
 	return true;
