@@ -958,11 +958,11 @@ static int parse_tzif(evc_tz **out, const char *name, const uint8_t *data,
 
 	/* RFC 9636 3.2: "Local time for timestamps before the first
 	 * transition is specified by the first time type (time type 0)";
-	 * glibc (before 2.41) took the first non-DST type instead, which
-	 * zic's output makes the same. From the last transition on, the
-	 * footer rules (3.3: the last transition's type is only there to
-	 * check the footer against), so with a footer the table stops
-	 * before it. Entries that keep the offset are dropped. */
+	 * glibc 2.36 takes the first non-DST type instead (as the tz code
+	 * did before 2024b), which zic's output makes the same. From the last
+	 * transition on, the footer rules (3.3: the last transition's type is
+	 * only there to check the footer against), so with a footer the table
+	 * stops before it. Entries that keep the offset are dropped. */
 	const size_t used =
 	    has_footer && h.timecnt > 0 ? h.timecnt - 1 : h.timecnt;
 	const int32_t off0 = (int32_t)be32(ttinfo);

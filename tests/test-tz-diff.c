@@ -36,12 +36,14 @@
  *
  * Where glibc and RFC 8536/9636 disagree, the RFC wins, and only that case
  * is left out of the comparison (counted in the summary):
- * - before the first transition RFC 9636 3.2 says time type 0; glibc up to
- *   2.40 takes the first non-DST type (fixed in glibc 2.41, "Handle TZif
- *   time type 0 correctly"). Only a file whose type 0 is DST tells them
- *   apart; such files are checked against type 0 there instead.
+ * - before the first transition RFC 9636 3.2 says time type 0; glibc 2.36
+ *   takes the first non-DST type (as the tz code did before 2024b; the
+ *   glibc patch "Handle TZif time type 0 correctly" of January 2025 moves
+ *   to type 0). Only a file whose type 0 is DST tells them apart; such
+ *   files are checked against type 0 there instead.
  * - a file without transitions: RFC 9636 3.2 says the footer applies to
- *   all times; glibc up to 2.40 ignores the footer then and uses type 0.
+ *   all times; glibc 2.36 ignores the footer then and uses that type
+ *   (the same patch changes this too).
  *   Such files are compared with glibc's reading of their footer, and
  *   with glibc's reading of the file too unless the footer says something
  *   else than type 0 (daylight time, another offset).
@@ -480,7 +482,7 @@ static int run_zone(const zone *z)
 	/* Where glibc is asked through the footer instead of the file: from
 	 * two days after the last transition (both are valid there), or
 	 * everywhere for a file without transitions (RFC 9636 3.2: the
-	 * footer applies to all times; glibc up to 2.40 uses the type). */
+	 * footer applies to all times; glibc 2.36 uses a type). */
 	const bool footer = zi.footer[0] != '\0';
 	int64_t split = Y2101;
 	if (footer)
@@ -492,7 +494,7 @@ static int run_zone(const zone *z)
 	                     : Y1900 + (split - Y1900 + step - 1) / step * step;
 
 	/* Before the first transition: type 0 (RFC 9636 3.2), which glibc
-	 * up to 2.40 takes only when it is not DST. */
+	 * 2.36 takes only when it is not DST. */
 	if (zi.timecnt && zi.first_at > EVC_TIME_MIN) {
 		const int64_t before[] = {EVC_TIME_MIN, zi.first_at - 1,
 		                          EVC_TIME_MIN +
