@@ -350,9 +350,9 @@ static bool next_boundary(const evc_tz *tz, int64_t x, int64_t *b)
 {
 	if (!tz->has_footer || x < tz->footer_from) {
 		const size_t i = table_index(tz, x);
+		/* Table entries are all before footer_from. */
 		if (i < tz->n) {
-			*b =
-			    tz->at[i]; /* before footer_from, by construction */
+			*b = tz->at[i];
 			return true;
 		}
 		if (!tz->has_footer)
