@@ -8,8 +8,9 @@
  * localtime(), so any number of zones can be used at once from any
  * thread. A loaded zone is immutable: every function below that takes a
  * `const evc_tz *` may be called on the same zone from several threads at
- * once, without locking. Loading and freeing are thread-safe too (they
- * touch no shared state; evc__tz_load() reads $TZDIR).
+ * once, without locking. Loading and freeing are thread-safe too: they
+ * touch no shared state, except that evc__tz_load() reads $TZDIR, which
+ * nothing may change (setenv) meanwhile, as for any getenv().
  *
  * Times are UTC seconds since the epoch, as everywhere in the library;
  * "local" times are wall-clock seconds since 1970-01-01T00:00 read as if
