@@ -14,6 +14,7 @@ evcount_deps=(
 	gcc libc6-dev                # compiler, libc and the ASan/UBSan runtimes
 	libsqlite3-dev sqlite3       # the store; its shell damages stores in tests
 	check                        # unit tests
+	tzdata                       # time zones: tests/test-tz*.c
 	libmicrohttpd-dev curl       # evcount-cli serve and its tests
 	valgrind                     # meson test --setup valgrind
 	time                         # /usr/bin/time: peak RSS in tests/test-hostile.sh

@@ -16,7 +16,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
 seconds=${1:-30}
 dir=${EVCOUNT_FUZZ_BUILD:-build-fuzz}
-names=(time csv ingest query store)
+names=(time csv ingest query store tz)
 
 if ! command -v clang >/dev/null; then
 	echo "fuzz: clang not found; skipped" >&2
