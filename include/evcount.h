@@ -488,6 +488,166 @@ int evc_export(evc_store *store, evc_minute_fn fn, void *payload);
 /** @} */
 
 /**
+ * @defgroup counts Counts in buckets of any width, in any time zone
+ *
+ * evc_counts() answers for one, many or all customers, in buckets of
+ * `minute`, `Nm` (N dividing 1440: 5m, 15m, 30m, ...), `hour`, `Nh` (N
+ * dividing 24), `day`, `week` (ISO: from Monday 00:00), `month` or `all`
+ * (one bucket: the range), on the wall clock of a time zone: an IANA name
+ * read from the system's tzdata (`$TZDIR`, else /usr/share/zoneinfo),
+ * `UTC`, or a fixed offset (`+05:30`).
+ *
+ * Boundaries are wall-clock times: for a label L (a multiple of the width
+ * counted from local midnight; a local midnight; a Monday midnight; the
+ * 1st of a month at midnight) the boundary is the first instant at which
+ * the zone's clock reads L or later, rounded up to a whole UTC minute.
+ * Buckets are the non-empty intervals between consecutive boundaries: a
+ * day with a spring-forward change lasts 23 hours, one with a fall-back
+ * 25; a repeated hour is one bucket holding both passes; a skipped label
+ * has no bucket. An event counts in the bucket holding the start of its
+ * UTC minute. The range is [start, end), both floored to the minute; a
+ * bucket is partial when the range leaves out part of it.
+ *
+ * Thread safety: as any call on a store; zones are loaded per call.
+ * @{
+ */
+
+/** Largest number of buckets per customer one evc_counts() call gives;
+ *  wider ranges fail with ::EVC_ERANGE. */
+#define EVC_COUNTS_MAX_BUCKETS 1000000
+
+/** The version of ::evc_counts_options this header describes. */
+#define EVC_COUNTS_OPTIONS_VERSION 1
+
+/** What to count. Initialise with ::EVC_COUNTS_OPTIONS_INIT. */
+typedef struct evc_counts_options {
+	unsigned version;               /**< ::EVC_COUNTS_OPTIONS_VERSION */
+	const char *const *customers;   /**< customer ids, or NULL for every
+					     customer of the store */
+	size_t n_customers;             /**< entries at @ref customers */
+	int64_t start;                  /**< inclusive, epoch seconds */
+	int64_t end;                    /**< exclusive, epoch seconds */
+	const char *bucket;             /**< the width, as above; NULL:
+					     "hour" */
+	const char *tz;                 /**< the zone; NULL: "UTC" */
+	size_t top;                     /**< 0: every customer asked for; N:
+					     only the N with the largest
+					     totals in the range (ties by id),
+					     largest first */
+	int sparse;                     /**< 1: leave out buckets with a zero
+					     count, and customers without
+					     events in the range */
+} evc_counts_options;
+
+/** Initialiser of ::evc_counts_options: every customer, hour buckets,
+ *  UTC; set start and end. */
+#define EVC_COUNTS_OPTIONS_INIT                                                \
+	{ EVC_COUNTS_OPTIONS_VERSION, NULL, 0, 0, 0, NULL, NULL, 0, 0 }
+
+/** One bucket of a customer's counts. */
+typedef struct evc_count_bucket {
+	int64_t start;        /**< the bucket's first instant, epoch seconds
+				   (its boundary, not clamped to the range) */
+	int64_t end;          /**< the next bucket's first instant */
+	int32_t start_offset; /**< the zone's UTC offset at @ref start,
+				   seconds east (for local times: see
+				   evc_format_local()) */
+	int32_t end_offset;   /**< the zone's UTC offset at @ref end */
+	uint64_t count;       /**< events in the part of the bucket within the
+				   range */
+	int partial;          /**< 1 when the range leaves out part of the
+				   bucket */
+} evc_count_bucket;
+
+/** A customer's counts, as evc_counts() hands them over. Valid only during
+ *  the callback. */
+typedef struct evc_customer_counts {
+	const char *customer_id; /**< NUL-terminated */
+	uint64_t total;          /**< the sum of the buckets' counts */
+	size_t n_buckets;        /**< buckets at @ref buckets */
+	const evc_count_bucket *buckets; /**< in order; every bucket that
+					      intersects the range, zeros
+					      included unless sparse */
+	int64_t start;           /**< the range's effective start: the given
+				      one floored to the minute */
+	int64_t end;             /**< the effective end */
+	int zone_is_utc;         /**< 1 for the zone "UTC": its times are
+				      written with "Z" (evc_format_time()) */
+} evc_customer_counts;
+
+/** Called per customer by evc_counts(); return 0 to go on, non-zero to
+ *  stop (evc_counts() then returns ::EVC_EABORTED). */
+typedef int (*evc_counts_fn)(const evc_customer_counts *counts,
+                             void *payload);
+
+/**
+ * Count customers' events in buckets of a width, in a time zone (see
+ * @ref counts).
+ *
+ * The customers are those of @p opts (in that order, each once), or every
+ * customer of the store ordered by id (bytewise), or with
+ * evc_counts_options.top the N with the largest totals in the range,
+ * largest first, ties by id. An unknown customer is not an error: every
+ * bucket is zero. Results are streamed: one customer's buckets are held
+ * at a time (with top, N customers'), whatever the number of customers.
+ *
+ * @param store an open store.
+ * @param opts what to count; version ::EVC_COUNTS_OPTIONS_VERSION.
+ * @param fn called once per customer, in order.
+ * @param payload passed to @p fn.
+ * @retval EVC_OK success.
+ * @retval EVC_EINVAL NULL argument, unknown options version, a customer id
+ *         that is empty, not UTF-8 or longer than 255 bytes, start not
+ *         before end once floored, or an unknown bucket width (the message
+ *         says which).
+ * @retval EVC_ENOTFOUND an unknown time zone (named in the message).
+ * @retval EVC_EPARSE a time zone file that is not valid TZif.
+ * @retval EVC_ERANGE a bound out of [::EVC_TIME_MIN, ::EVC_TIME_MAX], or
+ *         more than ::EVC_COUNTS_MAX_BUCKETS buckets.
+ * @retval EVC_EABORTED @p fn returned non-zero.
+ * @retval EVC_EDB, EVC_EBUSY, EVC_ECORRUPT, EVC_ENOMEM store failures.
+ * @since 0.2.0
+ */
+int evc_counts(evc_store *store, const evc_counts_options *opts,
+               evc_counts_fn fn, void *payload);
+
+/** Buffer size that fits any evc_format_local() output with its NUL. */
+#define EVC_LOCAL_TIME_BUFSZ 26
+
+/**
+ * Format a time as an RFC 3339 local time with its offset,
+ * `YYYY-MM-DDTHH:MM:SS+HH:MM`, for a zone whose UTC offset at @p t is
+ * @p utc_offset seconds east (as evc_counts() reports them). RFC 3339
+ * offsets have no seconds: an offset with seconds (local mean time, before
+ * about 1900) is written truncated towards zero to whole minutes, with the
+ * local time that goes with it, so that the string denotes exactly @p t.
+ *
+ * @param buf destination; at least ::EVC_LOCAL_TIME_BUFSZ bytes.
+ * @return the length written (25, without the NUL); ::EVC_ERANGE when
+ *         @p t or its local time is outside years 0000 to 9999, or the
+ *         offset is a day or more; ::EVC_EINVAL for a NULL or too small
+ *         buffer.
+ * @since 0.2.0
+ */
+int evc_format_local(int64_t t, int32_t utc_offset, char *buf, size_t len);
+
+/**
+ * Parse a timestamp as evc_parse_time() does, except that one without an
+ * offset (a bare date, or a date and time without one) is a wall-clock
+ * time of zone @p tz, resolved as bucket boundaries are: the first instant
+ * at which the zone's clock reads it or later. With @p tz NULL or "UTC",
+ * the same as evc_parse_time().
+ *
+ * @retval EVC_OK success.
+ * @retval EVC_EPARSE malformed; EVC_ENOTFOUND, EVC_EPARSE an unknown or
+ *         malformed zone; EVC_ERANGE a time outside years 0000 to 9999;
+ *         EVC_EINVAL a NULL argument. evc_errmsg(NULL) says what is wrong.
+ * @since 0.2.0
+ */
+int evc_parse_time_in(const char *str, const char *tz, int64_t *out);
+/** @} */
+
+/**
  * @defgroup info Store contents
  *
  * Summaries of what a store holds, for listings and monitoring. Each call

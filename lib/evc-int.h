@@ -63,6 +63,11 @@ int evc__alloc_hook_backends(void);
  * a static reason. */
 int evc__parse_ts(const char *s, size_t len, unsigned flags, int64_t *out,
                   const char **why);
+/* As evc__parse_ts() with EVC_TS_ALLOW_DATE, but a timestamp without an
+ * offset gives its wall-clock time (seconds since 1970-01-01T00:00 read as
+ * UTC), unchecked, and *has_offset false. */
+int evc__parse_ts_wall(const char *s, size_t len, int64_t *out,
+                       bool *has_offset, const char **why);
 /* The last valid date seen by evc__parse_ts_cached(): rows come mostly in
  * time order, so most repeat the date of the row before, and the date's
  * checks and calendar arithmetic are a third of a timestamp's cost. */
