@@ -632,6 +632,17 @@ int evc_counts(evc_store *store, const evc_counts_options *opts,
 int evc_format_local(int64_t t, int32_t utc_offset, char *buf, size_t len);
 
 /**
+ * The UTC offset of zone @p tz at @p t, in seconds east, for writing a
+ * time of the zone with evc_format_local().
+ *
+ * @retval EVC_OK success; EVC_ENOTFOUND, EVC_EPARSE, EVC_EINVAL an unknown
+ *         or malformed zone, or a NULL argument (evc_errmsg(NULL) says
+ *         which).
+ * @since 0.2.0
+ */
+int evc_zone_offset(const char *tz, int64_t t, int32_t *out);
+
+/**
  * Parse a timestamp as evc_parse_time() does, except that one without an
  * offset (a bare date, or a date and time without one) is a wall-clock
  * time of zone @p tz, resolved as bucket boundaries are: the first instant

@@ -648,6 +648,23 @@ EVC_EXPORT int evc_format_local(int64_t t, int32_t utc_offset, char *buf,
 	                a / 3600, a / 60 % 60);
 }
 
+EVC_EXPORT int evc_zone_offset(const char *tz, int64_t t, int32_t *out)
+{
+	char why[EVC_ERRMSG_MAX];
+	evc_tz *zone;
+	int rc;
+
+	if (!tz || !out)
+		return evc__fail(NULL, EVC_EINVAL,
+		                 "evc_zone_offset: NULL argument");
+	if ((rc = evc__tz_load(&zone, tz, why, sizeof(why))))
+		return evc__fail(NULL, rc, "%s", why);
+	*out = evc__tz_offset(zone, t);
+	evc__tz_free(zone);
+	evc__clear_error(NULL);
+	return EVC_OK;
+}
+
 EVC_EXPORT int evc_parse_time_in(const char *str, const char *tz, int64_t *out)
 {
 	char why[EVC_ERRMSG_MAX];

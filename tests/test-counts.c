@@ -586,6 +586,29 @@ START_TEST(local_times_formatted)
 }
 END_TEST
 
+START_TEST(zone_offsets_either_side_of_a_change)
+{
+	int32_t off = 1;
+	/* New York springs forward at 07:00Z on 14 March 2021. */
+	ck_assert_int_eq(evc_zone_offset("America/New_York",
+	                                 ts("2021-03-14T06:59:59Z"), &off),
+	                 EVC_OK);
+	ck_assert_int_eq(off, -5 * 3600);
+	evc_zone_offset("America/New_York", ts("2021-03-14T07:00:00Z"), &off);
+	ck_assert_int_eq(off, -4 * 3600);
+	evc_zone_offset("Asia/Kathmandu", ts("2021-03-01T00:00:00Z"), &off);
+	ck_assert_int_eq(off, 5 * 3600 + 45 * 60);
+	evc_zone_offset("-09:30", 0, &off);
+	ck_assert_int_eq(off, -(9 * 3600 + 30 * 60));
+	evc_zone_offset("UTC", 0, &off);
+	ck_assert_int_eq(off, 0);
+	ck_assert_int_eq(evc_zone_offset("Mars/Base", 0, &off), EVC_ENOTFOUND);
+	ck_assert_ptr_nonnull(strstr(evc_errmsg(NULL), "Mars/Base"));
+	ck_assert_int_eq(evc_zone_offset(NULL, 0, &off), EVC_EINVAL);
+	ck_assert_int_eq(evc_zone_offset("UTC", 0, NULL), EVC_EINVAL);
+}
+END_TEST
+
 /* ---- against a per-minute count ---------------------------------------------
  */
 
@@ -821,6 +844,7 @@ static Suite *counts_suite(void)
 	tcase_add_test(tc, bad_options_are_refused);
 	tcase_add_test(tc, bounds_without_offset_are_wall_clock);
 	tcase_add_test(tc, local_times_formatted);
+	tcase_add_test(tc, zone_offsets_either_side_of_a_change);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("differential");
