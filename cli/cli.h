@@ -48,6 +48,23 @@ struct hourly_args {
 	bool sparse;
 };
 
+/* The most customers one counts query names, and the largest --top. */
+#define COUNTS_MAX_CUSTOMERS 10000
+#define COUNTS_MAX_TOP       1000000
+
+struct counts_args {
+	const char *const *customers; /* NULL with all_customers */
+	size_t n_customers;
+	bool all_customers;
+	size_t top; /* 0: not asked */
+	int64_t start;
+	int64_t end;
+	const char *bucket; /* as given, checked by the library */
+	const char *tz;     /* "UTC" when not given */
+	enum cli_format format;
+	bool sparse;
+};
+
 struct export_args {
 	enum cli_format format; /* FORMAT_CSV or FORMAT_JSON */
 	bool epoch;             /* minutes as epoch seconds */
@@ -64,6 +81,14 @@ int cli_hourly(evc_store *store, const struct hourly_args *a);
  * output of hourly --format json, and the body of serve's /hourly. */
 void cli_hourly_json(FILE *f, const struct hourly_args *a,
                      const evc_hourly_result *r);
+
+/* Count and print on stdout. Returns an exit status. */
+int cli_counts(evc_store *store, const struct counts_args *a);
+
+/* What cli_counts() prints as JSON, to `f`; with `limit`, a stop (1) once
+ * more than *limit bytes were written. Returns the library's status. */
+int cli_counts_json(FILE *f, evc_store *store, const struct counts_args *a,
+                    size_t limit);
 
 /* evcount-cli serve, with argv[0] "serve": parses its own options,
  * serves until SIGINT or SIGTERM. Returns an exit status. */

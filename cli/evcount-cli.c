@@ -29,14 +29,15 @@ enum {
 	CMD_SERVE = 0x40u, /* parses its own options, in serve.c */
 	CMD_ONESHOT = 0x80u,
 	CMD_CHECK = 0x100u,
+	CMD_COUNTS = 0x200u,
 };
 /* Options before the command word, and those of every command but serve. */
 #define CMD_ANY                                                                \
 	(CMD_INGEST | CMD_HOURLY | CMD_SOURCES | CMD_CUSTOMERS | CMD_STATS |   \
-	 CMD_EXPORT | CMD_ONESHOT | CMD_CHECK)
+	 CMD_EXPORT | CMD_ONESHOT | CMD_CHECK | CMD_COUNTS)
 /* The listings: --format table|json|csv and nothing else. */
 #define CMD_LISTING (CMD_SOURCES | CMD_CUSTOMERS | CMD_STATS | CMD_CHECK)
-#define CMD_QUERY   (CMD_HOURLY | CMD_ONESHOT)
+#define CMD_QUERY   (CMD_HOURLY | CMD_ONESHOT | CMD_COUNTS)
 #define CMD_LOADER  (CMD_INGEST | CMD_ONESHOT)
 
 enum opt_id {
@@ -56,6 +57,10 @@ enum opt_id {
 	OPT_NO_PROGRESS,
 	OPT_EPOCH,
 	OPT_SERVER,
+	OPT_ALL_CUSTOMERS,
+	OPT_TOP,
+	OPT_BUCKET,
+	OPT_TZ,
 };
 
 struct opt_def {
@@ -86,7 +91,7 @@ static const struct opt_def opt_defs[] = {
     {"no-progress", no_argument, OPT_NO_PROGRESS, CMD_LOADER, NULL,
      "no progress bar (else drawn on a terminal)"},
     {"customer-id", required_argument, OPT_CUSTOMER, CMD_QUERY, "ID",
-     "the customer to count (alias: --customer_id)"},
+     "the customer to count (alias: --customer_id; counts: repeat it)"},
     {"customer_id", required_argument, OPT_CUSTOMER, CMD_QUERY, "ID", NULL},
     {"start", required_argument, OPT_START, CMD_QUERY, "TS",
      "start of the range, inclusive"},
@@ -99,7 +104,15 @@ static const struct opt_def opt_defs[] = {
     {"epoch", no_argument, OPT_EPOCH, CMD_EXPORT, NULL,
      "export: minutes as epoch seconds"},
     {"sparse", no_argument, OPT_SPARSE, CMD_QUERY, NULL,
-     "leave out the hours without events"},
+     "leave out the hours (buckets) without events"},
+    {"all-customers", no_argument, OPT_ALL_CUSTOMERS, CMD_COUNTS, NULL,
+     "counts: every customer of the store, by id"},
+    {"top", required_argument, OPT_TOP, CMD_COUNTS, "N",
+     "counts: the N customers with the largest totals"},
+    {"bucket", required_argument, OPT_BUCKET, CMD_COUNTS, "W",
+     "counts: minute, Nm, hour, Nh, day, week, month, all"},
+    {"tz", required_argument, OPT_TZ, CMD_COUNTS, "ZONE",
+     "counts: IANA zone, UTC or +HH:MM (default UTC)"},
     {"server", no_argument, OPT_SERVER, CMD_ONESHOT, NULL,
      "one-shot: after the ingest, serve queries over HTTP as serve does"},
     {"help", no_argument, OPT_HELP, CMD_ANY, NULL, "print this help and exit"},
@@ -117,6 +130,12 @@ struct cli {
 	bool strict;
 	const char *rejects;
 	const char *customer_id;
+	const char **customers; /* every --customer-id, in order */
+	size_t n_customers;
+	bool all_customers;
+	const char *top;
+	const char *bucket;
+	const char *tz;
 	const char *start;
 	const char *end;
 	const char *format;
@@ -194,6 +213,25 @@ static const char about_stats[] =
     "store)\n"
     "(csv: a header line and one row; json: one object).\n";
 
+static const char about_counts[] =
+    "counts prints each customer's events in buckets of a width, on the "
+    "wall clock of a\n"
+    "time zone: minute, Nm (N dividing 1440), hour, Nh (N dividing 24), "
+    "day, week (from\n"
+    "Monday 00:00), month or all (one bucket: the range); a zone by IANA "
+    "name, UTC\n"
+    "(the default) or an offset such as +05:30. A bucket starts at the "
+    "first instant\n"
+    "the clock reads its label or later: a day can last 23 or 25 hours, a "
+    "repeated\n"
+    "hour is one bucket. TS without an offset is a wall-clock time of the "
+    "zone.\n"
+    "Buckets are partial when the range leaves out part of them; --sparse "
+    "leaves out\n"
+    "empty ones, and customers without events. csv: customer_id,start,end,"
+    "count,\n"
+    "partial; json: one object; table: a block per customer.\n";
+
 static const char about_check[] =
     "check verifies the store as fsck does a file system: the storage's own "
     "integrity\n"
@@ -221,6 +259,7 @@ static int cmd_customers(const struct cli *c);
 static int cmd_stats(const struct cli *c);
 static int cmd_export(const struct cli *c);
 static int cmd_check(const struct cli *c);
+static int cmd_counts(const struct cli *c);
 static int cmd_serve(const struct cli *c);
 static int cmd_oneshot(const struct cli *c);
 
@@ -257,6 +296,16 @@ static const struct command commands[] = {
      "print a customer's event count for each UTC hour in [start, end)",
      {about_query},
      cmd_hourly},
+    {"counts",
+     "counts",
+     CMD_COUNTS,
+     "counts --customer-id ID [--customer-id ID ...] | --all-customers\n"
+     "                   [--top N] --start TS --end TS [--bucket W] "
+     "[--tz ZONE]\n"
+     "                   [--format table|json|csv] [--sparse]",
+     "print customers' event counts in buckets of any width, in any zone",
+     {about_counts},
+     cmd_counts},
     {"sources",
      "sources",
      CMD_SOURCES,
@@ -322,6 +371,48 @@ int cli_usage_error(const char *fmt, ...)
 	va_end(ap);
 	fputs("\nTry '" PROG " --help'.\n", stderr);
 	return EXIT_USAGE;
+}
+
+int cli_parse_size(const char *opt, const char *arg, uint64_t *out)
+{
+	unsigned long long n;
+	unsigned shift = 0;
+	char *end;
+
+	/* strtoull() would take blanks and a sign. */
+	if (*arg < '0' || *arg > '9')
+		goto bad;
+	errno = 0;
+	n = strtoull(arg, &end, 10);
+	if (errno == ERANGE)
+		goto bad;
+	switch (*end) {
+	case 'K':
+	case 'k':
+		shift = 10;
+		end++;
+		break;
+	case 'M':
+	case 'm':
+		shift = 20;
+		end++;
+		break;
+	case 'G':
+	case 'g':
+		shift = 30;
+		end++;
+		break;
+	}
+	if (*end || n > (UINT64_MAX >> shift))
+		goto bad;
+	if (n == 0)
+		return cli_usage_error("--%s: SIZE must be more than 0", opt);
+	*out = (uint64_t)n << shift;
+	return EXIT_OK;
+bad:
+	return cli_usage_error("--%s: bad size \"%s\" (bytes, or a number "
+	                       "with K, M or G)",
+	                       opt, arg);
 }
 
 /* ---- help ---------------------------------------------------------------- */
@@ -531,7 +622,21 @@ static int parse_options(struct cli *c, int argc, char **argv,
 			c->rejects = optarg;
 			break;
 		case OPT_CUSTOMER:
-			c->customer_id = optarg;
+			if (!c->customer_id)
+				c->customer_id = optarg;
+			c->customers[c->n_customers++] = optarg;
+			break;
+		case OPT_ALL_CUSTOMERS:
+			c->all_customers = true;
+			break;
+		case OPT_TOP:
+			c->top = optarg;
+			break;
+		case OPT_BUCKET:
+			c->bucket = optarg;
+			break;
+		case OPT_TZ:
+			c->tz = optarg;
 			break;
 		case OPT_START:
 			c->start = optarg;
@@ -693,6 +798,10 @@ static int check_hourly_args(const struct cli *c, struct hourly_args *q)
 
 	if (!query_check(&in, &query_cli, q, err, sizeof(err)))
 		return cli_usage_error("%s", err);
+	if (c->n_customers > 1)
+		return cli_usage_error("%s: one --customer-id (counts takes "
+		                       "several)",
+		                       c->cmd->title);
 	q->sparse = c->sparse;
 	return parse_format(c, true, tty_format(), &q->format);
 }
@@ -812,6 +921,37 @@ static int cmd_stats(const struct cli *c)
 	return run_listing(c, cli_stats);
 }
 
+static int cmd_counts(const struct cli *c)
+{
+	const struct query_input in = {
+	    .value = {[QUERY_CUSTOMER] = c->customer_id,
+	              [QUERY_START] = c->start,
+	              [QUERY_END] = c->end,
+	              [QUERY_TZ] = c->tz,
+	              [QUERY_TOP] = c->top,
+	              [QUERY_ALL] = c->all_customers ? "" : NULL},
+	    .customers = c->customers,
+	    .n_customers = c->n_customers,
+	    .context = "counts",
+	};
+	struct counts_args a = {.bucket = c->bucket ? c->bucket : "hour",
+	                        .sparse = c->sparse};
+	char err[512];
+	evc_store *store;
+	int rc;
+
+	if ((rc = no_operands(c)) != EXIT_OK)
+		return rc;
+	if (!counts_check(&in, &query_cli, &a, err, sizeof(err)))
+		return cli_usage_error("%s", err);
+	if ((rc = parse_format(c, true, tty_format(), &a.format)) != EXIT_OK ||
+	    (rc = open_store(&store, db_path(c), EVC_OPEN_READONLY)) != EXIT_OK)
+		return rc;
+	rc = cli_counts(store, &a);
+	evc_close(store);
+	return rc;
+}
+
 static int cmd_check(const struct cli *c)
 {
 	return run_listing(c, cli_check);
@@ -872,6 +1012,12 @@ int main(int argc, char **argv)
 	struct cli c = {0};
 	int rc;
 
+	/* Room for every --customer-id there can be. */
+	c.customers = calloc((size_t)argc + 1, sizeof(*c.customers));
+	if (!c.customers) {
+		perror(PROG);
+		return EXIT_FAIL;
+	}
 	rc = parse_command_line(&c, argc, argv);
 	if (rc == -1) {
 		if (c.db && !*c.db)
@@ -879,6 +1025,7 @@ int main(int argc, char **argv)
 		else
 			rc = c.cmd->run(&c);
 	}
+	free(c.customers);
 	/* A full disk or a closed pipe must not pass for success. */
 	if (fflush(stdout) == EOF || ferror(stdout)) {
 		perror(PROG ": write error");

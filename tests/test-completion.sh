@@ -48,7 +48,7 @@ cd "$tmp" || exit 1
 complete_is "hourly" evcount-cli hou
 complete_is "customers" evcount-cli cu
 complete_is "sources stats serve" evcount-cli s
-complete_is "customers check" evcount-cli c
+complete_is "counts customers check" evcount-cli c
 complete_is "--max-response-memory" evcount-cli serve --m
 # Every command the tool lists in its help, and no other, completes.
 if [ -n "$cli" ]; then
@@ -75,6 +75,16 @@ complete_is "json" evcount-cli customers --format j
 complete_is "--epoch" evcount-cli export --e
 complete_is "--format --follow --force" evcount-cli data.csv --f
 complete_is "--quiet" evcount-cli serve --q
+complete_is "--top --tz" evcount-cli counts --t
+complete_is "--all-customers" evcount-cli counts --a
+complete_is "week" evcount-cli counts --bucket w
+complete_is "" evcount-cli counts --top ""
+if [ -r "${TZDIR:-/usr/share/zoneinfo}/zone1970.tab" ]; then
+	complete_is "Asia/Kolkata" evcount-cli counts --tz Asia/Kolk
+	complete_is "UTC" evcount-cli counts --tz UT
+else
+	echo "ok - # SKIP no zone1970.tab: --tz values not completed"
+fi
 touch events.csv
 complete_is "events.csv" evcount-cli ingest ev
 complete_is "events.csv" evcount-cli ev
