@@ -9,6 +9,7 @@
 
 #include <ctype.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -293,7 +294,9 @@ static enum MHD_Result get_hourly(struct server *s, struct MHD_Connection *conn,
 
 	MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, collect_param,
 	                            &p);
-	if (!serve_parse_hourly(&p, &a, err, sizeof(err)))
+	const bool ok = serve_parse_hourly(&p, &a, err, sizeof(err));
+	serve_params_free(&p);
+	if (!ok)
 		return serve_send_error(conn, rp, 400, "%s", err);
 
 	/* Room for the body before it is built, about 60 bytes a bucket:
@@ -341,6 +344,113 @@ static enum MHD_Result get_hourly(struct server *s, struct MHD_Connection *conn,
 	return serve_send_stream(conn, rp, 200, "application/json", f, &buf,
 	                         &len);
 }
+/* ---- /counts ------------------------------------------------------------ */
+
+/* About how many bytes of JSON a counts query makes, from the width's
+ * minutes and the customers it names: what the response budget holds for
+ * it before it is built. 0 for a width the library will refuse. */
+static size_t counts_size(evc_store *store, const struct counts_args *a)
+{
+	const char *w = a->bucket;
+	const int64_t minutes =
+	    (cli_floor_minute(a->end) - cli_floor_minute(a->start));
+	int64_t width;
+	char *end;
+
+	if (strcmp(w, "minute") == 0)
+		width = 1;
+	else if (strcmp(w, "hour") == 0)
+		width = 60;
+	else if (strcmp(w, "day") == 0)
+		width = 1440;
+	else if (strcmp(w, "week") == 0)
+		width = 10080;
+	else if (strcmp(w, "month") == 0)
+		width = 28 * 1440;
+	else if (strcmp(w, "all") == 0)
+		width = minutes;
+	else if ((width = strtol(w, &end, 10)) > 0 &&
+	         (strcmp(end, "m") == 0 || strcmp(end, "h") == 0))
+		width *= *end == 'h' ? 60 : 1;
+	else
+		return 0;
+	uint64_t customers = a->n_customers;
+	if (a->all_customers && evc_customer_count(store, &customers) != EVC_OK)
+		customers = 0;
+	if (a->top && a->top < customers)
+		customers = a->top;
+	const uint64_t buckets = (uint64_t)(minutes / width) + 2;
+	/* A bucket's JSON is about 90 bytes, a customer's head 60 with its
+	 * id. */
+	const double bytes = (double)customers * (double)(buckets * 90 + 320);
+	return bytes > (double)SIZE_MAX / 2 ? SIZE_MAX / 2
+	                                    : (size_t)bytes + 512;
+}
+
+static enum MHD_Result get_counts(struct server *s, struct MHD_Connection *conn,
+                                  struct reply *rp)
+{
+	struct serve_params p = {0};
+	struct counts_args a;
+	evc_store *store;
+	char *buf = NULL, err[512];
+	size_t len = 0;
+	int rc;
+
+	MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, collect_param,
+	                            &p);
+	if (!serve_parse_counts(&p, &a, err, sizeof(err))) {
+		serve_params_free(&p);
+		return serve_send_error(conn, rp, 400, "%s", err);
+	}
+	store = serve_worker_store(s);
+	if (!store) {
+		serve_params_free(&p);
+		return serve_send_error(conn, rp, 500, "store unavailable");
+	}
+	/* Room for the result before it is built (sparse ones are smaller:
+	 * never more than the budget is held for one); a result that grows
+	 * past the budget is refused, never an out-of-memory. */
+	size_t need = counts_size(store, &a);
+	if (need > s->response_budget)
+		need = s->response_budget;
+	if (!serve_reserve(s, rp, need)) {
+		serve_params_free(&p);
+		return serve_send_error(
+		    conn, rp, 503,
+		    "server busy: responses being sent hold its "
+		    "--max-response-memory (%zu bytes); retry later",
+		    s->response_budget);
+	}
+	FILE *f = open_memstream(&buf, &len);
+	if (!f) {
+		serve_params_free(&p);
+		return MHD_NO;
+	}
+	rc = cli_counts_json(f, store, &a, s->response_budget);
+	serve_params_free(&p);
+	if (rc != EVC_OK) {
+		fclose(f);
+		free(buf);
+		if (rc == EVC_EABORTED)
+			return serve_send_error(
+			    conn, rp, 400,
+			    "result too large: more than --max-response-memory "
+			    "(%zu bytes); narrow the range or the customers, "
+			    "or use a wider bucket, top or sparse",
+			    s->response_budget);
+		if (rc == EVC_EINVAL || rc == EVC_ERANGE || rc == EVC_ENOTFOUND)
+			return serve_send_error(conn, rp, 400, "%s",
+			                        cli_errmsg(store, rc));
+		serve_worker_store_failed(s, rc);
+		return serve_send_error(conn, rp, 500, "%s",
+		                        rc == EVC_ECORRUPT ? "store damaged"
+		                                           : "store failure");
+	}
+	return serve_send_stream(conn, rp, 200, "application/json", f, &buf,
+	                         &len);
+}
+
 /* ---- /healthz ----------------------------------------------------------- */
 
 /* How long a probe of the store stands for /healthz: a scrape every few
@@ -455,6 +565,8 @@ enum MHD_Result serve_handle(void *cls, struct MHD_Connection *conn,
 	serve_conn_answering(conn);
 	if (strcmp(url, "/hourly") == 0)
 		rp.endpoint = EP_HOURLY;
+	else if (strcmp(url, "/counts") == 0)
+		rp.endpoint = EP_COUNTS;
 	else if (strcmp(url, "/healthz") == 0)
 		rp.endpoint = EP_HEALTHZ;
 	else if (strcmp(url, "/metrics") == 0)
@@ -472,6 +584,8 @@ enum MHD_Result serve_handle(void *cls, struct MHD_Connection *conn,
 		                       "malformed or NUL %%-escape in the URL");
 	else if (rp.endpoint == EP_HOURLY)
 		ret = get_hourly(s, conn, &rp);
+	else if (rp.endpoint == EP_COUNTS)
+		ret = get_counts(s, conn, &rp);
 	else if (rp.endpoint == EP_HEALTHZ)
 		ret = get_healthz(s, conn, &rp);
 	else if (rp.endpoint == EP_METRICS)

@@ -6,8 +6,9 @@
  *                                 [--token-file FILE] [--quiet]
  *                                 [--ingest FILE...]
  *
- * Endpoints: GET /hourly (the JSON of `hourly --format json`, byte for
- * byte), GET /healthz and GET /metrics (Prometheus text format).
+ * Endpoints: GET /hourly and /counts (the JSON of `hourly --format json`
+ * and `counts --format json`, byte for byte), GET /healthz and GET
+ * /metrics (Prometheus text format).
  *
  * This file holds the options, the listening socket, the token and the
  * server's start and stop; the main thread only waits for SIGINT/SIGTERM.
@@ -444,11 +445,16 @@ static void print_serve_help(void)
 	     "                   [--token-file FILE] [--quiet] "
 	     "[--ingest FILE...]\n"
 	     "\n"
-	     "Answer hourly queries over HTTP until SIGINT or SIGTERM.\n"
+	     "Answer queries over HTTP until SIGINT or SIGTERM.\n"
 	     "\n"
 	     "Endpoints (GET or HEAD):\n"
 	     "  /hourly?customer_id=ID&start=TS&end=TS[&sparse=1]\n"
 	     "           the JSON of 'hourly --format json' for the same "
+	     "query\n"
+	     "  /counts?customer_id=ID[&customer_id=ID...]|all_customers"
+	     "[&top=N]\n"
+	     "          &start=TS&end=TS[&bucket=WIDTH][&tz=ZONE][&sparse=1]\n"
+	     "           the JSON of 'counts --format json' for the same "
 	     "query\n"
 	     "  /healthz {\"status\":\"ok\"} if the store is readable, else "
 	     "503\n"
@@ -457,9 +463,11 @@ static void print_serve_help(void)
 	     "           format\n"
 	     "Query values are URL-encoded: send a '+' in a timestamp as "
 	     "%2B. A query spans\n"
-	     "at most 1,000,000 hours, as with 'hourly'. Errors are "
-	     "{\"error\":\"...\"} with 400\n"
-	     "(bad, missing or repeated parameter, range too wide), 401, 404, "
+	     "at most 1,000,000 buckets per customer, as on the command line. "
+	     "Errors are\n"
+	     "{\"error\":\"...\"} with 400 (bad, missing or repeated "
+	     "parameter, range too wide,\n"
+	     "result larger than --max-response-memory), 401, 404, "
 	     "405, 500 or\n"
 	     "503 (store damaged or unreadable; or busy: responses being sent "
 	     "hold\n"

@@ -24,7 +24,14 @@
 
 /* Requests are counted per endpoint, so that a scan of random paths cannot
  * grow the label set; every other path is "other". */
-enum endpoint { EP_HOURLY, EP_HEALTHZ, EP_METRICS, EP_OTHER, N_ENDPOINTS };
+enum endpoint {
+	EP_HOURLY,
+	EP_COUNTS,
+	EP_HEALTHZ,
+	EP_METRICS,
+	EP_OTHER,
+	N_ENDPOINTS
+};
 /* The statuses the handler answers with, and the latency buckets. */
 #define N_STATUSES 7
 #define N_BOUNDS   12

@@ -6,9 +6,9 @@
 #   test-serve.sh PATH-TO-evcount-cli [SOURCE-ROOT]
 #
 # Starts the server on an ephemeral loopback port over a store built from a
-# fixture written here, and checks that /hourly answers exactly what
-# `hourly --format json` prints, every error status, /metrics and a clean
-# shutdown. The last line is "N passed, M failed"; the exit status is
+# fixture written here, and checks that /hourly and /counts answer exactly
+# what `hourly --format json` and `counts --format json` print, every error
+# status, /metrics and a clean shutdown. The last line is "N passed, M failed"; the exit status is
 # non-zero on any failure.
 
 set -u
@@ -74,6 +74,30 @@ same_as_cli() {
 		--end "$end" --format json $sparse >expect 2>err ||
 		bad "hourly failed: $(cat err)"
 	query "customer_id=$id" "start=$start" "end=$end" "${extra[@]}"
+	[ "$code" = 200 ] || bad "status $code ($(cat body))"
+	cmp -s expect body || bad "body differs from the CLI's:
+      cli:  $(cat expect)
+      http: $(cat body)"
+}
+
+# counts ARG...: GET /counts with each ARG (name=value) URL-encoded.
+counts() {
+	local args=()
+	for a in "$@"; do
+		args+=(--data-urlencode "$a")
+	done
+	get /counts -G "${args[@]}"
+}
+
+# counts_as_cli "CLI-ARG..." ARG...: /counts with the ARGs equals counts
+# --format json with the CLI-ARGs (one word-split string).
+counts_as_cli() {
+	local cli_args=$1
+	shift
+	# shellcheck disable=SC2086
+	"$CLI" --db "$T/db" counts $cli_args --format json >expect 2>err ||
+		bad "counts failed: $(cat err)"
+	counts "$@"
 	[ "$code" = 200 ] || bad "status $code ($(cat body))"
 	cmp -s expect body || bad "body differs from the CLI's:
       cli:  $(cat expect)
@@ -160,6 +184,43 @@ query customer_id=bob start=2021-03-01 end=2021-03-01T12:00:00Z sparse=0
 cmp -s expect body || bad "differs: $(cat body)"
 done_
 
+# ---- /counts equals the CLI ---------------------------------------------------
+
+case_ "/counts: several customers, day buckets in a zone"
+counts_as_cli "--customer-id alice --customer-id bob --customer-id nobody \
+--start 2021-03-01 --end 2021-03-03 --bucket day --tz America/New_York" \
+	customer_id=alice customer_id=bob customer_id=nobody start=2021-03-01 \
+	end=2021-03-03 bucket=day tz=America/New_York
+grep -q '"customer_id":"alice","total":7' body || bad "alice: $(cat body)"
+done_
+
+case_ "/counts: all customers, top, sparse, a fixed offset"
+counts_as_cli "--all-customers --top 2 --start 2021-03-01T10:00:00Z \
+--end 2021-03-01T12:00:00Z --bucket 15m --tz +05:30 --sparse" \
+	all_customers=1 top=2 start=2021-03-01T10:00:00Z \
+	end=2021-03-01T12:00:00Z bucket=15m tz=+05:30 sparse=1
+grep -q '"customers":\[{"customer_id":"alice",' body ||
+	bad "alice is not first: $(cat body)"
+done_
+
+case_ "/counts: a bare all_customers, ids with a quote and non-ASCII"
+counts_as_cli "--all-customers --start 2021-03-01T10:00:00Z \
+--end 2021-03-01T11:00:00Z" all_customers=true start=2021-03-01T10:00:00Z \
+	end=2021-03-01T11:00:00Z
+get '/counts?all_customers&start=2021-03-01T10:00:00Z&end=2021-03-01T11:00:00Z'
+cmp -s expect body || bad "bare all_customers differs: $(cat body)"
+grep -q '"customer_id":"q\\"uote"' body || bad "quote: $(cat body)"
+grep -q '"customer_id":"zoë"' body || bad "zoë: $(cat body)"
+done_
+
+case_ "/counts: bounds without an offset are the zone's wall clock"
+counts_as_cli "--customer-id alice --start 2021-03-01T05:00:00 \
+--end 2021-03-01T07:00:00 --tz America/New_York --bucket all" \
+	customer_id=alice start=2021-03-01T05:00:00 end=2021-03-01T07:00:00 \
+	tz=America/New_York bucket=all
+grep -q '"total":6' body || bad "expected total 6: $(cat body)"
+done_
+
 # ---- errors -------------------------------------------------------------------
 
 case_ "400: missing parameter, named"
@@ -206,6 +267,29 @@ get '/hourly?customer_id=%ff&start=2021-03-01&end=2021-03-02'
 expect_error 400 'UTF-8'
 query customer_id=alice start=0000-01-01 end=2099-01-01
 expect_error 400 'too wide: [0-9]+ hours, at most 1000000 per query'
+done_
+
+case_ "/counts 400: the query's faults, named"
+counts start=2021-03-01 end=2021-03-02
+expect_error 400 'customer_id'
+counts customer_id=alice all_customers=1 start=2021-03-01 end=2021-03-02
+expect_error 400 'one or the other'
+counts customer_id=alice start=2021-03-01 end=2021-03-02 bucket=7m
+expect_error 400 'does not divide a day'
+counts customer_id=alice start=2021-03-01 end=2021-03-02 tz=Mars/Base
+expect_error 400 'unknown time zone'
+counts all_customers=1 top=0 start=2021-03-01 end=2021-03-02
+expect_error 400 'top'
+counts all_customers=maybe start=2021-03-01 end=2021-03-02
+expect_error 400 'all_customers'
+counts customer_id=alice start=2021-03-01 end=2021-03-02 bucket=day bucket=day
+expect_error 400 '\\"bucket\\" given more than once'
+counts all_customers=1 start=0001-01-01 end=9999-01-01 bucket=minute
+expect_error 400 'range too wide'
+get '/counts?customer_id=alice&customer_id=b%00b&start=2021-03-01&end=2021-03-02'
+expect_error 400 'NUL'
+query customer_id=alice start=2021-03-01 end=2021-03-02 bucket=day
+expect_error 400 'unknown parameter \\"bucket\\"'
 done_
 
 case_ "404: unknown path"
@@ -339,12 +423,22 @@ done_
 
 # ---- other start-ups ----------------------------------------------------------
 
-case_ "no token: every endpoint open; --quiet; SIGINT"
+case_ "no token: every endpoint open"
 start_server log2 --db "$T/db" serve --listen 127.0.0.1:0 --quiet \
-	--threads 1 || bad "no start: $(cat log2)"
+	--threads 1 --max-response-memory 64K || bad "no start: $(cat log2)"
 wait_ready || bad "not ready"
 code=$(curl -s -o /dev/null -w '%{http_code}' "$base/metrics")
 [ "$code" = 200 ] || bad "/metrics: $code"
+done_
+
+case_ "/counts: a result past --max-response-memory is a 400, smaller ones pass"
+counts all_customers=1 start=2021-03-01 end=2021-03-02 bucket=minute
+expect_error 400 'result too large: more than --max-response-memory'
+counts all_customers=1 start=2021-03-01 end=2021-03-02 bucket=day
+[ "$code" = 200 ] || bad "a day: status $code ($(cat body))"
+done_
+
+case_ "SIGINT, and --quiet logs nothing"
 stop_server INT
 [ "$stop_rc" = 0 ] || bad "SIGINT: exit status $stop_rc"
 grep -v '^listening on ' log2 | grep -q . && bad "--quiet still logs: $(cat log2)"
