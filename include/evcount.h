@@ -81,6 +81,8 @@ typedef enum evc_status {
 	EVC_EFULL = -14,        /**< disk or file size limit reached */
 	EVC_ECORRUPT = -15,     /**< the store's contents are damaged
 				     (@since 0.2.0) */
+	EVC_EOFFSET = -16,      /**< an offset past a stream's committed
+				     offset (@since 0.3.0) */
 } evc_status;
 
 /**
@@ -378,6 +380,66 @@ int evc_ingest_csv(evc_store *store, const char *path,
 int evc_ingest_fd(evc_store *store, int fd, const char *name,
 		  const evc_ingest_options *opts, evc_ingest_stats *stats);
 
+/**
+ * @defgroup streams Tracked streams
+ *
+ * A tracked stream is a named sequence of CSV bytes that arrives in pieces
+ * (a pipe, HTTP posts) and is counted exactly once, as a file is: the store
+ * keeps the stream's committed offset, the bytes counted so far, with the
+ * counts, in the same transaction. Each piece says at which offset of the
+ * stream it starts. A piece that starts at or before the committed offset
+ * counts only its bytes past it (a retry counts nothing); one that starts
+ * past it is refused with ::EVC_EOFFSET, since bytes in between are
+ * missing. An unterminated last line is held back, as with
+ * ::EVC_INGEST_FOLLOW: the committed offset stays before it, and the next
+ * piece sends it again, completed. The header line is skipped only at
+ * offset 0 (line 1); line numbers in reports count from the stream's
+ * start.
+ * @{
+ */
+
+/** Longest stream name, in bytes. */
+#define EVC_STREAM_NAME_MAX 255
+
+/**
+ * Ingest bytes @p offset.. of stream @p stream, read from @p fd to its end.
+ *
+ * @param store a store opened with ::EVC_OPEN_READWRITE.
+ * @param stream the stream's name: 1 to ::EVC_STREAM_NAME_MAX bytes of
+ *        UTF-8 without control characters.
+ * @param offset where in the stream the bytes read from @p fd start.
+ * @param fd an open, readable descriptor, read to its end, not closed.
+ * @param opts options, or NULL for the defaults (::EVC_INGEST_FORCE and
+ *        ::EVC_INGEST_FOLLOW do not apply: a stream always holds back an
+ *        unterminated last line).
+ * @param stats what was done; bytes_skipped counts the bytes of the piece
+ *        already counted before; may be NULL.
+ * @param committed receives the stream's committed offset after the call
+ *        (also on failure: where the next piece should start); may be
+ *        NULL.
+ * @retval EVC_OK success, including a piece wholly counted before.
+ * @retval EVC_EOFFSET @p offset is past the committed offset; nothing is
+ *         counted; the message and @p committed say where to resume.
+ * @retval EVC_EINVAL a bad name or argument.
+ * @retval EVC_EBUSY another ingest of the same stream committed meanwhile
+ *         (send again from @p committed), or the store stayed busy.
+ * @return otherwise as evc_ingest_fd().
+ * @since 0.3.0
+ */
+int evc_ingest_stream(evc_store *store, const char *stream, uint64_t offset,
+		      int fd, const evc_ingest_options *opts,
+		      evc_ingest_stats *stats, uint64_t *committed);
+
+/**
+ * The committed offset of a stream: where its next piece starts (0 for a
+ * stream never ingested).
+ * @retval EVC_OK, EVC_EINVAL, EVC_EDB, EVC_EBUSY
+ * @since 0.3.0
+ */
+int evc_stream_offset(evc_store *store, const char *stream,
+		      uint64_t *committed);
+/** @} */
+
 /** An ingested source, as listed by evc_sources(). */
 typedef struct evc_source_info {
 	int64_t id;             /**< the source's number in the store */
@@ -390,6 +452,11 @@ typedef struct evc_source_info {
 	uint64_t rows_warned;   /**< rows counted with a warning */
 	int64_t first_ingest;   /**< epoch seconds of the first ingest */
 	int64_t last_ingest;    /**< epoch seconds of the last checkpoint */
+	int stream;             /**< 1 for a tracked stream (path is its
+				     name, realpath empty) (@since 0.3.0) */
+	int64_t retracted;      /**< epoch seconds of its retraction by
+				     evc_retract(), 0 while it counts
+				     (@since 0.3.0) */
 } evc_source_info;
 
 /** Called per source; return 0 to go on, non-zero to stop (the call then
@@ -659,6 +726,108 @@ int evc_parse_time_in(const char *str, const char *tz, int64_t *out);
 /** @} */
 
 /**
+ * @defgroup corrections Corrections: retract a file, forget a customer, prune
+ *
+ * Each correction is one transaction: interrupted at any instant, it
+ * leaves the store as it was before it or as it is after it.
+ *
+ * evc_retract() subtracts exactly what a file's ingested prefix added: it
+ * reads the file again, checks it against the fingerprint of what was
+ * ingested, and subtracts the rows its sources counted, then marks them
+ * retracted; ingesting the file again counts it as new. evc_forget() and
+ * evc_prune() remove counts for good (an erasure request, retention) and
+ * give the space back to the file system. An erasure is remembered with
+ * the offsets the files ingested before it had reached, so that a later
+ * retraction of such a file subtracts nothing the erasure removed: counts
+ * never go below zero, and what remains is what the remaining sources
+ * counted, less the erasures. For a forget that memory is a 64-bit
+ * fingerprint of the customer id, not the id.
+ * @{
+ */
+
+/** Do everything and report it, then roll back: nothing changes. */
+#define EVC_CORRECT_DRY_RUN 0x1u
+
+/** What a correction did (or, with ::EVC_CORRECT_DRY_RUN, would do). */
+typedef struct evc_correction_stats {
+	uint64_t events;        /**< events subtracted or removed */
+	uint64_t rows;          /**< evc_retract(): rows read again and
+				     subtracted (those an erasure had removed
+				     already excepted) */
+	uint64_t customers;     /**< customers whose counts changed */
+	uint64_t customers_removed; /**< of those, customers left with no
+				     counts, removed (evc_forget(): the
+				     customer; evc_prune(): those whose
+				     counts were all before the time) */
+	uint64_t hours;         /**< (customer, hour) rows changed or
+				     removed */
+	uint64_t hours_removed; /**< of those, rows left with nothing */
+	uint64_t sources;       /**< evc_retract(): sources retracted */
+	uint64_t size_before;   /**< the store's size before, bytes */
+	uint64_t size_after;    /**< and after (forget and prune give the
+				     space back) */
+} evc_correction_stats;
+
+/**
+ * Retract files: subtract exactly the counts their ingested prefixes
+ * added, in one transaction.
+ *
+ * Each file must be readable and start with the bytes that were ingested
+ * from it (their fingerprint is checked as they are read again). Its
+ * sources are those recorded under its resolved path whose ingested part
+ * it still holds. Files whose counts depend on one another (a copy
+ * ingested from where the original had been counted up to, and the
+ * original grown further after that) must be retracted in one call.
+ *
+ * @param store a store opened with ::EVC_OPEN_READWRITE.
+ * @param paths the files; @p n_paths of them, at least one.
+ * @param flags 0 or ::EVC_CORRECT_DRY_RUN.
+ * @param stats what was done; may be NULL.
+ * @retval EVC_OK success.
+ * @retval EVC_ENOTFOUND a file does not exist, or was never ingested (or
+ *         was retracted already).
+ * @retval EVC_ECHANGED a file no longer holds what was ingested from it,
+ *         or its rows no longer read as they did.
+ * @retval EVC_EINVAL a file whose counts another file's continue (retract
+ *         them together), or one ingested by evcount before 0.3, which
+ *         did not record where each source's counting started.
+ * @retval EVC_ECORRUPT the store lacks counts the file added.
+ * @retval EVC_EIO, EVC_EBUSY, EVC_EREADONLY, EVC_EDB, EVC_ENOMEM failures.
+ * Nothing is changed on failure.
+ * @since 0.3.0
+ */
+int evc_retract(evc_store *store, const char *const *paths, size_t n_paths,
+		unsigned flags, evc_correction_stats *stats);
+
+/**
+ * Remove every count of a customer, and the customer id itself, then give
+ * the space back to the file system.
+ *
+ * @param store a store opened with ::EVC_OPEN_READWRITE.
+ * @param customer_id the customer; an unknown one removes nothing.
+ * @param flags 0 or ::EVC_CORRECT_DRY_RUN.
+ * @param stats what was done; may be NULL.
+ * @retval EVC_OK, EVC_EINVAL, EVC_EBUSY, EVC_EREADONLY, EVC_EDB,
+ *         EVC_ENOMEM
+ * @since 0.3.0
+ */
+int evc_forget(evc_store *store, const char *customer_id, unsigned flags,
+	       evc_correction_stats *stats);
+
+/**
+ * Remove every count of a minute before @p before (floored to the minute),
+ * then give the space back to the file system. Customers left without
+ * counts are removed.
+ *
+ * @retval EVC_OK, EVC_EINVAL, EVC_ERANGE, EVC_EBUSY, EVC_EREADONLY,
+ *         EVC_EDB, EVC_ENOMEM
+ * @since 0.3.0
+ */
+int evc_prune(evc_store *store, int64_t before, unsigned flags,
+	      evc_correction_stats *stats);
+/** @} */
+
+/**
  * @defgroup info Store contents
  *
  * Summaries of what a store holds, for listings and monitoring. Each call
@@ -730,6 +899,18 @@ typedef struct evc_store_summary {
  * @since 0.1.0
  */
 int evc_store_info(evc_store *store, evc_store_summary *out);
+
+/**
+ * The time of the store's last committed ingest (of a file, a stream or a
+ * descriptor), for telling a quiet hour from a late pipeline. Read it
+ * before a query: the query's counts then include at least every ingest
+ * committed up to that time.
+ *
+ * @param out receives epoch seconds; 0 when nothing was ever ingested.
+ * @retval EVC_OK, EVC_EINVAL, EVC_EDB, EVC_EBUSY
+ * @since 0.3.0
+ */
+int evc_as_of(evc_store *store, int64_t *out);
 /** @} */
 
 /**

@@ -62,6 +62,15 @@ const char *evc__source_problem(const evc_source_row *r, char *buf,
 		         "%" PRIu64 " rows counted and %" PRIu64
 		         " rejected in %" PRIu64 " bytes",
 		         r->rows_counted, r->rows_rejected, r->offset);
+	else if (r->kind != EVC_KIND_FILE && r->kind != EVC_KIND_STREAM)
+		snprintf(buf, buflen, "unknown kind %d", (int)r->kind);
+	else if (r->counted_from < EVC_FROM_UNKNOWN ||
+	         (r->counted_from > 0 && (uint64_t)r->counted_from > r->offset))
+		snprintf(buf, buflen,
+		         "counted from byte %" PRId64 ", past its offset %" PRIu64,
+		         r->counted_from, r->offset);
+	else if (r->retracted < 0)
+		snprintf(buf, buflen, "retracted at %" PRId64, r->retracted);
 	else
 		return NULL;
 	return buf;

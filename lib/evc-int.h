@@ -146,6 +146,9 @@ uint64_t evc__csv_bytes(const evc_csv *csv);
  * No BOM is looked for past offset 0. Call before the first next(). */
 void evc__csv_resume(evc_csv *csv, uint64_t offset, uint64_t line,
                      const evc_hash *hash);
+/* Take input offset `limit` as the end of input: nothing past it is read.
+ * Call before the first next(). */
+void evc__csv_set_limit(evc_csv *csv, uint64_t limit);
 /* Follow mode: at the end of input an unterminated last record is held
  * back (not returned, not consumed). */
 void evc__csv_set_follow(evc_csv *csv, bool follow);
@@ -185,6 +188,15 @@ size_t evc__minutes_put(uint8_t *out, unsigned minute, uint64_t count);
  * is malformed. */
 bool evc__minutes_merge(const uint8_t *a, size_t a_len, const uint8_t *b,
                         size_t b_len, uint8_t *out, size_t *out_len);
+/* The blob of the minute-wise differences a - b: 0 with it in out (at most
+ * a_len bytes); 1 when a minute of b exceeds a's (nothing to take it
+ * from), -1 when either blob is malformed. */
+int evc__minutes_subtract(const uint8_t *a, size_t a_len, const uint8_t *b,
+                          size_t b_len, uint8_t *out, size_t *out_len);
+/* The blob of minutes [lo, 60) of a blob (at most len bytes), and their
+ * total; false when it is malformed. */
+bool evc__minutes_keep_from(const uint8_t *blob, size_t len, unsigned lo,
+                            uint8_t *out, size_t *out_len, uint64_t *total);
 /* Returns false when the blob is malformed. */
 bool evc__minutes_decode(const uint8_t *blob, size_t len, uint64_t counts[60]);
 /* Sum of minutes [lo, hi) of a blob, and (all: may be NULL) of all its
@@ -290,5 +302,10 @@ struct evc_store {
  * the ingest's callbacks. */
 void evc__store_enter(evc_store *store);
 void evc__store_leave(evc_store *store);
+/* Around a call that writes counts (an ingest, a correction): refuses a
+ * read-only store, and a handle already writing (from its own callback),
+ * with a message naming `name`; marks the handle busy until leave. */
+int evc__writer_enter(evc_store *store, const char *name);
+void evc__writer_leave(evc_store *store);
 
 #endif /* EVC_INT_H */

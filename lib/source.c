@@ -154,6 +154,10 @@ static int collect(const evc_source_row *r, void *payload)
 	const evc_input *in = c->in;
 	evc_claim *cl = c->claim;
 
+	/* A retracted source counts for nothing any more; streams are not
+	 * files. */
+	if (r->retracted || r->kind != EVC_KIND_FILE)
+		return EVC_OK;
 	/* Newest first: after a forced re-ingest the new source wins. */
 	bool identity =
 	    !c->have_identity && strcmp(r->realpath, in->realpath) == 0;
@@ -188,10 +192,8 @@ static int by_offset(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Extend h, the hash of the input's first *done bytes, to its first `to`
- * bytes. EVC_ECHANGED when the input ends first. */
-static int hash_more(evc_error *err, evc_input *in, uint64_t *done, uint64_t to,
-                     evc_hash *h)
+int evc__input_hash(evc_error *err, evc_input *in, uint64_t *done, uint64_t to,
+                    evc_hash *h)
 {
 	char *buf = evc__malloc(VERIFY_CHUNK);
 	if (!buf)
@@ -298,7 +300,7 @@ static int match(evc_store *store, evc_input *in, evc_claim *claim,
 		 * nothing ingested (a 0-byte file, a held back first line)
 		 * carry no prefix hash. */
 		if (intact && r->offset > 0) {
-			rc = hash_more(err, in, &hashed, r->offset, &h);
+			rc = evc__input_hash(err, in, &hashed, r->offset, &h);
 			if (rc != EVC_OK && rc != EVC_ECHANGED)
 				goto out;
 			intact = rc == EVC_OK &&
@@ -365,16 +367,23 @@ int evc__source_claim(evc_store *store, evc_input *in, bool force,
 			return evc__fail(err, EVC_EIO, "%s: seek: %s", in->path,
 			                 strerror(errno));
 	}
-	if (m.kind == MATCH_RESUME) {
+	/* Each source row counts one contiguous range of its file, so that
+	 * a retraction can read back exactly what it counted: a file whose
+	 * counting goes on past what another source (a copy) counted after
+	 * it goes on in a new row. */
+	if (m.kind == MATCH_RESUME && m.resume_offset <= m.row.offset) {
 		*row = m.row;
 	} else {
 		/* A new source, in the same transaction as its first
 		 * checkpoint: a concurrent ingest of the same file waits and
 		 * then finds it. */
+		memset(row, 0, sizeof(*row));
+		row->kind = EVC_KIND_FILE;
 		row->head_len = in->head_len;
 		row->head_hash = claim->key;
 		row->next_line = 1;
 		row->first_ingest = row->last_ingest = (int64_t)time(NULL);
+		row->counted_from = (int64_t)m.resume_offset;
 	}
 	describe_input(row, in);
 	/* Bytes counted through another source (a copy, a rename) count as
@@ -409,6 +418,7 @@ void evc__claim_free(evc_claim *claim)
 struct look {
 	const evc_claim *claim;
 	uint64_t own_offset; /* UINT64_MAX: gone */
+	bool own_retracted;
 	evc_peer *peers;
 	size_t n_peers, cap_peers;
 	/* The first source that may have counted what this ingest is about
@@ -435,9 +445,11 @@ static int look(const evc_source_row *r, void *payload)
 
 	if (r->id == claim->row.id) {
 		l->own_offset = r->offset;
+		l->own_retracted = r->retracted != 0;
 		return EVC_OK;
 	}
-	if (!shares_head(claim->in, r))
+	if (r->retracted || r->kind != EVC_KIND_FILE ||
+	    !shares_head(claim->in, r))
 		return EVC_OK;
 	if (!add_peer(&l->peers, &l->n_peers, &l->cap_peers, r)) {
 		l->nomem = true;
@@ -466,7 +478,7 @@ static int same_content(evc_error *err, evc_input *in, const evc_source_row *r,
 	if (r->offset > in->size)
 		return EVC_OK;
 	evc__hash_init(&h);
-	int rc = hash_more(err, in, &done, r->offset, &h);
+	int rc = evc__input_hash(err, in, &done, r->offset, &h);
 	if (rc == EVC_ECHANGED) /* shrank meanwhile: refuse */
 		return EVC_OK;
 	if (rc != EVC_OK)
@@ -492,6 +504,14 @@ int evc__source_checkpoint(const evc_backend *be, evc_db *db, evc_claim *claim,
 	if ((rc = be->sources(db, true, look, &l, err))) {
 		if (l.nomem)
 			rc = evc__fail(err, EVC_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (l.own_retracted) {
+		rc = evc__fail(err, EVC_EBUSY,
+		               "%s: store is busy: this file was retracted "
+		               "meanwhile; nothing counted from line %llu on "
+		               "(ingest it again to count it as new)",
+		               name, (unsigned long long)src->next_line);
 		goto out;
 	}
 	if (l.own_offset != src->offset) {
@@ -562,6 +582,8 @@ static int list_one(const evc_source_row *r, void *payload)
 	    .rows_warned = r->rows_warned,
 	    .first_ingest = r->first_ingest,
 	    .last_ingest = r->last_ingest,
+	    .stream = r->kind == EVC_KIND_STREAM,
+	    .retracted = r->retracted,
 	};
 	if (l->fn(&info, l->payload))
 		return evc__fail(&l->store->err, EVC_EABORTED,

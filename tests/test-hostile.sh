@@ -550,8 +550,8 @@ done_
 case_ "a store of a newer schema: refused, named, not modified"
 cp base.db newer.db
 # user_version, a big-endian 32-bit integer at offset 60 of the header.
-printf '\0\0\0\3' | dd of=newer.db bs=1 seek=60 conv=notrunc status=none
-store_fault newer.db 'schema version 3'
+printf '\0\0\0\4' | dd of=newer.db bs=1 seek=60 conv=notrunc status=none
+store_fault newer.db 'schema version 4'
 done_
 
 case_ "check: a sound store passes"

@@ -222,12 +222,21 @@ START_TEST(damaged_rows_are_corrupt_not_misread)
 }
 END_TEST
 
+/* What schema 3 added, taken away again: a store of schema 2. */
+#define BACK_TO_SCHEMA_2                                                       \
+	"DROP TABLE erasures; DROP TABLE erased_sources; DROP TABLE meta;"     \
+	"ALTER TABLE sources DROP COLUMN kind;"                                \
+	"ALTER TABLE sources DROP COLUMN counted_from;"                        \
+	"ALTER TABLE sources DROP COLUMN retracted;"                           \
+	"PRAGMA user_version = 2;"
+
 /* A store of schema 1 (before day totals): read as it is when opened
  * read-only, upgraded in one transaction when opened read-write. */
 START_TEST(schema_1_read_then_upgraded)
 {
-	const char *path = damaged_store("DROP TABLE day_counts;"
-	                                 "PRAGMA user_version = 1;");
+	const char *path =
+	    damaged_store(BACK_TO_SCHEMA_2 "DROP TABLE day_counts;"
+	                                   "PRAGMA user_version = 1;");
 	size_t len0, len1;
 	char *before = tu_read_file(path, &len0);
 	evc_store *s = tu_open_store(path, EVC_OPEN_READONLY);
@@ -246,7 +255,7 @@ START_TEST(schema_1_read_then_upgraded)
 	tu_ingest_ok(s, "c1,click," TU_UUID ",2021-03-01T23:00:00Z\n");
 	ck_assert_int_eq(evc_check(s, NULL, NULL, NULL), EVC_OK);
 	evc_close(s);
-	/* Now schema 2 with the day totals of the old rows and the new. */
+	/* Now schema 3 with the day totals of the old rows and the new. */
 	sqlite3 *db;
 	sqlite3_stmt *st;
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
@@ -260,8 +269,47 @@ START_TEST(schema_1_read_then_upgraded)
 	        -1, &st, NULL),
 	    SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	ck_assert_int_eq(sqlite3_column_int(st, 0), 2);
+	ck_assert_int_eq(sqlite3_column_int(st, 0), 3);
 	ck_assert_int_eq(sqlite3_column_int(st, 1), 5);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+END_TEST
+
+/* A store of schema 2 (before retraction and erasures): read as it is
+ * read-only; upgraded read-write, where each source learns whether it
+ * counted from its start, and the store its last ingest. */
+START_TEST(schema_2_read_then_upgraded)
+{
+	const char *path = damaged_store(BACK_TO_SCHEMA_2);
+	evc_store *s = tu_open_store(path, EVC_OPEN_READONLY);
+	evc_store_summary sum;
+	ck_assert_int_eq(evc_store_info(s, &sum), EVC_OK);
+	ck_assert_uint_eq(sum.sources, 1);
+	ck_assert_int_eq(evc_check(s, NULL, NULL, NULL), EVC_OK);
+	evc_close(s);
+
+	s = tu_open_store(path, EVC_OPEN_READWRITE);
+	ck_assert_int_eq(evc_check(s, NULL, NULL, NULL), EVC_OK);
+	evc_close(s);
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(
+	    sqlite3_prepare_v2(db,
+	                       "SELECT (SELECT user_version FROM "
+	                       "pragma_user_version), (SELECT counted_from "
+	                       "FROM sources), (SELECT value = (SELECT "
+	                       "last_ingest FROM sources) FROM meta WHERE key "
+	                       "= 'last_ingest'), (SELECT count(*) FROM "
+	                       "erasures)",
+	                       -1, &st, NULL),
+	    SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_int_eq(sqlite3_column_int(st, 0), 3);
+	ck_assert_int_eq(sqlite3_column_int(st, 1), 0);
+	ck_assert_int_eq(sqlite3_column_int(st, 2), 1);
+	ck_assert_int_eq(sqlite3_column_int(st, 3), 0);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 }
@@ -346,6 +394,7 @@ static Suite *sqlite_suite(void)
 	                    (int)(sizeof(damages) / sizeof(damages[0])));
 	tcase_add_test(tc, sound_store_checks_clean);
 	tcase_add_test(tc, schema_1_read_then_upgraded);
+	tcase_add_test(tc, schema_2_read_then_upgraded);
 	tcase_add_test(tc, flipped_key_bit_is_corrupt_not_a_crash);
 	suite_add_tcase(s, tc);
 
