@@ -12,13 +12,7 @@
 
 /* A table is aligned on its widest cell, so its rows are kept until the
  * end; csv and json are streamed. */
-struct customers_ctx {
-	enum cli_format format;
-	uint64_t n;
-	evc_customer_info *rows; /* customer_id points to our copy */
-	size_t cap;
-	bool nomem;
-};
+#define ROWS(l) ((evc_customer_info *)(l)->rows) /* ids: our copies */
 
 /* A customer without events has no span: printed as nothing (csv), null
  * (json) or "-" (table), never as the epoch. */
@@ -59,60 +53,39 @@ static void print_json_row(const evc_customer_info *c, bool first_row)
 	putchar('}');
 }
 
-static int keep_row(struct customers_ctx *x, const evc_customer_info *c)
-{
-	evc_customer_info *r;
-	char *id;
-
-	if (x->n == x->cap) {
-		size_t cap = x->cap ? 2 * x->cap : 64;
-
-		r = realloc(x->rows, cap * sizeof(*r));
-		if (!r)
-			goto nomem;
-		x->rows = r;
-		x->cap = cap;
-	}
-	id = strdup(c->customer_id);
-	if (!id)
-		goto nomem;
-	x->rows[x->n] = *c;
-	x->rows[x->n].customer_id = id;
-	return 0;
-nomem:
-	x->nomem = true;
-	return 1;
-}
-
 static int on_customer(const evc_customer_info *c, void *payload)
 {
-	struct customers_ctx *x = payload;
+	struct cli_listing *l = payload;
+	evc_customer_info *r;
 
-	switch (x->format) {
+	switch (l->format) {
 	case FORMAT_CSV:
 		print_csv_row(c);
 		break;
 	case FORMAT_JSON:
-		print_json_row(c, x->n == 0);
+		print_json_row(c, l->n == 0);
 		break;
 	case FORMAT_TABLE:
-		if (keep_row(x, c))
+		if (!(r = cli_listing_keep(l)))
 			return 1;
+		*r = *c;
+		if (!(r->customer_id = strdup(c->customer_id))) {
+			l->nomem = true;
+			return 1;
+		}
 		break;
 	}
-	x->n++;
-	/* A closed pipe or a full disk: no use listing the rest. */
-	return ferror(stdout) ? 1 : 0;
+	return cli_listing_next(l);
 }
 
-static void print_table(const struct customers_ctx *x)
+static void print_table(const struct cli_listing *x)
 {
 	char first[EVC_TIME_BUFSZ], last[EVC_TIME_BUFSZ];
 	/* Headers are the narrowest cells; times are all 20 wide. */
 	int w_id = 11, w_total = 5;
 
 	for (uint64_t i = 0; i < x->n; i++) {
-		const evc_customer_info *c = &x->rows[i];
+		const evc_customer_info *c = &ROWS(x)[i];
 
 		w_id = cli_max_int(w_id, (int)strlen(c->customer_id));
 		w_total = cli_max_int(w_total, cli_width_u64(c->total));
@@ -120,7 +93,7 @@ static void print_table(const struct customers_ctx *x)
 	printf("%-*s  %*s  %-20s  %s\n", w_id, "customer_id", w_total, "total",
 	       "first minute", "last minute");
 	for (uint64_t i = 0; i < x->n; i++) {
-		const evc_customer_info *c = &x->rows[i];
+		const evc_customer_info *c = &ROWS(x)[i];
 		const char *f = span_time(c, c->first_minute, first);
 		const char *l = span_time(c, c->last_minute, last);
 
@@ -131,33 +104,22 @@ static void print_table(const struct customers_ctx *x)
 
 int cli_customers(evc_store *store, enum cli_format format)
 {
-	struct customers_ctx x = {.format = format};
+	struct cli_listing l = {.format = format,
+	                        .size = sizeof(evc_customer_info)};
 	int rc;
 
 	if (format == FORMAT_CSV)
 		puts("customer_id,total,first_minute,last_minute");
 	else if (format == FORMAT_JSON)
 		fputs("{\"customers\":[", stdout);
-	rc = evc_customers(store, on_customer, &x);
+	rc = evc_customers(store, on_customer, &l);
 	if (rc == EVC_OK) {
 		if (format == FORMAT_JSON)
 			puts("]}");
 		else if (format == FORMAT_TABLE)
-			print_table(&x);
+			print_table(&l);
 	}
-	for (uint64_t i = 0; i < x.n && format == FORMAT_TABLE; i++)
-		free((char *)x.rows[i].customer_id);
-	free(x.rows);
-	if (x.nomem) {
-		fputs(PROG ": out of memory\n", stderr);
-		return EXIT_FAIL;
-	}
-	/* A write error stopped the listing: main() reports it. */
-	if (rc == EVC_EABORTED)
-		return EXIT_FAIL;
-	if (rc != EVC_OK) {
-		fprintf(stderr, PROG ": %s\n", cli_errmsg(store, rc));
-		return EXIT_FAIL;
-	}
-	return EXIT_OK;
+	for (uint64_t i = 0; i < l.n && format == FORMAT_TABLE; i++)
+		free((char *)ROWS(&l)[i].customer_id);
+	return cli_listing_end(&l, store, rc);
 }

@@ -18,13 +18,7 @@ struct table_row {
 	char *realpath;
 };
 
-struct list_ctx {
-	enum cli_format format;
-	uint64_t n;
-	struct table_row *rows;
-	size_t cap;
-	bool nomem;
-};
+#define ROWS(l) ((struct table_row *)(l)->rows)
 
 static void print_csv_row(const evc_source_info *s)
 {
@@ -58,58 +52,46 @@ static void print_json_row(const evc_source_info *s, bool first_row)
 	       cli_fmt_time(s->last_ingest, last));
 }
 
-static int keep_row(struct list_ctx *x, const evc_source_info *s)
+static int keep_row(struct cli_listing *l, const evc_source_info *s)
 {
-	struct table_row *r;
+	struct table_row *r = cli_listing_keep(l);
 
-	if (x->n == x->cap) {
-		size_t cap = x->cap ? 2 * x->cap : 16;
-
-		r = realloc(x->rows, cap * sizeof(*r));
-		if (!r)
-			goto nomem;
-		x->rows = r;
-		x->cap = cap;
-	}
-	r = &x->rows[x->n];
+	if (!r)
+		return 1;
 	r->info = *s;
 	r->path = strdup(s->path);
 	r->realpath = strdup(s->realpath);
 	if (!r->path || !r->realpath) {
 		free(r->path);
 		free(r->realpath);
-		goto nomem;
+		l->nomem = true;
+		return 1;
 	}
 	r->info.path = r->path;
 	r->info.realpath = r->realpath;
 	return 0;
-nomem:
-	x->nomem = true;
-	return 1;
 }
 
 static int on_source(const evc_source_info *s, void *payload)
 {
-	struct list_ctx *x = payload;
+	struct cli_listing *l = payload;
 
-	switch (x->format) {
+	switch (l->format) {
 	case FORMAT_CSV:
 		print_csv_row(s);
 		break;
 	case FORMAT_JSON:
-		print_json_row(s, x->n == 0);
+		print_json_row(s, l->n == 0);
 		break;
 	case FORMAT_TABLE:
-		if (keep_row(x, s))
+		if (keep_row(l, s))
 			return 1;
 		break;
 	}
-	x->n++;
-	/* A closed pipe or a full disk: no use listing the rest. */
-	return ferror(stdout) ? 1 : 0;
+	return cli_listing_next(l);
 }
 
-static void print_table(const struct list_ctx *x)
+static void print_table(const struct cli_listing *x)
 {
 	char first[EVC_TIME_BUFSZ], last[EVC_TIME_BUFSZ];
 	/* Headers are the narrowest cells. */
@@ -117,7 +99,7 @@ static void print_table(const struct list_ctx *x)
 	    w_warn = 6;
 
 	for (uint64_t i = 0; i < x->n; i++) {
-		const evc_source_info *s = &x->rows[i].info;
+		const evc_source_info *s = &ROWS(x)[i].info;
 		char id[24];
 
 		w_id = cli_max_int(w_id,
@@ -134,7 +116,7 @@ static void print_table(const struct list_ctx *x)
 	       "counted", w_rej, "rejected", w_warn, "warned", "first ingest",
 	       "last ingest", "realpath");
 	for (uint64_t i = 0; i < x->n; i++) {
-		const evc_source_info *s = &x->rows[i].info;
+		const evc_source_info *s = &ROWS(x)[i].info;
 
 		printf("%*" PRId64 "  %-*s  %*" PRIu64 "  %*" PRIu64
 		       "  %*" PRIu64 "  %*" PRIu64 "  %*" PRIu64
@@ -149,7 +131,8 @@ static void print_table(const struct list_ctx *x)
 
 int cli_sources(evc_store *store, enum cli_format format)
 {
-	struct list_ctx x = {.format = format};
+	struct cli_listing l = {.format = format,
+	                        .size = sizeof(struct table_row)};
 	int rc;
 
 	if (format == FORMAT_CSV)
@@ -157,28 +140,16 @@ int cli_sources(evc_store *store, enum cli_format format)
 		     "rows_warned,first_ingest,last_ingest");
 	else if (format == FORMAT_JSON)
 		fputs("{\"sources\":[", stdout);
-	rc = evc_sources(store, on_source, &x);
+	rc = evc_sources(store, on_source, &l);
 	if (rc == EVC_OK) {
 		if (format == FORMAT_JSON)
 			puts("]}");
 		else if (format == FORMAT_TABLE)
-			print_table(&x);
+			print_table(&l);
 	}
-	for (uint64_t i = 0; i < x.n && format == FORMAT_TABLE; i++) {
-		free(x.rows[i].path);
-		free(x.rows[i].realpath);
+	for (uint64_t i = 0; i < l.n && format == FORMAT_TABLE; i++) {
+		free(ROWS(&l)[i].path);
+		free(ROWS(&l)[i].realpath);
 	}
-	free(x.rows);
-	if (x.nomem) {
-		fputs(PROG ": out of memory\n", stderr);
-		return EXIT_FAIL;
-	}
-	/* A write error stopped the listing: main() reports it. */
-	if (rc == EVC_EABORTED)
-		return EXIT_FAIL;
-	if (rc != EVC_OK) {
-		fprintf(stderr, PROG ": %s\n", cli_errmsg(store, rc));
-		return EXIT_FAIL;
-	}
-	return EXIT_OK;
+	return cli_listing_end(&l, store, rc);
 }

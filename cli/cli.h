@@ -48,6 +48,23 @@ struct hourly_args {
 	bool sparse;
 };
 
+/* The most customers one counts query names, and the largest --top. */
+#define COUNTS_MAX_CUSTOMERS 10000
+#define COUNTS_MAX_TOP       1000000
+
+struct counts_args {
+	const char *const *customers; /* NULL with all_customers */
+	size_t n_customers;
+	bool all_customers;
+	size_t top; /* 0: not asked */
+	int64_t start;
+	int64_t end;
+	const char *bucket; /* as given, checked by the library */
+	const char *tz;     /* "UTC" when not given */
+	enum cli_format format;
+	bool sparse;
+};
+
 struct export_args {
 	enum cli_format format; /* FORMAT_CSV or FORMAT_JSON */
 	bool epoch;             /* minutes as epoch seconds */
@@ -64,6 +81,14 @@ int cli_hourly(evc_store *store, const struct hourly_args *a);
  * output of hourly --format json, and the body of serve's /hourly. */
 void cli_hourly_json(FILE *f, const struct hourly_args *a,
                      const evc_hourly_result *r);
+
+/* Count and print on stdout. Returns an exit status. */
+int cli_counts(evc_store *store, const struct counts_args *a);
+
+/* What cli_counts() prints as JSON, to `f`; with `limit`, a stop (1) once
+ * more than *limit bytes were written. Returns the library's status. */
+int cli_counts_json(FILE *f, evc_store *store, const struct counts_args *a,
+                    size_t limit);
 
 /* evcount-cli serve, with argv[0] "serve": parses its own options,
  * serves until SIGINT or SIGTERM. Returns an exit status. */
@@ -86,6 +111,10 @@ int cli_customers(evc_store *store, enum cli_format format);
 
 /* Print the summary of `store` on stdout. Returns an exit status. */
 int cli_stats(evc_store *store, enum cli_format format);
+
+/* Verify `store`, printing each problem found on stdout. Returns EXIT_OK
+ * when it is sound, else EXIT_FAIL. */
+int cli_check(evc_store *store, enum cli_format format);
 
 /* Length of the valid UTF-8 sequence at `s` (1 for ASCII, NUL included), 0
  * when it is not UTF-8. */
@@ -114,9 +143,37 @@ int cli_max_int(int a, int b);
 /* `t` as YYYY-MM-DDTHH:MM:SSZ in `buf`, which is returned. */
 const char *cli_fmt_time(int64_t t, char buf[EVC_TIME_BUFSZ]);
 
+/* A listing (sources, customers): csv and json rows are printed as they
+ * come, a table's rows are kept to align it on its widest cell. */
+struct cli_listing {
+	enum cli_format format;
+	uint64_t n; /* rows seen */
+	void *rows; /* a table's rows, `size` bytes each */
+	size_t size, cap;
+	bool nomem;
+};
+
+/* Room for one more kept row: `l->n` indexes it; NULL (and l->nomem set)
+ * when out of memory. */
+void *cli_listing_keep(struct cli_listing *l);
+
+/* After a row: 1 (stop) when stdout failed, a closed pipe or a full disk,
+ * else 0. */
+int cli_listing_next(struct cli_listing *l);
+
+/* The end of a listing whose library call returned `rc` and whose kept
+ * rows' own strings are freed: frees the rows, reports a failure, returns
+ * the exit status. */
+int cli_listing_end(struct cli_listing *l, const evc_store *store, int rc);
+
 /* The library's message for the last failure on `store` (NULL: store-less),
  * never empty so that an error line always says something. */
 const char *cli_errmsg(const evc_store *store, int rc);
+
+/* A SIZE option's value (--checkpoint, --max-response-memory): bytes, or a
+ * number with K, M or G (powers of 1024), more than 0. Returns EXIT_OK, or
+ * EXIT_USAGE (reported). */
+int cli_parse_size(const char *opt, const char *arg, uint64_t *out);
 
 /* Print a usage error with the --help hint; returns EXIT_USAGE. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -6,8 +6,10 @@
 #include "cli.h"
 #include "utf8.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 size_t cli_utf8_len(const unsigned char *s)
@@ -74,6 +76,13 @@ void cli_put_csv_field(FILE *f, const char *s, size_t len)
 	putc('"', f);
 }
 
+const char *cli_errmsg(const evc_store *store, int rc)
+{
+	const char *msg = evc_errmsg(store);
+
+	return msg && *msg ? msg : evc_strerror(rc);
+}
+
 const char *cli_fmt_time(int64_t t, char buf[EVC_TIME_BUFSZ])
 {
 	/* Times printed come from the library, so within range; the fallback
@@ -93,4 +102,45 @@ int cli_width_u64(uint64_t v)
 int cli_max_int(int a, int b)
 {
 	return a > b ? a : b;
+}
+
+void *cli_listing_keep(struct cli_listing *l)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 64;
+		void *rows = realloc(l->rows, cap * l->size);
+
+		if (!rows) {
+			l->nomem = true;
+			return NULL;
+		}
+		l->rows = rows;
+		l->cap = cap;
+	}
+	return (char *)l->rows + l->n * l->size;
+}
+
+int cli_listing_next(struct cli_listing *l)
+{
+	l->n++;
+	/* No use listing the rest. */
+	return ferror(stdout) ? 1 : 0;
+}
+
+int cli_listing_end(struct cli_listing *l, const evc_store *store, int rc)
+{
+	free(l->rows);
+	l->rows = NULL;
+	if (l->nomem) {
+		fputs(PROG ": out of memory\n", stderr);
+		return EXIT_FAIL;
+	}
+	/* A write error stopped the listing: main() reports it. */
+	if (rc == EVC_EABORTED)
+		return EXIT_FAIL;
+	if (rc != EVC_OK) {
+		fprintf(stderr, PROG ": %s\n", cli_errmsg(store, rc));
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
 }

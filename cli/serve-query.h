@@ -1,31 +1,44 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The /hourly query of evcount-cli serve, checked without libmicrohttpd:
- * cli-serve.c collects the decoded query arguments, serve_parse_hourly()
- * validates them. Separate so that tests/fuzz/fuzz-query.c can drive the
- * checks without a server.
+ * The query strings of evcount-cli serve's /hourly and /counts, checked
+ * without libmicrohttpd: the request handler collects the decoded query
+ * arguments, serve_parse_hourly() and serve_parse_counts() check them
+ * (with query-args.c, as `hourly` and `counts` do). Separate so that
+ * tests/fuzz/fuzz-query.c can drive the checks without a server.
  */
 #ifndef EVCOUNT_SERVE_QUERY_H
 #define EVCOUNT_SERVE_QUERY_H
 
 #include "cli.h"
+#include "query-args.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Widest /hourly range in hours (about 11 years). The library allows
- * 1000000, but that is some 60 MB of JSON per request: over HTTP one client
- * could make the server hold gigabytes. */
-#define HTTP_MAX_BUCKETS 100000
-
-enum serve_param { P_CUSTOMER, P_START, P_END, P_SPARSE, N_PARAMS };
+enum serve_param {
+	P_CUSTOMER,
+	P_START,
+	P_END,
+	P_SPARSE,
+	P_BUCKET,
+	P_TZ,
+	P_TOP,
+	P_ALL,
+	N_PARAMS
+};
 
 /* The query arguments of one request, repeated ones counted. */
 struct serve_params {
 	const char *value[N_PARAMS]; /* the first one given; NULL: no '=' */
 	size_t len[N_PARAMS];        /* its decoded length, NULs included */
 	unsigned count[N_PARAMS];
-	const char *unknown; /* the first argument of another name */
+	const char *unknown; /* the first argument of no known name */
+	/* Every customer_id, in order (/counts takes several); malloc'ed,
+	 * freed by serve_params_free(). */
+	const char **customers;
+	size_t n_customers, cap_customers;
+	bool nomem;
+	bool nul_customer; /* a customer_id holds a %00 */
 };
 
 /* Note one decoded query argument: `value` is NUL-terminated but may hold
@@ -33,10 +46,16 @@ struct serve_params {
  * The strings must outlive `p`. */
 void serve_params_add(struct serve_params *p, const char *key,
                       const char *value, size_t value_size);
+void serve_params_free(struct serve_params *p);
 
 /* Check /hourly's arguments. Returns true with `a` filled (JSON format),
  * else false with the message of the 400 answer in `err`. */
 bool serve_parse_hourly(const struct serve_params *p, struct hourly_args *a,
+                        char *err, size_t errlen);
+
+/* Check /counts's arguments, as serve_parse_hourly() does /hourly's. The
+ * customers of `a` point into `p`. */
+bool serve_parse_counts(const struct serve_params *p, struct counts_args *a,
                         char *err, size_t errlen);
 
 #endif /* EVCOUNT_SERVE_QUERY_H */

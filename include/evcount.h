@@ -21,7 +21,10 @@
  * - Thread safety: an ::evc_store handle may be used by one thread at a time.
  *   Separate handles (to the same file or to different files) may be used
  *   concurrently from separate threads. Functions that take no store are
- *   thread-safe.
+ *   thread-safe. The callbacks of an ingest run on the thread that called
+ *   it, and may call the functions that read the same store (they wait for
+ *   the ingest's own threads, and see its counts so far); an ingest started
+ *   from them fails with ::EVC_EBUSY, and they must not close the store.
  * - Times are UTC seconds since the Unix epoch (`int64_t`), within
  *   [::EVC_TIME_MIN, ::EVC_TIME_MAX] (years 0000 to 9999).
  */
@@ -52,11 +55,6 @@ extern "C" {
  */
 const char *evc_version(void);
 
-/**
- * @return the version of the SQLite library the store uses; a static string.
- * @since 0.1.0
- */
-const char *evc_sqlite_version(void);
 /** @} */
 
 /**
@@ -70,7 +68,7 @@ typedef enum evc_status {
 	EVC_EINVAL = -1,        /**< invalid argument */
 	EVC_EPARSE = -2,        /**< malformed input (time string, strict ingest) */
 	EVC_EIO = -3,           /**< input/output error (open, read, stat, ...) */
-	EVC_EDB = -4,           /**< database error */
+	EVC_EDB = -4,           /**< the store's backend failed */
 	EVC_ENOMEM = -5,        /**< out of memory */
 	EVC_ENOTSTORE = -6,     /**< the file is not an evcount store */
 	EVC_ESCHEMA = -7,       /**< the store has a newer schema than this library */
@@ -83,6 +81,8 @@ typedef enum evc_status {
 	EVC_EFULL = -14,        /**< disk or file size limit reached */
 	EVC_ECORRUPT = -15,     /**< the store's contents are damaged
 				     (@since 0.2.0) */
+	EVC_EOFFSET = -16,      /**< an offset past a stream's committed
+				     offset (@since 0.3.0) */
 } evc_status;
 
 /**
@@ -163,7 +163,7 @@ const char *evc_errmsg(const evc_store *store);
  * @retval EVC_EINVAL bad flags or NULL argument.
  * @retval EVC_ENOTFOUND the file does not exist and ::EVC_OPEN_CREATE was
  *         not given.
- * @retval EVC_ENOTSTORE the file is not an evcount store (another SQLite
+ * @retval EVC_ENOTSTORE the file is not an evcount store (another
  *         database, or not a database). The file is not modified.
  * @retval EVC_ESCHEMA the store was written by a newer evcount. The file is
  *         not modified.
@@ -230,18 +230,23 @@ int evc_format_time(int64_t t, char *buf, size_t len);
  *
  * Input rows are `customer_id,event_type,transaction_id,timestamp` (RFC
  * 4180: quoted fields, `""` escapes, LF or CRLF, an optional UTF-8 BOM and an
- * optional header line with those column names). Each accepted row adds one
- * to its customer's count for the minute of its timestamp. A row is rejected
- * (not counted) when it does not have 4 fields, its customer id is empty,
- * longer than 255 bytes, not UTF-8 or holds control characters, or its
- * timestamp is malformed. A row whose transaction id is not a UUID is
- * counted and reported as a warning.
+ * optional header line with those column names, as line 1 of an input
+ * only). Each accepted row adds one to its customer's count for the minute
+ * of its timestamp. A row is rejected (not counted) when it does not have
+ * 4 fields, its customer id is empty, longer than 255 bytes, not UTF-8 or
+ * holds control characters (C0 or C1) or bidirectional embeddings,
+ * overrides or isolates (U+202A-U+202E, U+2066-U+2069), or its timestamp is
+ * malformed or outside [::EVC_TIME_MIN, ::EVC_TIME_MAX]. A row whose
+ * transaction id is not a UUID is counted and reported as a warning.
  *
  * Exactly once: evc_ingest_csv() records each input file as a source (its
  * identity, a fingerprint of its content and the byte offset ingested up
  * to) in the same transaction as the counts. Ingesting a file again, under
  * the same or another path, counts only what was appended since; a file
- * whose ingested part changed is refused with ::EVC_ECHANGED. Large inputs
+ * whose ingested part changed is refused with ::EVC_ECHANGED. Two ingests of
+ * the same content at once (one file under two names, or a copy) never
+ * count a byte twice: the one that would count bytes the other committed
+ * meanwhile fails with ::EVC_EBUSY. Large inputs
  * are committed in checkpoints; a process killed at any point leaves the
  * counts of exactly the checkpointed prefix, and the next ingest of the
  * file resumes there. evc_ingest_fd() reads a stream (pipe, stdin) that
@@ -307,7 +312,9 @@ typedef int (*evc_progress_fn)(const evc_progress *progress, void *payload);
 /** Ingest options. Initialise with ::EVC_INGEST_OPTIONS_INIT. */
 typedef struct evc_ingest_options {
 	unsigned version;             /**< ::EVC_INGEST_OPTIONS_VERSION */
-	unsigned flags;               /**< ::EVC_INGEST_STRICT or 0 */
+	unsigned flags;               /**< 0 or any of ::EVC_INGEST_STRICT,
+					   ::EVC_INGEST_FOLLOW and
+					   ::EVC_INGEST_FORCE */
 	evc_reject_fn on_reject;      /**< may be NULL */
 	evc_progress_fn on_progress;  /**< may be NULL */
 	void *payload;                /**< passed to both callbacks */
@@ -380,11 +387,11 @@ typedef struct evc_ingest_stats {
  * On any failure the store holds exactly the checkpoints committed before
  * it (none in strict mode), and a later ingest resumes after them.
  *
- * While it adds counts, SQLite keeps a temporary statement journal (at most
- * about the store's size at a time) in the first writable directory of
- * $SQLITE_TMPDIR, $TMPDIR, /var/tmp, /usr/tmp, /tmp and the current one.
- * PostgreSQL stages each checkpoint's counts in temporary tables of the
- * session, on the server, and merges them into the store at the commit.
+ * A SQLite store also needs room for a temporary file meanwhile (see
+ * @ref sqlite).
+ * A PostgreSQL store stages each checkpoint's counts in temporary tables
+ * of the session, on the server, and merges them into the store at the
+ * commit.
  * @since 0.1.0
  */
 int evc_ingest_csv(evc_store *store, const char *path,
@@ -405,6 +412,66 @@ int evc_ingest_csv(evc_store *store, const char *path,
 int evc_ingest_fd(evc_store *store, int fd, const char *name,
 		  const evc_ingest_options *opts, evc_ingest_stats *stats);
 
+/**
+ * @defgroup streams Tracked streams
+ *
+ * A tracked stream is a named sequence of CSV bytes that arrives in pieces
+ * (a pipe, HTTP posts) and is counted exactly once, as a file is: the store
+ * keeps the stream's committed offset, the bytes counted so far, with the
+ * counts, in the same transaction. Each piece says at which offset of the
+ * stream it starts. A piece that starts at or before the committed offset
+ * counts only its bytes past it (a retry counts nothing); one that starts
+ * past it is refused with ::EVC_EOFFSET, since bytes in between are
+ * missing. An unterminated last line is held back, as with
+ * ::EVC_INGEST_FOLLOW: the committed offset stays before it, and the next
+ * piece sends it again, completed. The header line is skipped only at
+ * offset 0 (line 1); line numbers in reports count from the stream's
+ * start.
+ * @{
+ */
+
+/** Longest stream name, in bytes. */
+#define EVC_STREAM_NAME_MAX 255
+
+/**
+ * Ingest bytes @p offset.. of stream @p stream, read from @p fd to its end.
+ *
+ * @param store a store opened with ::EVC_OPEN_READWRITE.
+ * @param stream the stream's name: 1 to ::EVC_STREAM_NAME_MAX bytes of
+ *        UTF-8 without control characters.
+ * @param offset where in the stream the bytes read from @p fd start.
+ * @param fd an open, readable descriptor, read to its end, not closed.
+ * @param opts options, or NULL for the defaults (::EVC_INGEST_FORCE and
+ *        ::EVC_INGEST_FOLLOW do not apply: a stream always holds back an
+ *        unterminated last line).
+ * @param stats what was done; bytes_skipped counts the bytes of the piece
+ *        already counted before; may be NULL.
+ * @param committed receives the stream's committed offset after the call
+ *        (also on failure: where the next piece should start); may be
+ *        NULL.
+ * @retval EVC_OK success, including a piece wholly counted before.
+ * @retval EVC_EOFFSET @p offset is past the committed offset; nothing is
+ *         counted; the message and @p committed say where to resume.
+ * @retval EVC_EINVAL a bad name or argument.
+ * @retval EVC_EBUSY another ingest of the same stream committed meanwhile
+ *         (send again from @p committed), or the store stayed busy.
+ * @return otherwise as evc_ingest_fd().
+ * @since 0.3.0
+ */
+int evc_ingest_stream(evc_store *store, const char *stream, uint64_t offset,
+		      int fd, const evc_ingest_options *opts,
+		      evc_ingest_stats *stats, uint64_t *committed);
+
+/**
+ * The committed offset of a stream: where its next piece starts (0 for a
+ * stream never ingested).
+ * @retval EVC_OK, EVC_EINVAL, EVC_EDB, EVC_EBUSY
+ * @since 0.3.0
+ */
+int evc_stream_offset(evc_store *store, const char *stream,
+		      uint64_t *committed);
+/** @} */
+
 /** An ingested source, as listed by evc_sources(). */
 typedef struct evc_source_info {
 	int64_t id;             /**< the source's number in the store */
@@ -417,6 +484,11 @@ typedef struct evc_source_info {
 	uint64_t rows_warned;   /**< rows counted with a warning */
 	int64_t first_ingest;   /**< epoch seconds of the first ingest */
 	int64_t last_ingest;    /**< epoch seconds of the last checkpoint */
+	int stream;             /**< 1 for a tracked stream (path is its
+				     name, realpath empty) (@since 0.3.0) */
+	int64_t retracted;      /**< epoch seconds of its retraction by
+				     evc_retract(), 0 while it counts
+				     (@since 0.3.0) */
 } evc_source_info;
 
 /** Called per source; return 0 to go on, non-zero to stop (the call then
@@ -447,7 +519,8 @@ int evc_customer_count(evc_store *store, uint64_t *out);
  */
 
 /** Largest number of hour buckets one evc_hourly() call returns (about 114
- *  years); wider ranges fail with ::EVC_ERANGE. */
+ *  years); wider ranges fail with ::EVC_ERANGE. evcount-cli's `hourly` and
+ *  serve's `/hourly` have this limit too. */
 #define EVC_HOURLY_MAX_BUCKETS 1000000
 
 /** One UTC hour's count. */
@@ -514,6 +587,279 @@ int evc_export(evc_store *store, evc_minute_fn fn, void *payload);
 /** @} */
 
 /**
+ * @defgroup counts Counts in buckets of any width, in any time zone
+ *
+ * evc_counts() answers for one, many or all customers, in buckets of
+ * `minute`, `Nm` (N dividing 1440: 5m, 15m, 30m, ...), `hour`, `Nh` (N
+ * dividing 24), `day`, `week` (ISO: from Monday 00:00), `month` or `all`
+ * (one bucket: the range), on the wall clock of a time zone: an IANA name
+ * read from the system's tzdata (`$TZDIR`, else /usr/share/zoneinfo),
+ * `UTC`, or a fixed offset (`+05:30`).
+ *
+ * Boundaries are wall-clock times: for a label L (a multiple of the width
+ * counted from local midnight; a local midnight; a Monday midnight; the
+ * 1st of a month at midnight) the boundary is the first instant at which
+ * the zone's clock reads L or later, rounded up to a whole UTC minute.
+ * Buckets are the non-empty intervals between consecutive boundaries: a
+ * day with a spring-forward change lasts 23 hours, one with a fall-back
+ * 25; a repeated hour is one bucket holding both passes; a skipped label
+ * has no bucket. An event counts in the bucket holding the start of its
+ * UTC minute. The range is [start, end), both floored to the minute; a
+ * bucket is partial when the range leaves out part of it.
+ *
+ * Thread safety: as any call on a store; zones are loaded per call.
+ * @{
+ */
+
+/** Largest number of buckets per customer one evc_counts() call gives;
+ *  wider ranges fail with ::EVC_ERANGE. */
+#define EVC_COUNTS_MAX_BUCKETS 1000000
+
+/** The version of ::evc_counts_options this header describes. */
+#define EVC_COUNTS_OPTIONS_VERSION 1
+
+/** What to count. Initialise with ::EVC_COUNTS_OPTIONS_INIT. */
+typedef struct evc_counts_options {
+	unsigned version;               /**< ::EVC_COUNTS_OPTIONS_VERSION */
+	const char *const *customers;   /**< customer ids, or NULL for every
+					     customer of the store */
+	size_t n_customers;             /**< entries at @ref customers */
+	int64_t start;                  /**< inclusive, epoch seconds */
+	int64_t end;                    /**< exclusive, epoch seconds */
+	const char *bucket;             /**< the width, as above; NULL:
+					     "hour" */
+	const char *tz;                 /**< the zone; NULL: "UTC" */
+	size_t top;                     /**< 0: every customer asked for; N:
+					     only the N with the largest
+					     totals in the range (ties by id),
+					     largest first */
+	int sparse;                     /**< 1: leave out buckets with a zero
+					     count, and customers without
+					     events in the range */
+} evc_counts_options;
+
+/** Initialiser of ::evc_counts_options: every customer, hour buckets,
+ *  UTC; set start and end. */
+#define EVC_COUNTS_OPTIONS_INIT                                                \
+	{ EVC_COUNTS_OPTIONS_VERSION, NULL, 0, 0, 0, NULL, NULL, 0, 0 }
+
+/** One bucket of a customer's counts. */
+typedef struct evc_count_bucket {
+	int64_t start;        /**< the bucket's first instant, epoch seconds
+				   (its boundary, not clamped to the range) */
+	int64_t end;          /**< the next bucket's first instant */
+	int32_t start_offset; /**< the zone's UTC offset at @ref start,
+				   seconds east (for local times: see
+				   evc_format_local()) */
+	int32_t end_offset;   /**< the zone's UTC offset at @ref end */
+	uint64_t count;       /**< events in the part of the bucket within the
+				   range */
+	int partial;          /**< 1 when the range leaves out part of the
+				   bucket */
+} evc_count_bucket;
+
+/** A customer's counts, as evc_counts() hands them over. Valid only during
+ *  the callback. */
+typedef struct evc_customer_counts {
+	const char *customer_id; /**< NUL-terminated */
+	uint64_t total;          /**< the sum of the buckets' counts */
+	size_t n_buckets;        /**< buckets at @ref buckets */
+	const evc_count_bucket *buckets; /**< in order; every bucket that
+					      intersects the range, zeros
+					      included unless sparse */
+	int64_t start;           /**< the range's effective start: the given
+				      one floored to the minute */
+	int64_t end;             /**< the effective end */
+	int zone_is_utc;         /**< 1 for the zone "UTC": its times are
+				      written with "Z" (evc_format_time()) */
+} evc_customer_counts;
+
+/** Called per customer by evc_counts(); return 0 to go on, non-zero to
+ *  stop (evc_counts() then returns ::EVC_EABORTED). */
+typedef int (*evc_counts_fn)(const evc_customer_counts *counts,
+                             void *payload);
+
+/**
+ * Count customers' events in buckets of a width, in a time zone (see
+ * @ref counts).
+ *
+ * The customers are those of @p opts (in that order, each once), or every
+ * customer of the store ordered by id (bytewise), or with
+ * evc_counts_options.top the N with the largest totals in the range,
+ * largest first, ties by id. An unknown customer is not an error: every
+ * bucket is zero. Results are streamed: one customer's buckets are held
+ * at a time (with top, N customers'), whatever the number of customers.
+ *
+ * @param store an open store.
+ * @param opts what to count; version ::EVC_COUNTS_OPTIONS_VERSION.
+ * @param fn called once per customer, in order.
+ * @param payload passed to @p fn.
+ * @retval EVC_OK success.
+ * @retval EVC_EINVAL NULL argument, unknown options version, a customer id
+ *         that is empty, not UTF-8 or longer than 255 bytes, start not
+ *         before end once floored, or an unknown bucket width (the message
+ *         says which).
+ * @retval EVC_ENOTFOUND an unknown time zone (named in the message).
+ * @retval EVC_EPARSE a time zone file that is not valid TZif.
+ * @retval EVC_ERANGE a bound out of [::EVC_TIME_MIN, ::EVC_TIME_MAX], or
+ *         more than ::EVC_COUNTS_MAX_BUCKETS buckets.
+ * @retval EVC_EABORTED @p fn returned non-zero.
+ * @retval EVC_EDB, EVC_EBUSY, EVC_ECORRUPT, EVC_ENOMEM store failures.
+ * @since 0.2.0
+ */
+int evc_counts(evc_store *store, const evc_counts_options *opts,
+               evc_counts_fn fn, void *payload);
+
+/** Buffer size that fits any evc_format_local() output with its NUL. */
+#define EVC_LOCAL_TIME_BUFSZ 26
+
+/**
+ * Format a time as an RFC 3339 local time with its offset,
+ * `YYYY-MM-DDTHH:MM:SS+HH:MM`, for a zone whose UTC offset at @p t is
+ * @p utc_offset seconds east (as evc_counts() reports them). RFC 3339
+ * offsets have no seconds: an offset with seconds (local mean time, before
+ * about 1900) is written truncated towards zero to whole minutes, with the
+ * local time that goes with it, so that the string denotes exactly @p t.
+ *
+ * @param buf destination; at least ::EVC_LOCAL_TIME_BUFSZ bytes.
+ * @return the length written (25, without the NUL); ::EVC_ERANGE when
+ *         @p t or its local time is outside years 0000 to 9999, or the
+ *         offset is a day or more; ::EVC_EINVAL for a NULL or too small
+ *         buffer.
+ * @since 0.2.0
+ */
+int evc_format_local(int64_t t, int32_t utc_offset, char *buf, size_t len);
+
+/**
+ * The UTC offset of zone @p tz at @p t, in seconds east, for writing a
+ * time of the zone with evc_format_local().
+ *
+ * @retval EVC_OK success; EVC_ENOTFOUND, EVC_EPARSE, EVC_EINVAL an unknown
+ *         or malformed zone, or a NULL argument (evc_errmsg(NULL) says
+ *         which).
+ * @since 0.2.0
+ */
+int evc_zone_offset(const char *tz, int64_t t, int32_t *out);
+
+/**
+ * Parse a timestamp as evc_parse_time() does, except that one without an
+ * offset (a bare date, or a date and time without one) is a wall-clock
+ * time of zone @p tz, resolved as bucket boundaries are: the first instant
+ * at which the zone's clock reads it or later. With @p tz NULL or "UTC",
+ * the same as evc_parse_time().
+ *
+ * @retval EVC_OK success.
+ * @retval EVC_EPARSE malformed; EVC_ENOTFOUND, EVC_EPARSE an unknown or
+ *         malformed zone; EVC_ERANGE a time outside years 0000 to 9999;
+ *         EVC_EINVAL a NULL argument. evc_errmsg(NULL) says what is wrong.
+ * @since 0.2.0
+ */
+int evc_parse_time_in(const char *str, const char *tz, int64_t *out);
+/** @} */
+
+/**
+ * @defgroup corrections Corrections: retract a file, forget a customer, prune
+ *
+ * Each correction is one transaction: interrupted at any instant, it
+ * leaves the store as it was before it or as it is after it.
+ *
+ * evc_retract() subtracts exactly what a file's ingested prefix added: it
+ * reads the file again, checks it against the fingerprint of what was
+ * ingested, and subtracts the rows its sources counted, then marks them
+ * retracted; ingesting the file again counts it as new. evc_forget() and
+ * evc_prune() remove counts for good (an erasure request, retention) and
+ * give the space back to the file system. An erasure is remembered with
+ * the offsets the files ingested before it had reached, so that a later
+ * retraction of such a file subtracts nothing the erasure removed: counts
+ * never go below zero, and what remains is what the remaining sources
+ * counted, less the erasures. For a forget that memory is a 64-bit
+ * fingerprint of the customer id, not the id.
+ * @{
+ */
+
+/** Do everything and report it, then roll back: nothing changes. */
+#define EVC_CORRECT_DRY_RUN 0x1u
+
+/** What a correction did (or, with ::EVC_CORRECT_DRY_RUN, would do). */
+typedef struct evc_correction_stats {
+	uint64_t events;        /**< events subtracted or removed */
+	uint64_t rows;          /**< evc_retract(): rows read again and
+				     subtracted (those an erasure had removed
+				     already excepted) */
+	uint64_t customers;     /**< customers whose counts changed */
+	uint64_t customers_removed; /**< of those, customers left with no
+				     counts, removed (evc_forget(): the
+				     customer; evc_prune(): those whose
+				     counts were all before the time) */
+	uint64_t hours;         /**< (customer, hour) rows changed or
+				     removed */
+	uint64_t hours_removed; /**< of those, rows left with nothing */
+	uint64_t sources;       /**< evc_retract(): sources retracted */
+	uint64_t size_before;   /**< the store's size before, bytes */
+	uint64_t size_after;    /**< and after (forget and prune give the
+				     space back) */
+} evc_correction_stats;
+
+/**
+ * Retract files: subtract exactly the counts their ingested prefixes
+ * added, in one transaction.
+ *
+ * Each file must be readable and start with the bytes that were ingested
+ * from it (their fingerprint is checked as they are read again). Its
+ * sources are those recorded under its resolved path whose ingested part
+ * it still holds. Files whose counts depend on one another (a copy
+ * ingested from where the original had been counted up to, and the
+ * original grown further after that) must be retracted in one call.
+ *
+ * @param store a store opened with ::EVC_OPEN_READWRITE.
+ * @param paths the files; @p n_paths of them, at least one.
+ * @param flags 0 or ::EVC_CORRECT_DRY_RUN.
+ * @param stats what was done; may be NULL.
+ * @retval EVC_OK success.
+ * @retval EVC_ENOTFOUND a file does not exist, or was never ingested (or
+ *         was retracted already).
+ * @retval EVC_ECHANGED a file no longer holds what was ingested from it,
+ *         or its rows no longer read as they did.
+ * @retval EVC_EINVAL a file whose counts another file's continue (retract
+ *         them together), or one ingested by evcount before 0.3, which
+ *         did not record where each source's counting started.
+ * @retval EVC_ECORRUPT the store lacks counts the file added.
+ * @retval EVC_EIO, EVC_EBUSY, EVC_EREADONLY, EVC_EDB, EVC_ENOMEM failures.
+ * Nothing is changed on failure.
+ * @since 0.3.0
+ */
+int evc_retract(evc_store *store, const char *const *paths, size_t n_paths,
+		unsigned flags, evc_correction_stats *stats);
+
+/**
+ * Remove every count of a customer, and the customer id itself, then give
+ * the space back to the file system.
+ *
+ * @param store a store opened with ::EVC_OPEN_READWRITE.
+ * @param customer_id the customer; an unknown one removes nothing.
+ * @param flags 0 or ::EVC_CORRECT_DRY_RUN.
+ * @param stats what was done; may be NULL.
+ * @retval EVC_OK, EVC_EINVAL, EVC_EBUSY, EVC_EREADONLY, EVC_EDB,
+ *         EVC_ENOMEM
+ * @since 0.3.0
+ */
+int evc_forget(evc_store *store, const char *customer_id, unsigned flags,
+	       evc_correction_stats *stats);
+
+/**
+ * Remove every count of a minute before @p before (floored to the minute),
+ * then give the space back to the file system. Customers left without
+ * counts are removed.
+ *
+ * @retval EVC_OK, EVC_EINVAL, EVC_ERANGE, EVC_EBUSY, EVC_EREADONLY,
+ *         EVC_EDB, EVC_ENOMEM
+ * @since 0.3.0
+ */
+int evc_prune(evc_store *store, int64_t before, unsigned flags,
+	      evc_correction_stats *stats);
+/** @} */
+
+/**
  * @defgroup info Store contents
  *
  * Summaries of what a store holds, for listings and monitoring. Each call
@@ -567,7 +913,8 @@ typedef struct evc_store_summary {
 				     epoch seconds; 0 when the store is empty */
 	int64_t last_minute;    /**< start of the latest minute with events;
 				     0 when the store is empty */
-	uint64_t file_size;     /**< bytes of the database (page count times
+	uint64_t file_size;     /**< bytes of the store, as its backend
+				     reports them (SQLite: page count times
 				     page size: the file's size once its
 				     write-ahead log is checkpointed); on
 				     PostgreSQL, the size of the schema's
@@ -589,6 +936,90 @@ typedef struct evc_store_summary {
  * @since 0.1.0
  */
 int evc_store_info(evc_store *store, evc_store_summary *out);
+
+/**
+ * The time of the store's last committed ingest (of a file, a stream or a
+ * descriptor), for telling a quiet hour from a late pipeline. Read it
+ * before a query: the query's counts then include at least every ingest
+ * committed up to that time.
+ *
+ * @param out receives epoch seconds; 0 when nothing was ever ingested.
+ * @retval EVC_OK, EVC_EINVAL, EVC_EDB, EVC_EBUSY
+ * @since 0.3.0
+ */
+int evc_as_of(evc_store *store, int64_t *out);
+/** @} */
+
+/**
+ * @defgroup check Checking a store
+ *
+ * What a store holds is read with care: every call that reads it checks
+ * what it uses (hours in range and in order, minute counts well formed,
+ * totals equal to the sum of their minutes, customer ids that resolve) and
+ * fails with ::EVC_ECORRUPT, naming what is wrong, rather than answer
+ * from a damaged store. evc_check() looks at all of it.
+ * @{
+ */
+
+/** A problem found by evc_check(). Valid only during the callback. */
+typedef struct evc_problem {
+	const char *what;        /**< the problem, in words */
+	const char *customer_id; /**< the customer concerned, or NULL; an
+				      unresolved id reads "#N" */
+	int has_hour;            /**< 1 when @ref hour is set */
+	int64_t hour;            /**< start of the hour concerned, epoch
+				      seconds */
+	int64_t source_id;       /**< the source concerned (as listed by
+				      evc_sources()), or 0 */
+} evc_problem;
+
+/** Called per problem by evc_check(); return 0 to go on, non-zero to stop
+ *  (evc_check() then returns ::EVC_EABORTED). */
+typedef int (*evc_problem_fn)(const evc_problem *problem, void *payload);
+
+/**
+ * Verify a store, as `git fsck` verifies a repository: the backend's own
+ * integrity check (SQLite: `PRAGMA integrity_check`), then evcount's
+ * invariants over every stored hour (in the span of years 0000 to 9999, in
+ * order, minute counts well formed, totals equal to the sum of their
+ * minutes, customer ids that resolve) and every source (offsets within
+ * the file's size, line numbers and row counters that fit). Reads one
+ * snapshot; never writes.
+ *
+ * @param store an open store.
+ * @param fn called once per problem; may be NULL.
+ * @param payload passed to @p fn.
+ * @param n_problems receives the number of problems found; may be NULL.
+ * @retval EVC_OK the store is sound.
+ * @retval EVC_ECORRUPT problems were found, each reported to @p fn;
+ *         damage the backend cannot read past is the last of them.
+ * @retval EVC_EABORTED @p fn returned non-zero.
+ * @retval EVC_EINVAL, EVC_EDB, EVC_EBUSY, EVC_EIO, EVC_ENOMEM the check could
+ *         not run.
+ * @since 0.2.0
+ */
+int evc_check(evc_store *store, evc_problem_fn fn, void *payload,
+              uint64_t *n_problems);
+/** @} */
+
+/**
+ * @defgroup sqlite SQLite stores
+ *
+ * A store named by a file path (or ":memory:") is a SQLite database in WAL
+ * mode: the files NAME-wal and NAME-shm live beside it, and the directory
+ * must be writable to open it for writing. While an ingest adds counts,
+ * SQLite keeps a temporary statement journal (at most about the store's
+ * size at a time) in the first writable directory of $SQLITE_TMPDIR,
+ * $TMPDIR, /var/tmp, /usr/tmp, /tmp and the current one.
+ * @{
+ */
+
+/**
+ * @return the version of the SQLite library SQLite stores use; a static
+ *         string.
+ * @since 0.1.0
+ */
+const char *evc_sqlite_version(void);
 /** @} */
 
 #ifdef __cplusplus

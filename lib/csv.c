@@ -79,6 +79,7 @@ struct evc_csv {
 	uint64_t line;  /* line of the next record */
 	uint64_t bytes; /* read by this scanner */
 	uint64_t base;  /* input offset of the first byte read */
+	uint64_t limit; /* input offset taken as the end of input */
 	evc_hash hash;  /* of the input up to buf[hashed] */
 	size_t hashed;
 	struct scan scan;
@@ -103,6 +104,7 @@ int evc__csv_new(evc_csv **out, int fd, size_t read_size)
 		return EVC_ENOMEM;
 	}
 	c->line = 1;
+	c->limit = UINT64_MAX;
 	c->at_input_start = true;
 	c->ls.at = UINT64_MAX;
 	evc__hash_init(&c->hash);
@@ -143,6 +145,13 @@ static int refill(evc_csv *c, int *err)
 	size_t want = c->cap - c->end;
 	if (want > c->read_size)
 		want = c->read_size;
+	const uint64_t at = c->base + c->bytes;
+	if (at >= c->limit) {
+		c->eof = true;
+		return EVC_OK;
+	}
+	if (c->limit - at < want)
+		want = (size_t)(c->limit - at);
 	for (;;) {
 		ssize_t n = read(c->fd, c->buf + c->end, want);
 		if (n < 0 && errno == EINTR)
@@ -616,6 +625,11 @@ void evc__csv_resume(evc_csv *c, uint64_t offset, uint64_t line,
 	c->line = line;
 	c->hash = *hash;
 	c->at_input_start = offset == 0;
+}
+
+void evc__csv_set_limit(evc_csv *c, uint64_t limit)
+{
+	c->limit = limit;
 }
 
 void evc__csv_set_follow(evc_csv *c, bool follow)

@@ -78,6 +78,8 @@ EVC_EXPORT const char *evc_strerror(int code)
 		return "disk full";
 	case EVC_ECORRUPT:
 		return "store is damaged";
+	case EVC_EOFFSET:
+		return "offset past the stream's committed offset";
 	}
 	return "unknown error";
 }

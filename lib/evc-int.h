@@ -63,6 +63,11 @@ int evc__alloc_hook_backends(void);
  * a static reason. */
 int evc__parse_ts(const char *s, size_t len, unsigned flags, int64_t *out,
                   const char **why);
+/* As evc__parse_ts() with EVC_TS_ALLOW_DATE, but a timestamp without an
+ * offset gives its wall-clock time (seconds since 1970-01-01T00:00 read as
+ * UTC), unchecked, and *has_offset false. */
+int evc__parse_ts_wall(const char *s, size_t len, int64_t *out,
+                       bool *has_offset, const char **why);
 /* The last valid date seen by evc__parse_ts_cached(): rows come mostly in
  * time order, so most repeat the date of the row before, and the date's
  * checks and calendar arithmetic are a third of a timestamp's cost. */
@@ -141,6 +146,9 @@ uint64_t evc__csv_bytes(const evc_csv *csv);
  * No BOM is looked for past offset 0. Call before the first next(). */
 void evc__csv_resume(evc_csv *csv, uint64_t offset, uint64_t line,
                      const evc_hash *hash);
+/* Take input offset `limit` as the end of input: nothing past it is read.
+ * Call before the first next(). */
+void evc__csv_set_limit(evc_csv *csv, uint64_t limit);
 /* Follow mode: at the end of input an unterminated last record is held
  * back (not returned, not consumed). */
 void evc__csv_set_follow(evc_csv *csv, bool follow);
@@ -180,11 +188,21 @@ size_t evc__minutes_put(uint8_t *out, unsigned minute, uint64_t count);
  * is malformed. */
 bool evc__minutes_merge(const uint8_t *a, size_t a_len, const uint8_t *b,
                         size_t b_len, uint8_t *out, size_t *out_len);
+/* The blob of the minute-wise differences a - b: 0 with it in out (at most
+ * a_len bytes); 1 when a minute of b exceeds a's (nothing to take it
+ * from), -1 when either blob is malformed. */
+int evc__minutes_subtract(const uint8_t *a, size_t a_len, const uint8_t *b,
+                          size_t b_len, uint8_t *out, size_t *out_len);
+/* The blob of minutes [lo, 60) of a blob (at most len bytes), and their
+ * total; false when it is malformed. */
+bool evc__minutes_keep_from(const uint8_t *blob, size_t len, unsigned lo,
+                            uint8_t *out, size_t *out_len, uint64_t *total);
 /* Returns false when the blob is malformed. */
 bool evc__minutes_decode(const uint8_t *blob, size_t len, uint64_t counts[60]);
-/* Sum of minutes [lo, hi) of a blob; false when malformed. */
+/* Sum of minutes [lo, hi) of a blob, and (all: may be NULL) of all its
+ * minutes; false when malformed. */
 bool evc__minutes_sum(const uint8_t *blob, size_t len, unsigned lo, unsigned hi,
-                      uint64_t *sum);
+                      uint64_t *sum, uint64_t *all);
 /* The first and last minute with events; false when the blob is malformed
  * or empty (a stored hour never is). */
 bool evc__minutes_span(const uint8_t *blob, size_t len, unsigned *first,
@@ -226,7 +244,8 @@ void evc__agg_reset(evc_agg *agg);
  * batches. */
 extern size_t evc__ingest_batch_keys;
 extern uint64_t evc__ingest_threaded_min;
-/* Hour rows, and their blob bytes, per statement: at most the set's size. */
+/* Hour rows, and their blob bytes, per add_hours() call: 0 for the
+ * backend's own figures, else at most those. */
 extern size_t evc__ingest_hour_rows, evc__ingest_hour_bytes;
 
 /* ---- pipeline stages (stage.c) ------------------------------------------ */
@@ -279,10 +298,15 @@ struct evc_store {
 	pthread_mutex_t use;
 };
 
-/* Around every public call that reaches the backend: waits for the
- * ingest's writer when called from one of its callbacks, and refuses an
- * ingest started from one. */
-void evc__store_lock(evc_store *store);
-void evc__store_unlock(evc_store *store);
+/* Around every public call that reaches the backend: clears the store's
+ * error slot, and waits for the ingest's writer when called from one of
+ * the ingest's callbacks. */
+void evc__store_enter(evc_store *store);
+void evc__store_leave(evc_store *store);
+/* Around a call that writes counts (an ingest, a correction): refuses a
+ * read-only store, and a handle already writing (from its own callback),
+ * with a message naming `name`; marks the handle busy until leave. */
+int evc__writer_enter(evc_store *store, const char *name);
+void evc__writer_leave(evc_store *store);
 
 #endif /* EVC_INT_H */

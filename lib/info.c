@@ -17,8 +17,19 @@ struct visit {
 static int corrupt(evc_store *store, int64_t hour)
 {
 	return evc__fail(&store->err, EVC_ECORRUPT,
-	                 "%s: corrupt minute counts in hour %lld", store->path,
-	                 (long long)hour);
+	                 "%s: corrupt store: hour %lld: %s", store->path,
+	                 (long long)hour,
+	                 hour < EVC_HOUR_MIN || hour > EVC_HOUR_MAX
+	                     ? "outside years 0000 to 9999"
+	                     : "malformed minute counts");
+}
+
+/* The first and last minute of a stored hour, if it is sound. */
+static bool span_of(int64_t hour, const uint8_t *blob, size_t len,
+                    unsigned *first, unsigned *last)
+{
+	return hour >= EVC_HOUR_MIN && hour <= EVC_HOUR_MAX &&
+	       evc__minutes_span(blob, len, first, last);
 }
 
 static int visit_one(const evc_customer_row *row, void *payload)
@@ -28,11 +39,11 @@ static int visit_one(const evc_customer_row *row, void *payload)
 	unsigned lo, hi, unused;
 
 	if (row->has_hours) {
-		if (!evc__minutes_span(row->first_blob, row->first_len, &lo,
-		                       &unused))
+		if (!span_of(row->first_hour, row->first_blob, row->first_len,
+		             &lo, &unused))
 			return corrupt(v->store, row->first_hour);
-		if (!evc__minutes_span(row->last_blob, row->last_len, &unused,
-		                       &hi))
+		if (!span_of(row->last_hour, row->last_blob, row->last_len,
+		             &unused, &hi))
 			return corrupt(v->store, row->last_hour);
 		c.first_minute = row->first_hour * 3600 + lo * 60;
 		c.last_minute = row->last_hour * 3600 + hi * 60;
@@ -51,11 +62,10 @@ EVC_EXPORT int evc_customers(evc_store *store, evc_customer_fn fn,
 	if (!store || !fn)
 		return evc__fail(evc__err(store), EVC_EINVAL,
 		                 "evc_customers: NULL argument");
-	evc__store_lock(store);
-	evc__clear_error(&store->err);
+	evc__store_enter(store);
 	const int rc =
 	    store->be->customers(store->db, visit_one, &v, &store->err);
-	evc__store_unlock(store);
+	evc__store_leave(store);
 	return rc;
 }
 
@@ -74,7 +84,7 @@ static int edge_row(int64_t hour, uint64_t total, const uint8_t *blob,
 	unsigned lo, hi;
 
 	(void)total;
-	if (!evc__minutes_span(blob, len, &lo, &hi))
+	if (!span_of(hour, blob, len, &lo, &hi))
 		return corrupt(e->store, hour);
 	const int64_t m = hour * 3600 + (e->latest ? hi : lo) * 60;
 	if (!e->found || (e->latest ? m > e->minute : m < e->minute))
@@ -118,15 +128,29 @@ EVC_EXPORT int evc_store_info(evc_store *store, evc_store_summary *out)
 	 * one snapshot, so that the figures agree with each other even while
 	 * another process ingests. */
 	memset(&s, 0, sizeof(s));
-	evc__store_lock(store);
-	evc__clear_error(&store->err);
+	evc__store_enter(store);
 	rc = store->be->begin_read(store->db, &store->err);
 	if (rc == EVC_OK) {
 		rc = summarise(store, &s);
 		store->be->end_read(store->db);
 	}
-	evc__store_unlock(store);
+	evc__store_leave(store);
 	if (rc == EVC_OK)
 		*out = s;
+	return rc;
+}
+
+EVC_EXPORT int evc_as_of(evc_store *store, int64_t *out)
+{
+	evc_store_totals t;
+
+	if (!store || !out)
+		return evc__fail(evc__err(store), EVC_EINVAL,
+		                 "evc_as_of: NULL argument");
+	evc__store_enter(store);
+	const int rc = store->be->totals(store->db, &t, &store->err);
+	evc__store_leave(store);
+	if (rc == EVC_OK)
+		*out = t.last_ingest;
 	return rc;
 }

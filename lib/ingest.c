@@ -78,8 +78,10 @@ struct ingest {
 	evc_date_cache dates;
 	uint64_t size; /* 0 when unknown */
 	uint64_t next_progress;
-	evc_claim *claim;       /* the file's source; NULL for a stream */
-	uint64_t checkpoint_at; /* input offset of the next checkpoint */
+	evc_claim *claim;         /* a file's source, or NULL */
+	evc_stream_claim *stream; /* a tracked stream's, or NULL */
+	const evc_replay *replay; /* a retraction's reading, or NULL */
+	uint64_t checkpoint_at;   /* input offset of the next checkpoint */
 	uint64_t checkpoint_bytes;
 	/* Owned by the aggregating stage while it runs: */
 	evc_error aerr;
@@ -101,11 +103,27 @@ static int failed(struct ingest *in, enum origin who, int rc)
 	return rc;
 }
 
-/* Writer side: add the hour rows gathered so far to the store. */
+/* Whether the input has a source row that advances at checkpoints. */
+static bool tracked(const struct ingest *in)
+{
+	return in->claim || in->stream;
+}
+
+/* Writer side: add the hour rows gathered so far to the store (or, for a
+ * retraction, take them from it). */
 static int flush_hours(struct ingest *in)
 {
 	evc_hour_set *set = &in->hours;
-	int rc = in->be->add_hours(in->store->db, set, &in->werr);
+	int rc;
+
+	if (in->replay) {
+		evc_removal r = {0};
+		rc = in->be->subtract_hours(in->store->db, set, &r, &in->werr);
+		if (rc == EVC_OK)
+			in->replay->subtracted(in->replay->ctx, set, &r);
+	} else {
+		rc = in->be->add_hours(in->store->db, set, &in->werr);
+	}
 	set->n = set->blobs_len = 0;
 	return rc;
 }
@@ -230,19 +248,25 @@ static int write_checkpoint(struct ingest *in, const evc_ckpt *ck)
 	evc_db *db = in->store->db;
 	int rc;
 
-	if ((rc = evc__source_checkpoint(in->be, db, in->claim, ck, in->name,
-	                                 &in->werr)) ||
+	if ((rc = in->claim ? evc__source_checkpoint(in->be, db, in->claim, ck,
+	                                             in->name, &in->werr)
+	                    : evc__stream_checkpoint(in->be, db, in->stream, ck,
+	                                             &in->werr)) ||
+	    (rc = in->be->note_ingest(db, (int64_t)time(NULL), &in->werr)) ||
 	    (rc = in->be->commit(db, &in->werr)))
 		return rc;
-	in->claim->committed = ck->stats;
-	if (!ck->last &&
-	    (rc = in->be->begin_write(db, in->claim->key, &in->werr)))
+	if (in->claim)
+		in->claim->committed = ck->stats;
+	else
+		in->stream->committed = ck->stats;
+	const uint64_t key = in->claim ? in->claim->key : in->stream->key;
+	if (!ck->last && (rc = in->be->begin_write(db, key, &in->werr)))
 		return rc;
 	return EVC_OK;
 }
 
 /* The writing stage's job: a batch, then maybe a checkpoint. It has the
- * store's connection to itself meanwhile (see evc__store_lock()). */
+ * store's connection to itself meanwhile (see evc__store_enter()). */
 static int write_job(void *ctx, void *batch, const evc_ckpt *ck)
 {
 	struct ingest *in = ctx;
@@ -359,16 +383,23 @@ static int add_row(struct ingest *in, const evc_csv_field *id, int64_t minute)
 static int ingest_records(struct ingest *in)
 {
 	evc_error *err = &in->store->err;
+	const evc_replay *replay = in->replay;
 	evc_csv_record rec;
 	char reason[EVC_REASON_MAX];
-	bool first = true;
 	int rc, ioerr = 0;
+	uint64_t start = evc__csv_offset(in->csv); /* of the next record */
 
 	while ((rc = evc__csv_next(in->csv, &rec, &ioerr)) == 1) {
-		if (first) {
-			first = false;
-			if (evc__is_header(&rec))
-				continue;
+		/* A header is line 1 of an input and nothing else: the same
+		 * bytes count the same whether they come whole or appended
+		 * in pieces. */
+		if (rec.line == 1 && evc__is_header(&rec)) {
+			if (replay &&
+			    (rc = replay->row(replay->ctx, in->csv, start, &rec,
+			                      true, NULL, NULL, 0, NULL)))
+				return rc;
+			start = evc__csv_offset(in->csv);
+			continue;
 		}
 		in->stats->rows_read++;
 		if ((rc = progress(in)))
@@ -377,6 +408,21 @@ static int ingest_records(struct ingest *in)
 		const char *warn;
 		const char *why =
 		    evc__check_row(&rec, &minute, &warn, reason, &in->dates);
+		if (replay) {
+			/* A retraction takes back what the ingest counted,
+			 * the replay saying which rows those are. */
+			bool take = false;
+			if ((rc = replay->row(replay->ctx, in->csv, start, &rec,
+			                      false, why, warn, minute, &take)))
+				return rc;
+			start = evc__csv_offset(in->csv);
+			if (take) {
+				if ((rc = add_row(in, &rec.field[0], minute)))
+					return rc;
+				in->stats->rows_counted++;
+			}
+			continue;
+		}
 		if (why) {
 			in->stats->rows_rejected++;
 			if ((rc = report(in, &rec, 0, why)))
@@ -398,7 +444,7 @@ static int ingest_records(struct ingest *in)
 		if ((rc = add_row(in, &rec.field[0], minute)))
 			return rc;
 		in->stats->rows_counted++;
-		if (in->claim &&
+		if (tracked(in) &&
 		    evc__csv_offset(in->csv) >= in->checkpoint_at &&
 		    (rc = pass_on(in, true, false)))
 			return rc;
@@ -410,25 +456,7 @@ static int ingest_records(struct ingest *in)
 	if (rc != 0)
 		return evc__fail(err, rc, "%s: out of memory", in->name);
 	in->stats->rows_held = evc__csv_held(in->csv);
-	return pass_on(in, in->claim != NULL, true);
-}
-
-static int check_options(evc_store *store, const char *name,
-                         const evc_ingest_options **opts)
-{
-	static const evc_ingest_options defaults = EVC_INGEST_OPTIONS_INIT;
-
-	if (!*opts)
-		*opts = &defaults;
-	if ((*opts)->version != EVC_INGEST_OPTIONS_VERSION)
-		return evc__fail(&store->err, EVC_EINVAL,
-		                 "%s: unsupported options version %u", name,
-		                 (*opts)->version);
-	if (!(store->flags & EVC_OPEN_READWRITE))
-		return evc__fail(&store->err, EVC_EREADONLY,
-		                 "%s: store %s is opened read-only", name,
-		                 store->path);
-	return EVC_OK;
+	return pass_on(in, tracked(in), true);
 }
 
 /* The status of a finished pipeline: the parser's own failure, or the
@@ -481,11 +509,16 @@ static int run(struct ingest *in, int fd, const evc_hash *prefix)
 	if (!threaded)
 		in->chunk[1] = in->chunk[0];
 	in->chunk[0]->n = in->chunk[0]->names_len = 0;
-	if (in->claim) {
-		const evc_source_row *src = &in->claim->row;
+	if (in->replay)
+		evc__csv_set_limit(in->csv, in->replay->limit);
+	if (tracked(in)) {
+		const evc_source_row *src =
+		    in->claim ? &in->claim->row : &in->stream->row;
 		evc__csv_resume(in->csv, src->offset, src->next_line, prefix);
-		evc__csv_set_follow(in->csv,
-		                    in->opts->flags & EVC_INGEST_FOLLOW);
+		/* A stream's piece may stop anywhere: its last line waits for
+		 * the next piece. */
+		evc__csv_set_follow(in->csv, in->stream || (in->opts->flags &
+		                                            EVC_INGEST_FOLLOW));
 		in->checkpoint_bytes = in->opts->checkpoint_bytes
 		                           ? in->opts->checkpoint_bytes
 		                           : EVC_CHECKPOINT_DEFAULT;
@@ -504,8 +537,15 @@ static int run(struct ingest *in, int fd, const evc_hash *prefix)
 	rc = outcome(in, rc, arc, wrc);
 	in->stats->bytes = evc__csv_bytes(in->csv);
 	in->stats->keys_touched = in->keys_written;
-	if (rc == EVC_OK && !in->claim)
+	if (rc == EVC_OK && in->replay) {
+		/* A retraction commits, once every file is read again, what
+		 * its replays confirm. */
+		rc = in->replay->finish(in->replay->ctx, &store->err);
+	} else if (rc == EVC_OK && !tracked(in) &&
+	           (rc = in->be->note_ingest(store->db, (int64_t)time(NULL),
+	                                     &store->err)) == EVC_OK) {
 		rc = in->be->commit(store->db, &store->err);
+	}
 out:
 	evc__stage_finish(in->aggregator);
 	evc__stage_finish(in->writer);
@@ -565,26 +605,134 @@ static int ingest_file(evc_store *store, evc_input *input,
 	    .claim = &claim,
 	};
 	rc = run(&in, input->fd, &claim.prefix);
+	evc__claim_free(&claim);
 	if (rc == EVC_OK && stats->source == EVC_SOURCE_RESUMED &&
 	    stats->rows_read == 0)
 		stats->source = EVC_SOURCE_UNCHANGED;
 	return rc;
 }
 
-/* The checks both entry points make, and the handle marked busy: its
+/* Read and drop n bytes of fd (fewer at its end: *done says how many);
+ * an errno on failure. */
+static int skip_bytes(int fd, uint64_t n, uint64_t *done)
+{
+	char buf[65536];
+
+	*done = 0;
+	while (*done < n) {
+		const size_t want =
+		    n - *done < sizeof(buf) ? (size_t)(n - *done) : sizeof(buf);
+		const ssize_t got = read(fd, buf, want);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return errno;
+		if (got == 0)
+			break;
+		*done += (uint64_t)got;
+	}
+	return 0;
+}
+
+static int ingest_tracked_stream(evc_store *store, const char *stream,
+                                 uint64_t offset, int fd,
+                                 const evc_ingest_options *opts,
+                                 evc_ingest_stats *stats, uint64_t *committed)
+{
+	evc_stream_claim claim;
+	evc_hash none;
+	int rc;
+
+	if ((rc = store->be->begin_write(store->db, evc__stream_key(stream),
+	                                 &store->err)))
+		return rc;
+	if ((rc = evc__stream_claim(store, stream, &claim))) {
+		store->be->rollback(store->db);
+		return rc;
+	}
+	*committed = claim.row.offset;
+	if (offset > claim.row.offset) {
+		store->be->rollback(store->db);
+		return evc__fail(&store->err, EVC_EOFFSET,
+		                 "stream %s: offset %llu is past the committed "
+		                 "offset %llu: bytes %llu to %llu are missing; "
+		                 "send from offset %llu",
+		                 stream, (unsigned long long)offset,
+		                 (unsigned long long)claim.row.offset,
+		                 (unsigned long long)claim.row.offset,
+		                 (unsigned long long)offset,
+		                 (unsigned long long)claim.row.offset);
+	}
+	/* The piece's bytes counted before: read past, not again. */
+	if ((rc = skip_bytes(fd, claim.row.offset - offset,
+	                     &stats->bytes_skipped))) {
+		store->be->rollback(store->db);
+		return evc__fail(&store->err, EVC_EIO,
+		                 "stream %s: read error: %s", stream,
+		                 strerror(rc));
+	}
+	stats->source = claim.row.id ? EVC_SOURCE_RESUMED : EVC_SOURCE_NEW;
+	if (stats->bytes_skipped < claim.row.offset - offset) {
+		/* Wholly counted before: a retry. */
+		store->be->rollback(store->db);
+		stats->source = EVC_SOURCE_UNCHANGED;
+		return EVC_OK;
+	}
+	evc__hash_init(&none);
+	struct ingest in = {
+	    .store = store,
+	    .be = store->be,
+	    .name = stream,
+	    .opts = opts,
+	    .stats = stats,
+	    .stream = &claim,
+	};
+	rc = run(&in, fd, &none);
+	*committed = claim.row.offset;
+	if (rc == EVC_OK && stats->source == EVC_SOURCE_RESUMED &&
+	    stats->rows_read == 0)
+		stats->source = EVC_SOURCE_UNCHANGED;
+	return rc;
+}
+
+int evc__ingest_replay(evc_store *store, evc_input *input,
+                       const evc_replay *replay, evc_ingest_stats *stats)
+{
+	static const evc_ingest_options defaults = EVC_INGEST_OPTIONS_INIT;
+	int rc;
+
+	memset(stats, 0, sizeof(*stats));
+	if (lseek(input->fd, 0, SEEK_SET) != 0)
+		return evc__fail(&store->err, EVC_EIO, "%s: seek: %s",
+		                 input->path, strerror(errno));
+	struct ingest in = {
+	    .store = store,
+	    .be = store->be,
+	    .name = input->path,
+	    .opts = &defaults,
+	    .stats = stats,
+	    .size = replay->limit,
+	    .replay = replay,
+	};
+	/* The caller's write transaction is the retraction's only one. */
+	rc = run(&in, input->fd, NULL);
+	return rc;
+}
+
+/* The checks every entry point makes, and the handle marked busy: its
  * callbacks may call the store meanwhile, but not ingest into it. */
 static int enter(evc_store *store, const char *name,
                  const evc_ingest_options **opts)
 {
-	if (store->ingesting)
-		return evc__fail(&store->err, EVC_EBUSY,
-		                 "%s: an ingest is already running on this "
-		                 "store handle (called from its callback?)",
-		                 name);
-	int rc = check_options(store, name, opts);
-	if (rc == EVC_OK)
-		store->ingesting = true;
-	return rc;
+	static const evc_ingest_options defaults = EVC_INGEST_OPTIONS_INIT;
+
+	if (!*opts)
+		*opts = &defaults;
+	if ((*opts)->version != EVC_INGEST_OPTIONS_VERSION)
+		return evc__fail(&store->err, EVC_EINVAL,
+		                 "%s: unsupported options version %u", name,
+		                 (*opts)->version);
+	return evc__writer_enter(store, name);
 }
 
 EVC_EXPORT int evc_ingest_fd(evc_store *store, int fd, const char *name,
@@ -607,7 +755,38 @@ EVC_EXPORT int evc_ingest_fd(evc_store *store, int fd, const char *name,
 	if ((rc = enter(store, name, &opts)))
 		return rc;
 	rc = ingest_stream(store, fd, name, opts, stats);
-	store->ingesting = false;
+	evc__writer_leave(store);
+	return rc;
+}
+
+EVC_EXPORT int evc_ingest_stream(evc_store *store, const char *stream,
+                                 uint64_t offset, int fd,
+                                 const evc_ingest_options *opts,
+                                 evc_ingest_stats *stats, uint64_t *committed)
+{
+	evc_ingest_stats local;
+	uint64_t at;
+	int rc;
+
+	if (!stats)
+		stats = &local;
+	if (!committed)
+		committed = &at;
+	memset(stats, 0, sizeof(*stats));
+	*committed = 0;
+	if (!store)
+		return evc__fail(NULL, EVC_EINVAL,
+		                 "evc_ingest_stream: NULL store");
+	if (!stream || fd < 0)
+		return evc__fail(&store->err, EVC_EINVAL,
+		                 "evc_ingest_stream: %s",
+		                 stream ? "bad fd" : "NULL stream name");
+	if ((rc = evc__stream_name_check(stream, &store->err)) ||
+	    (rc = enter(store, stream, &opts)))
+		return rc;
+	rc = ingest_tracked_stream(store, stream, offset, fd, opts, stats,
+	                           committed);
+	evc__writer_leave(store);
 	return rc;
 }
 
@@ -637,6 +816,6 @@ EVC_EXPORT int evc_ingest_csv(evc_store *store, const char *path,
 			rc = ingest_file(store, &input, opts, stats);
 		evc__input_close(&input);
 	}
-	store->ingesting = false;
+	evc__writer_leave(store);
 	return rc;
 }

@@ -130,15 +130,63 @@ bool evc__minutes_merge(const uint8_t *a, size_t a_len, const uint8_t *b,
 	return true;
 }
 
-bool evc__minutes_sum(const uint8_t *blob, size_t len, unsigned lo, unsigned hi,
-                      uint64_t *sum)
+int evc__minutes_subtract(const uint8_t *a, size_t a_len, const uint8_t *b,
+                          size_t b_len, uint8_t *out, size_t *out_len)
 {
-	uint64_t s = 0;
+	struct reader x = {.p = a, .len = a_len}, y = {.p = b, .len = b_len};
+	size_t n = 0;
+
+	if (!next_pair(&x) || !next_pair(&y))
+		return -1;
+	while (x.minute < 60 || y.minute < 60) {
+		if (y.minute < x.minute)
+			return 1; /* a minute b has and a lacks */
+		if (x.minute == y.minute) {
+			if (y.count > x.count)
+				return 1;
+			if (x.count > y.count)
+				n += evc__minutes_put(out + n, x.minute,
+				                      x.count - y.count);
+			if (!next_pair(&x) || !next_pair(&y))
+				return -1;
+		} else {
+			n += evc__minutes_put(out + n, x.minute, x.count);
+			if (!next_pair(&x))
+				return -1;
+		}
+	}
+	*out_len = n;
+	return 0;
+}
+
+bool evc__minutes_keep_from(const uint8_t *blob, size_t len, unsigned lo,
+                            uint8_t *out, size_t *out_len, uint64_t *total)
+{
+	size_t n = 0;
+	uint64_t t = 0;
+	FOR_EACH_MINUTE(blob, len, minute, count, {
+		if (minute >= lo) {
+			n += evc__minutes_put(out + n, minute, count);
+			t += count;
+		}
+	});
+	*out_len = n;
+	*total = t;
+	return true;
+}
+
+bool evc__minutes_sum(const uint8_t *blob, size_t len, unsigned lo, unsigned hi,
+                      uint64_t *sum, uint64_t *all)
+{
+	uint64_t s = 0, a = 0;
 	FOR_EACH_MINUTE(blob, len, minute, count, {
 		if (minute >= lo && minute < hi)
 			s += count;
+		a += count;
 	});
 	*sum = s;
+	if (all)
+		*all = a;
 	return true;
 }
 

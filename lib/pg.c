@@ -1539,9 +1539,10 @@ static int merge(evc_db *db, evc_error *err)
 /* ---- reading counts ------------------------------------------------------ */
 
 static int pg_hours(evc_db *db, int64_t customer, int64_t hour_lo,
-                    int64_t hour_hi, bool minutes, evc_hour_fn fn,
+                    int64_t hour_hi, evc_minutes_read minutes, evc_hour_fn fn,
                     void *payload, evc_error *err)
 {
+	const bool with = minutes != EVC_TOTALS_ONLY;
 	struct params p = {.n = 0};
 	PGresult *res = NULL;
 	int rc, frc = EVC_OK;
@@ -1551,16 +1552,28 @@ static int pg_hours(evc_db *db, int64_t customer, int64_t hour_lo,
 	param_i64(&p, customer);
 	param_i64(&p, hour_lo);
 	param_i64(&p, hour_hi);
-	/* Whole hours need only the totals. */
-	if ((rc = run_stmt(db, err, minutes ? ST_HOURS : ST_HOUR_TOTALS, p.n,
+	/* Whole hours need only the totals. Minutes on demand come with
+	 * the rows: a second round trip for the few asked for costs more
+	 * than their bytes. */
+	if ((rc = run_stmt(db, err, with ? ST_HOURS : ST_HOUR_TOTALS, p.n,
 	                   p.value, p.len, p.fmt, &res, "reading counts")))
 		return rc;
 	const int n = PQntuples(res);
-	for (int r = 0; r < n && frc == EVC_OK; r++)
-		frc =
-		    fn(col_i64(res, r, 0), (uint64_t)col_i64(res, r, 1),
-		       minutes ? (const uint8_t *)PQgetvalue(res, r, 2) : NULL,
-		       minutes ? (size_t)PQgetlength(res, r, 2) : 0, payload);
+	for (int r = 0; r < n && frc == EVC_OK; r++) {
+		const int64_t hour = col_i64(res, r, 0);
+		const uint64_t total = (uint64_t)col_i64(res, r, 1);
+		const uint8_t *blob = NULL;
+		size_t len = 0;
+		if (minutes == EVC_WITH_MINUTES) {
+			blob = (const uint8_t *)PQgetvalue(res, r, 2);
+			len = (size_t)PQgetlength(res, r, 2);
+		}
+		frc = fn(hour, total, blob, len, payload);
+		if (frc == EVC_WANT_MINUTES && minutes == EVC_MINUTES_ON_DEMAND)
+			frc = fn(hour, total,
+			         (const uint8_t *)PQgetvalue(res, r, 2),
+			         (size_t)PQgetlength(res, r, 2), payload);
+	}
 	PQclear(res);
 	return frc;
 }
@@ -1632,30 +1645,77 @@ out:
 	return frc != EVC_OK ? frc : rc;
 }
 
-struct named_hours {
-	evc_named_hour_fn fn;
+struct scanned {
+	evc_scan_fn fn;
 	void *payload;
 };
 
-static int named_hour_row(const PGresult *res, int r, void *ctx)
+/* A row of (customer, name, hour, total, minutes). */
+static int scanned_row(const PGresult *res, int r, void *ctx)
 {
-	const struct named_hours *v = ctx;
-	return v->fn(PQgetvalue(res, r, 0), col_i64(res, r, 1),
-	             (const uint8_t *)PQgetvalue(res, r, 2),
-	             (size_t)PQgetlength(res, r, 2), v->payload);
+	const struct scanned *v = ctx;
+	const evc_scanned_hour h = {
+	    .customer = col_i64(res, r, 0),
+	    .name = PQgetisnull(res, r, 1) ? NULL : PQgetvalue(res, r, 1),
+	    .hour = col_i64(res, r, 2),
+	    .total = (uint64_t)col_i64(res, r, 3),
+	    .blob = (const uint8_t *)PQgetvalue(res, r, 4),
+	    .blob_len = (size_t)PQgetlength(res, r, 4),
+	};
+	return v->fn(&h, v->payload);
 }
 
-static int pg_all_hours(evc_db *db, evc_named_hour_fn fn, void *payload,
-                        evc_error *err)
+static int pg_scan_hours(evc_db *db, bool by_name, evc_scan_fn fn,
+                         void *payload, evc_error *err)
 {
-	struct named_hours v = {fn, payload};
+	struct scanned v = {fn, payload};
+	int rc;
+
+	if ((rc = before_read(db, err)))
+		return rc;
+	if (!by_name)
+		return visit(db, err,
+		             "SELECT h.customer, c.name, h.hour, h.total,"
+		             " h.minutes FROM @.hour_counts h LEFT JOIN"
+		             " @.customers c ON c.id = h.customer"
+		             " ORDER BY h.customer, h.hour",
+		             "reading counts", scanned_row, &v);
+	/* By name, then the first row of a customer id that no customer
+	 * has, if any (only in a damaged store), as on SQLite. */
+	if ((rc = visit(db, err,
+	                "SELECT c.id, c.name, h.hour, h.total, h.minutes"
+	                " FROM @.customers c JOIN @.hour_counts h"
+	                " ON h.customer = c.id ORDER BY c.name, h.hour",
+	                "reading counts", scanned_row, &v)))
+		return rc;
+	return visit(db, err,
+	             "SELECT h.customer, NULL::text, h.hour, h.total,"
+	             " h.minutes FROM @.hour_counts h WHERE NOT EXISTS"
+	             " (SELECT 1 FROM @.customers c WHERE c.id = h.customer)"
+	             " LIMIT 1",
+	             "reading counts", scanned_row, &v);
+}
+
+struct names {
+	evc_name_fn fn;
+	void *payload;
+};
+
+static int name_row(const PGresult *res, int r, void *ctx)
+{
+	const struct names *v = ctx;
+	return v->fn(col_i64(res, r, 0), PQgetvalue(res, r, 1), v->payload);
+}
+
+static int pg_customer_names(evc_db *db, evc_name_fn fn, void *payload,
+                             evc_error *err)
+{
+	struct names v = {fn, payload};
 	int rc = before_read(db, err);
 	return rc ? rc
 	          : visit(db, err,
-	                  "SELECT c.name, h.hour, h.minutes FROM "
-	                  "@.hour_counts h JOIN @.customers c ON c.id = "
-	                  "h.customer ORDER BY c.name, h.hour",
-	                  "reading counts", named_hour_row, &v);
+	                  "SELECT id, name FROM @.customers ORDER BY name",
+	                  "reading customers", name_row, &v);
 }
 
 struct customer_rows {
@@ -1756,7 +1816,9 @@ static int pg_totals(evc_db *db, evc_store_totals *out, evc_error *err)
 	               "pg_total_relation_size(c.oid) END), 0)::int8"
 	               "  FROM pg_class c JOIN pg_namespace n ON n.oid ="
 	               " c.relnamespace WHERE n.nspname = $1::text"
-	               " AND c.relkind IN ('r', 'p', 'm'))"
+	               " AND c.relkind IN ('r', 'p', 'm')),"
+	               " (SELECT coalesce(max(last_ingest), 0)::int8 FROM "
+	               "@.sources)"
 	             : "SELECT (SELECT count(*) FROM @.customers),"
 	               " (SELECT count(*) FROM @.sources),"
 	               " (SELECT coalesce(sum(total), 0)::int8 FROM "
@@ -1766,7 +1828,9 @@ static int pg_totals(evc_db *db, evc_store_totals *out, evc_error *err)
 	               " (SELECT coalesce(sum(pg_total_relation_size(c.oid)),"
 	               " 0)::int8 FROM pg_class c JOIN pg_namespace n"
 	               " ON n.oid = c.relnamespace WHERE n.nspname = $1::text"
-	               " AND c.relkind IN ('r', 'p', 'm'))",
+	               " AND c.relkind IN ('r', 'p', 'm')),"
+	               " (SELECT coalesce(max(last_ingest), 0)::int8 FROM "
+	               "@.sources)",
 	         1, values, lens, fmts, &res, "reading the store")))
 		return rc;
 	out->customers = (uint64_t)col_i64(res, 0, 0);
@@ -1774,6 +1838,7 @@ static int pg_totals(evc_db *db, evc_store_totals *out, evc_error *err)
 	out->rows_counted = (uint64_t)col_i64(res, 0, 2);
 	out->rows_rejected = (uint64_t)col_i64(res, 0, 3);
 	out->size = (uint64_t)col_i64(res, 0, 4);
+	out->last_ingest = col_i64(res, 0, 5);
 	PQclear(res);
 	return EVC_OK;
 }
@@ -1814,6 +1879,9 @@ static int pg_sources(evc_db *db, bool newest_first, evc_source_row_fn fn,
 		s.rows_warned = (uint64_t)col_i64(res, r, c++);
 		s.first_ingest = col_i64(res, r, c++);
 		s.last_ingest = col_i64(res, r, c++);
+		s.kind = EVC_KIND_FILE;
+		s.counted_from = EVC_FROM_UNKNOWN;
+		s.retracted = 0;
 		frc = fn(&s, payload);
 	}
 	PQclear(res);
@@ -1866,6 +1934,89 @@ static int pg_source_update(evc_db *db, const evc_source_row *row,
 	                NULL, "updating a source");
 }
 
+/* ---- not yet on PostgreSQL ------------------------------------------------
+ */
+
+static int unsupported(evc_db *db, evc_error *err, const char *what)
+{
+	return evc__fail(err, EVC_EDB,
+	                 "%s: %s: not supported by PostgreSQL "
+	                 "stores yet",
+	                 db->name.display, what);
+}
+
+static int pg_subtract_hours(evc_db *db, const evc_hour_set *set,
+                             evc_removal *out, evc_error *err)
+{
+	(void)set;
+	(void)out;
+	return unsupported(db, err, "subtracting counts");
+}
+
+static int pg_forget(evc_db *db, int64_t customer, evc_removal *out,
+                     evc_error *err)
+{
+	(void)customer;
+	(void)out;
+	return unsupported(db, err, "forgetting a customer");
+}
+
+static int pg_prune(evc_db *db, int64_t before, evc_removal *out,
+                    evc_error *err)
+{
+	(void)before;
+	(void)out;
+	return unsupported(db, err, "pruning");
+}
+
+static int pg_erasure_add(evc_db *db, const evc_erasure *e, evc_error *err)
+{
+	(void)e;
+	return unsupported(db, err, "recording an erasure");
+}
+
+static int pg_erasures(evc_db *db, int64_t source, evc_erasure_fn fn,
+                       void *payload, evc_error *err)
+{
+	(void)db;
+	(void)source;
+	(void)fn;
+	(void)payload;
+	(void)err;
+	return EVC_OK;
+}
+
+static int pg_reclaim(evc_db *db, evc_error *err)
+{
+	(void)db;
+	(void)err;
+	return EVC_OK;
+}
+
+static int pg_note_ingest(evc_db *db, int64_t now, evc_error *err)
+{
+	(void)db;
+	(void)now;
+	(void)err;
+	return EVC_OK;
+}
+
+static bool pg_has_days(evc_db *db)
+{
+	(void)db;
+	return false;
+}
+
+static int pg_integrity(evc_db *db, int (*fn)(const char *, void *),
+                        void *payload, evc_error *err)
+{
+	(void)db;
+	(void)fn;
+	(void)payload;
+	(void)err;
+	return EVC_OK;
+}
+
 const evc_backend evc__pg_backend = {
     .version = EVC_BACKEND_VERSION,
     .name = "PostgreSQL",
@@ -1882,11 +2033,21 @@ const evc_backend evc__pg_backend = {
     .customer = pg_customer,
     .customer_count = pg_customer_count,
     .add_hours = pg_add_hours,
+    .subtract_hours = pg_subtract_hours,
+    .forget = pg_forget,
+    .prune = pg_prune,
+    .erasure_add = pg_erasure_add,
+    .erasures = pg_erasures,
+    .reclaim = pg_reclaim,
+    .note_ingest = pg_note_ingest,
     .hours = pg_hours,
-    .all_hours = pg_all_hours,
+    .has_days = pg_has_days,
+    .customer_names = pg_customer_names,
+    .scan_hours = pg_scan_hours,
     .customers = pg_customers,
     .edge_hours = pg_edge_hours,
     .totals = pg_totals,
+    .integrity = pg_integrity,
     .sources = pg_sources,
     .source_insert = pg_source_insert,
     .source_update = pg_source_update,

@@ -13,29 +13,61 @@
 
 struct fill {
 	evc_store *store;
+	const char *customer;
 	evc_hourly_result *res;
 	int64_t first_hour; /* epoch hours of buckets[0] */
+	int64_t lo, hi;     /* the hours this visit asked for */
+	int64_t prev;       /* the last hour visited; lo - 1 before */
 };
+
+static int corrupt_hour(struct fill *f, int64_t hour, const char *what)
+{
+	return evc__fail(&f->store->err, EVC_ECORRUPT,
+	                 "%s: corrupt store: customer %s, hour %lld: %s",
+	                 f->store->path, f->customer, (long long)hour, what);
+}
 
 static int fill_hour(int64_t hour, uint64_t total, const uint8_t *blob,
                      size_t blob_len, void *payload)
 {
 	struct fill *f = payload;
-	evc_bucket *b = &f->res->buckets[hour - f->first_hour];
+	char buf[160];
 
+	/* A damaged row can decode to any hour: only those asked for, each
+	 * once, index the buckets. */
+	if (hour < f->lo || hour > f->hi || hour <= f->prev)
+		return corrupt_hour(f, hour,
+		                    "hour rows out of order or out of range");
+	f->prev = hour;
+	evc_bucket *b = &f->res->buckets[hour - f->first_hour];
 	if (!b->partial) {
+		if (total == 0)
+			return corrupt_hour(f, hour,
+			                    "an hour row without events");
 		b->count = total;
 		return EVC_OK;
 	}
+	const char *why =
+	    evc__hour_problem(hour, total, blob, blob_len, buf, sizeof(buf));
+	if (why)
+		return corrupt_hour(f, hour, why);
 	const int64_t lo = f->res->start > b->hour ? f->res->start : b->hour;
 	const int64_t hi =
 	    f->res->end < b->hour + 3600 ? f->res->end : b->hour + 3600;
-	if (!evc__minutes_sum(blob, blob_len, (unsigned)((lo - b->hour) / 60),
-	                      (unsigned)((hi - b->hour) / 60), &b->count))
-		return evc__fail(&f->store->err, EVC_ECORRUPT,
-		                 "%s: corrupt minute counts in hour %lld",
-		                 f->store->path, (long long)hour);
+	evc__minutes_sum(blob, blob_len, (unsigned)((lo - b->hour) / 60),
+	                 (unsigned)((hi - b->hour) / 60), &b->count, NULL);
 	return EVC_OK;
+}
+
+/* Fill the buckets of hours [lo, hi] from the store. */
+static int fill(struct fill *f, int64_t cust, int64_t lo, int64_t hi,
+                evc_minutes_read minutes)
+{
+	f->lo = lo;
+	f->hi = hi;
+	f->prev = lo - 1;
+	return f->store->be->hours(f->store->db, cust, lo, hi, minutes,
+	                           fill_hour, f, &f->store->err);
 }
 
 static int hourly(evc_store *store, const char *customer_id, int64_t start,
@@ -60,7 +92,8 @@ static int hourly(evc_store *store, const char *customer_id, int64_t start,
 	const int64_t nb = h1 - h0 + 1;
 	if (nb > EVC_HOURLY_MAX_BUCKETS)
 		return evc__fail(err, EVC_ERANGE,
-		                 "range spans %lld hours; at most %d per query",
+		                 "range too wide: %lld hours, at most %d per "
+		                 "query",
 		                 (long long)nb, EVC_HOURLY_MAX_BUCKETS);
 
 	evc_hourly_result *res =
@@ -85,22 +118,22 @@ static int hourly(evc_store *store, const char *customer_id, int64_t start,
 	if (rc == EVC_OK && cust != 0) {
 		/* Only the first and last hours can be partial: they alone
 		 * need their minutes. */
-		struct fill f = {store, res, h0};
+		struct fill f = {.store = store,
+		                 .customer = customer_id,
+		                 .res = res,
+		                 .first_hour = h0};
 		int64_t lo = h0, hi = h1;
 		if (res->buckets[0].partial) {
-			rc = be->hours(store->db, cust, h0, h0, true, fill_hour,
-			               &f, err);
+			rc = fill(&f, cust, h0, h0, EVC_WITH_MINUTES);
 			lo = h0 + 1;
 		}
 		if (rc == EVC_OK && hi >= lo &&
 		    res->buckets[res->n_buckets - 1].partial) {
-			rc = be->hours(store->db, cust, h1, h1, true, fill_hour,
-			               &f, err);
+			rc = fill(&f, cust, h1, h1, EVC_WITH_MINUTES);
 			hi = h1 - 1;
 		}
 		if (rc == EVC_OK && hi >= lo)
-			rc = be->hours(store->db, cust, lo, hi, false,
-			               fill_hour, &f, err);
+			rc = fill(&f, cust, lo, hi, EVC_TOTALS_ONLY);
 	}
 	if (rc != EVC_OK) {
 		free(res);
@@ -120,10 +153,9 @@ EVC_EXPORT int evc_hourly(evc_store *store, const char *customer_id,
 	if (!store || !customer_id || !out)
 		return evc__fail(evc__err(store), EVC_EINVAL,
 		                 "evc_hourly: NULL argument");
-	evc__store_lock(store);
-	evc__clear_error(&store->err);
+	evc__store_enter(store);
 	const int rc = hourly(store, customer_id, start, end, out);
-	evc__store_unlock(store);
+	evc__store_leave(store);
 	return rc;
 }
 
@@ -139,18 +171,27 @@ struct export
 	void *payload;
 };
 
-static int export_hour(const char *customer, int64_t hour, const uint8_t *blob,
-                       size_t blob_len, void *payload)
+static int export_hour(const evc_scanned_hour *h, void *payload)
 {
 	const struct export *x = payload;
+	char buf[160];
 	uint64_t counts[60];
 
-	if (!evc__minutes_decode(blob, blob_len, counts))
+	if (!h->name)
 		return evc__fail(&x->store->err, EVC_ECORRUPT,
-		                 "%s: corrupt minute counts in hour %lld",
-		                 x->store->path, (long long)hour);
+		                 "%s: corrupt store: hour rows of customer id "
+		                 "%lld, which no customer has",
+		                 x->store->path, (long long)h->customer);
+	const char *why = evc__hour_problem(h->hour, h->total, h->blob,
+	                                    h->blob_len, buf, sizeof(buf));
+	if (why)
+		return evc__fail(
+		    &x->store->err, EVC_ECORRUPT,
+		    "%s: corrupt store: customer %s, hour %lld: %s",
+		    x->store->path, h->name, (long long)h->hour, why);
+	evc__minutes_decode(h->blob, h->blob_len, counts);
 	for (unsigned m = 0; m < 60; m++)
-		if (counts[m] && x->fn(customer, (hour * 60 + m) * 60,
+		if (counts[m] && x->fn(h->name, (h->hour * 60 + m) * 60,
 		                       counts[m], x->payload))
 			return evc__fail(&x->store->err, EVC_EABORTED,
 			                 "export stopped by the callback");
@@ -163,11 +204,10 @@ EVC_EXPORT int evc_export(evc_store *store, evc_minute_fn fn, void *payload)
 		return evc__fail(evc__err(store), EVC_EINVAL,
 		                 "evc_export: NULL argument");
 	struct export x = {store, fn, payload};
-	evc__store_lock(store);
-	evc__clear_error(&store->err);
-	const int rc =
-	    store->be->all_hours(store->db, export_hour, &x, &store->err);
-	evc__store_unlock(store);
+	evc__store_enter(store);
+	const int rc = store->be->scan_hours(store->db, true, export_hour, &x,
+	                                     &store->err);
+	evc__store_leave(store);
 	return rc;
 }
 
@@ -176,9 +216,8 @@ EVC_EXPORT int evc_customer_count(evc_store *store, uint64_t *out)
 	if (!store || !out)
 		return evc__fail(evc__err(store), EVC_EINVAL,
 		                 "evc_customer_count: NULL argument");
-	evc__store_lock(store);
-	evc__clear_error(&store->err);
+	evc__store_enter(store);
 	const int rc = store->be->customer_count(store->db, out, &store->err);
-	evc__store_unlock(store);
+	evc__store_leave(store);
 	return rc;
 }

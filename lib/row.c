@@ -103,8 +103,21 @@ static const char *check_customer(const evc_csv_field *f)
 			return "control character in customer id";
 		ascii &= p[i] < 0x80;
 	}
-	if (!ascii && !evc__utf8_valid(p, f->len))
+	if (ascii)
+		return NULL;
+	if (!evc__utf8_valid(p, f->len))
 		return "customer id is not valid UTF-8";
+	/* No C1 controls or bidirectional overrides either: they would
+	 * garble tables or reorder what follows them on screen. */
+	switch (evc__utf8_unprintable(p, f->len)) {
+	case EVC_PRINTABLE:
+	case EVC_NOT_UTF8:
+		break;
+	case EVC_CONTROL:
+		return "control character in customer id";
+	case EVC_BIDI_CONTROL:
+		return "bidirectional control character in customer id";
+	}
 	return NULL;
 }
 

@@ -111,11 +111,38 @@ uint64_t evc__input_head_hash(const evc_input *in)
 
 struct candidates {
 	const evc_input *in;
+	evc_claim *claim; /* collects the peers */
+	bool nomem;
 	size_t n;
 	evc_source_row row[MAX_CANDIDATES];
 	bool identity[MAX_CANDIDATES];
 	bool have_identity;
 };
+
+/* Whether a source's first bytes are the input's: it may be a copy. */
+static bool shares_head(const evc_input *in, const evc_source_row *r)
+{
+	return r->head_len <= in->head_len &&
+	       head_hash(in, (size_t)r->head_len) == r->head_hash;
+}
+
+static bool add_peer(evc_peer **v, size_t *n, size_t *cap,
+                     const evc_source_row *r)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? 2 * *cap : 8;
+		evc_peer *nv = evc__malloc(ncap * sizeof(*nv));
+		if (!nv)
+			return false;
+		if (*n)
+			memcpy(nv, *v, *n * sizeof(*nv));
+		free(*v);
+		*v = nv;
+		*cap = ncap;
+	}
+	(*v)[(*n)++] = (evc_peer){r->id, r->offset};
+	return true;
+}
 
 /* Sources this input may be: the newest one recorded under its resolved
  * path (its identity), and those whose first bytes it shares (copies,
@@ -125,12 +152,21 @@ static int collect(const evc_source_row *r, void *payload)
 {
 	struct candidates *c = payload;
 	const evc_input *in = c->in;
+	evc_claim *cl = c->claim;
 
+	/* A retracted source counts for nothing any more; streams are not
+	 * files. */
+	if (r->retracted || r->kind != EVC_KIND_FILE)
+		return EVC_OK;
 	/* Newest first: after a forced re-ingest the new source wins. */
 	bool identity =
 	    !c->have_identity && strcmp(r->realpath, in->realpath) == 0;
-	if (!identity && (r->head_len > in->head_len ||
-	                  head_hash(in, (size_t)r->head_len) != r->head_hash))
+	const bool shared = shares_head(in, r);
+	if (shared && !add_peer(&cl->peers, &cl->n_peers, &cl->cap_peers, r)) {
+		c->nomem = true;
+		return EVC_ENOMEM;
+	}
+	if (!identity && !shared)
 		return EVC_OK;
 	/* A copy with nothing ingested has nothing to resume from. */
 	if (!identity && r->offset == 0)
@@ -156,10 +192,8 @@ static int by_offset(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Extend h, the hash of the input's first *done bytes, to its first `to`
- * bytes. EVC_ECHANGED when the input ends first. */
-static int hash_more(evc_error *err, evc_input *in, uint64_t *done, uint64_t to,
-                     evc_hash *h)
+int evc__input_hash(evc_error *err, evc_input *in, uint64_t *done, uint64_t to,
+                    evc_hash *h)
 {
 	char *buf = evc__malloc(VERIFY_CHUNK);
 	if (!buf)
@@ -224,7 +258,8 @@ static void describe_change(struct match *m, const evc_input *in,
  * input's fd is left at resume_offset (unless CHANGED). Runs inside the
  * claim's write transaction, so that no other ingest claims the same
  * input meanwhile. */
-static int match(evc_store *store, evc_input *in, struct match *m)
+static int match(evc_store *store, evc_input *in, evc_claim *claim,
+                 struct match *m)
 {
 	evc_error *err = &store->err;
 	struct candidates *c = evc__calloc(1, sizeof(*c));
@@ -236,8 +271,12 @@ static int match(evc_store *store, evc_input *in, struct match *m)
 	if (!c)
 		return evc__fail(err, EVC_ENOMEM, "out of memory");
 	c->in = in;
-	if ((rc = store->be->sources(store->db, true, collect, c, err)))
+	c->claim = claim;
+	if ((rc = store->be->sources(store->db, true, collect, c, err))) {
+		if (c->nomem)
+			rc = evc__fail(err, EVC_ENOMEM, "out of memory");
 		goto out;
+	}
 	m->kind = MATCH_NEW;
 	for (size_t i = 0; i < c->n; i++) {
 		order[i] = c->row[i].offset << 8 | i;
@@ -261,7 +300,7 @@ static int match(evc_store *store, evc_input *in, struct match *m)
 		 * nothing ingested (a 0-byte file, a held back first line)
 		 * carry no prefix hash. */
 		if (intact && r->offset > 0) {
-			rc = hash_more(err, in, &hashed, r->offset, &h);
+			rc = evc__input_hash(err, in, &hashed, r->offset, &h);
 			if (rc != EVC_OK && rc != EVC_ECHANGED)
 				goto out;
 			intact = rc == EVC_OK &&
@@ -331,10 +370,11 @@ int evc__source_claim(evc_store *store, evc_input *in, bool force,
 	int rc;
 
 	memset(claim, 0, sizeof(*claim));
+	claim->in = in;
 	claim->key = evc__input_head_hash(in);
 	if (store->be->shared_paths && (rc = qualify_realpath(in, err)))
 		return rc;
-	if ((rc = match(store, in, &m)))
+	if ((rc = match(store, in, claim, &m)))
 		return rc;
 	if (m.kind == MATCH_CHANGED && !force)
 		return evc__fail(
@@ -351,16 +391,23 @@ int evc__source_claim(evc_store *store, evc_input *in, bool force,
 			return evc__fail(err, EVC_EIO, "%s: seek: %s", in->path,
 			                 strerror(errno));
 	}
-	if (m.kind == MATCH_RESUME) {
+	/* Each source row counts one contiguous range of its file, so that
+	 * a retraction can read back exactly what it counted: a file whose
+	 * counting goes on past what another source (a copy) counted after
+	 * it goes on in a new row. */
+	if (m.kind == MATCH_RESUME && m.resume_offset <= m.row.offset) {
 		*row = m.row;
 	} else {
 		/* A new source, in the same transaction as its first
 		 * checkpoint: a concurrent ingest of the same file waits and
 		 * then finds it. */
+		memset(row, 0, sizeof(*row));
+		row->kind = EVC_KIND_FILE;
 		row->head_len = in->head_len;
 		row->head_hash = claim->key;
 		row->next_line = 1;
 		row->first_ingest = row->last_ingest = (int64_t)time(NULL);
+		row->counted_from = (int64_t)m.resume_offset;
 	}
 	describe_input(row, in);
 	/* Bytes counted through another source (a copy, a rename) count as
@@ -383,18 +430,84 @@ int evc__source_claim(evc_store *store, evc_input *in, bool force,
 	return EVC_OK;
 }
 
-/* The committed offset of one source, UINT64_MAX when it is gone. */
-struct offset_of {
-	int64_t id;
-	uint64_t offset;
+void evc__claim_free(evc_claim *claim)
+{
+	free(claim->peers);
+	claim->peers = NULL;
+	claim->n_peers = claim->cap_peers = 0;
+}
+
+/* What a checkpoint reads of the sources: its own source's offset, and
+ * the sources sharing the input's first bytes now. */
+struct look {
+	const evc_claim *claim;
+	uint64_t own_offset; /* UINT64_MAX: gone */
+	bool own_retracted;
+	evc_peer *peers;
+	size_t n_peers, cap_peers;
+	/* The first source that may have counted what this ingest is about
+	 * to commit: it moved since the claim last looked, and reaches past
+	 * the claim's committed offset. */
+	evc_source_row ahead;
+	char ahead_path[256];
+	bool found;
+	bool nomem;
 };
 
-static int find_offset(const evc_source_row *r, void *payload)
+static uint64_t offset_then(const evc_claim *claim, int64_t id)
 {
-	struct offset_of *o = payload;
+	for (size_t i = 0; i < claim->n_peers; i++)
+		if (claim->peers[i].id == id)
+			return claim->peers[i].offset;
+	return 0; /* not a source then: nothing of it was seen */
+}
 
-	if (r->id == o->id)
-		o->offset = r->offset;
+static int look(const evc_source_row *r, void *payload)
+{
+	struct look *l = payload;
+	const evc_claim *claim = l->claim;
+
+	if (r->id == claim->row.id) {
+		l->own_offset = r->offset;
+		l->own_retracted = r->retracted != 0;
+		return EVC_OK;
+	}
+	if (r->retracted || r->kind != EVC_KIND_FILE ||
+	    !shares_head(claim->in, r))
+		return EVC_OK;
+	if (!add_peer(&l->peers, &l->n_peers, &l->cap_peers, r)) {
+		l->nomem = true;
+		return EVC_ENOMEM;
+	}
+	if (!l->found && r->offset > claim->row.offset &&
+	    r->offset > offset_then(claim, r->id)) {
+		l->found = true;
+		l->ahead = *r;
+		snprintf(l->ahead_path, sizeof(l->ahead_path), "%s", r->path);
+	}
+	return EVC_OK;
+}
+
+/* Whether the input starts with the ingested prefix of `r`: then what `r`
+ * counted is this input's content. A prefix longer than the input cannot
+ * be checked against it, and counts as the same content: only a wrong
+ * refusal, never a double count, can come of that. */
+static int same_content(evc_error *err, evc_input *in, const evc_source_row *r,
+                        bool *same)
+{
+	evc_hash h;
+	uint64_t done = 0;
+
+	*same = true;
+	if (r->offset > in->size)
+		return EVC_OK;
+	evc__hash_init(&h);
+	int rc = evc__input_hash(err, in, &done, r->offset, &h);
+	if (rc == EVC_ECHANGED) /* shrank meanwhile: refuse */
+		return EVC_OK;
+	if (rc != EVC_OK)
+		return rc;
+	*same = evc__hash_final(&h) == r->prefix_hash;
 	return EVC_OK;
 }
 
@@ -403,22 +516,47 @@ int evc__source_checkpoint(const evc_backend *be, evc_db *db, evc_claim *claim,
 {
 	evc_source_row *src = &claim->row;
 	const evc_ingest_stats *st = &ck->stats;
+	struct look l = {.claim = claim, .own_offset = UINT64_MAX};
+	bool same = false;
 	int rc;
 
 	if (ck->offset == src->offset)
 		return EVC_OK;
-	/* Another ingest of this input may have committed meanwhile: then
-	 * these rows would be counted twice. */
-	struct offset_of o = {src->id, UINT64_MAX};
-	if ((rc = be->sources(db, true, find_offset, &o, err)))
-		return rc;
-	if (o.offset != src->offset)
-		return evc__fail(
-		    err, EVC_EBUSY,
-		    "%s: store is busy: another ingest of this "
-		    "file committed meanwhile; nothing counted from "
-		    "line %llu on",
-		    name, (unsigned long long)src->next_line);
+	/* Another ingest of this content, under this name or another, may
+	 * have committed since this one last did: then these rows would be
+	 * counted twice. */
+	if ((rc = be->sources(db, true, look, &l, err))) {
+		if (l.nomem)
+			rc = evc__fail(err, EVC_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (l.own_retracted) {
+		rc = evc__fail(err, EVC_EBUSY,
+		               "%s: store is busy: this file was retracted "
+		               "meanwhile; nothing counted from line %llu on "
+		               "(ingest it again to count it as new)",
+		               name, (unsigned long long)src->next_line);
+		goto out;
+	}
+	if (l.own_offset != src->offset) {
+		rc = evc__fail(err, EVC_EBUSY,
+		               "%s: store is busy: another ingest of this file "
+		               "committed meanwhile; nothing counted from line "
+		               "%llu on",
+		               name, (unsigned long long)src->next_line);
+		goto out;
+	}
+	if (l.found && (rc = same_content(err, claim->in, &l.ahead, &same)))
+		goto out;
+	if (l.found && same) {
+		rc = evc__fail(err, EVC_EBUSY,
+		               "%s: store is busy: another ingest of the same "
+		               "content (%s) committed meanwhile; nothing "
+		               "counted from line %llu on",
+		               name, l.ahead_path,
+		               (unsigned long long)src->next_line);
+		goto out;
+	}
 	src->offset = ck->offset;
 	src->prefix_hash = ck->prefix_hash;
 	src->next_line = ck->next_line;
@@ -427,7 +565,18 @@ int evc__source_checkpoint(const evc_backend *be, evc_db *db, evc_claim *claim,
 	    st->rows_rejected - claim->committed.rows_rejected;
 	src->rows_warned += st->rows_warned - claim->committed.rows_warned;
 	src->last_ingest = (int64_t)time(NULL);
-	return be->source_update(db, src, err);
+	if ((rc = be->source_update(db, src, err)))
+		goto out;
+	/* Under the write lock until the commit: this is what the sources
+	 * will be when it lands. */
+	free(claim->peers);
+	claim->peers = l.peers;
+	claim->n_peers = l.n_peers;
+	claim->cap_peers = l.cap_peers;
+	l.peers = NULL;
+out:
+	free(l.peers);
+	return rc;
 }
 
 struct list {
@@ -439,6 +588,13 @@ struct list {
 static int list_one(const evc_source_row *r, void *payload)
 {
 	const struct list *l = payload;
+	char buf[160];
+	const char *why = evc__source_problem(r, buf, sizeof(buf));
+
+	if (why)
+		return evc__fail(&l->store->err, EVC_ECORRUPT,
+		                 "%s: corrupt store: source %lld: %s",
+		                 l->store->path, (long long)r->id, why);
 	const evc_source_info info = {
 	    .id = r->id,
 	    .path = r->path,
@@ -450,6 +606,8 @@ static int list_one(const evc_source_row *r, void *payload)
 	    .rows_warned = r->rows_warned,
 	    .first_ingest = r->first_ingest,
 	    .last_ingest = r->last_ingest,
+	    .stream = r->kind == EVC_KIND_STREAM,
+	    .retracted = r->retracted,
 	};
 	if (l->fn(&info, l->payload))
 		return evc__fail(&l->store->err, EVC_EABORTED,
@@ -463,10 +621,9 @@ EVC_EXPORT int evc_sources(evc_store *store, evc_source_fn fn, void *payload)
 		return evc__fail(evc__err(store), EVC_EINVAL,
 		                 "evc_sources: NULL argument");
 	struct list l = {store, fn, payload};
-	evc__store_lock(store);
-	evc__clear_error(&store->err);
+	evc__store_enter(store);
 	const int rc =
 	    store->be->sources(store->db, false, list_one, &l, &store->err);
-	evc__store_unlock(store);
+	evc__store_leave(store);
 	return rc;
 }

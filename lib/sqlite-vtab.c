@@ -2,7 +2,11 @@
 /*
  * The SQL functions the SQLite backend adds to each connection:
  * evc_merge_minutes(old, new), which sums two packed hours so that an
- * upsert adds to what is stored instead of overwriting it, and
+ * upsert adds to what is stored instead of overwriting it;
+ * evc_subtract_minutes(old, taken), its inverse, an SQLITE_CONSTRAINT
+ * error rather than a count below zero; evc_minutes_from(blob, m) and
+ * evc_minutes_sum(blob, lo, hi), the minutes of an hour from m on and the
+ * sum of minutes [lo, hi), for cutting an hour at a time; and
  * evc_hour_rows(set), an eponymous table-valued function over the rows of
  * an evc_hour_set passed by pointer, so that one INSERT ... SELECT adds a
  * whole set (a statement per row spent a quarter of the writer's time in
@@ -28,6 +32,78 @@ static void merge_minutes(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		return;
 	}
 	sqlite3_result_blob(ctx, out, (int)len, SQLITE_TRANSIENT);
+}
+
+static void subtract_minutes(sqlite3_context *ctx, int argc,
+                             sqlite3_value **argv)
+{
+	uint8_t out[EVC_MINUTES_BLOB_MAX];
+	size_t len;
+
+	(void)argc;
+	switch (evc__minutes_subtract(
+	    sqlite3_value_blob(argv[0]), (size_t)sqlite3_value_bytes(argv[0]),
+	    sqlite3_value_blob(argv[1]), (size_t)sqlite3_value_bytes(argv[1]),
+	    out, &len)) {
+	case 0:
+		sqlite3_result_blob(ctx, out, (int)len, SQLITE_TRANSIENT);
+		return;
+	case 1:
+		sqlite3_result_error(ctx,
+		                     "a minute count would go below zero: the "
+		                     "store lacks what is to be subtracted",
+		                     -1);
+		sqlite3_result_error_code(ctx, SQLITE_CONSTRAINT);
+		return;
+	default:
+		sqlite3_result_error(ctx, "corrupt minute counts in the store",
+		                     -1);
+		return;
+	}
+}
+
+static void minutes_from(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	uint8_t out[EVC_MINUTES_BLOB_MAX];
+	size_t len;
+	uint64_t total;
+	const sqlite3_int64 lo = sqlite3_value_int64(argv[1]);
+
+	(void)argc;
+	if (!evc__minutes_keep_from(sqlite3_value_blob(argv[0]),
+	                            (size_t)sqlite3_value_bytes(argv[0]),
+	                            lo < 0    ? 0
+	                            : lo > 60 ? 60
+	                                      : (unsigned)lo,
+	                            out, &len, &total)) {
+		sqlite3_result_error(ctx, "corrupt minute counts in the store",
+		                     -1);
+		return;
+	}
+	sqlite3_result_blob(ctx, out, (int)len, SQLITE_TRANSIENT);
+}
+
+static void minutes_sum(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const sqlite3_int64 lo = sqlite3_value_int64(argv[1]);
+	const sqlite3_int64 hi = sqlite3_value_int64(argv[2]);
+	uint64_t sum;
+
+	(void)argc;
+	if (!evc__minutes_sum(sqlite3_value_blob(argv[0]),
+	                      (size_t)sqlite3_value_bytes(argv[0]),
+	                      lo < 0    ? 0
+	                      : lo > 60 ? 60
+	                                : (unsigned)lo,
+	                      hi < 0    ? 0
+	                      : hi > 60 ? 60
+	                                : (unsigned)hi,
+	                      &sum, NULL)) {
+		sqlite3_result_error(ctx, "corrupt minute counts in the store",
+		                     -1);
+		return;
+	}
+	sqlite3_result_int64(ctx, (sqlite3_int64)sum);
 }
 
 /* The pointer type tag keeps SQL text from passing anything else. */
@@ -178,9 +254,25 @@ static const sqlite3_module hour_rows_module = {
 
 int evc__sqlite_register(sqlite3 *db)
 {
-	int rc = sqlite3_create_function(db, "evc_merge_minutes", 2,
-	                                 SQLITE_UTF8 | SQLITE_DETERMINISTIC,
-	                                 NULL, merge_minutes, NULL, NULL);
+	static const struct {
+		const char *name;
+		int args;
+		void (*fn)(sqlite3_context *, int, sqlite3_value **);
+	} functions[] = {
+	    {"evc_merge_minutes", 2, merge_minutes},
+	    {"evc_subtract_minutes", 2, subtract_minutes},
+	    {"evc_minutes_from", 2, minutes_from},
+	    {"evc_minutes_sum", 3, minutes_sum},
+	};
+	int rc = SQLITE_OK;
+
+	for (size_t i = 0;
+	     rc == SQLITE_OK && i < sizeof(functions) / sizeof(functions[0]);
+	     i++)
+		rc = sqlite3_create_function(db, functions[i].name,
+		                             functions[i].args,
+		                             SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+		                             NULL, functions[i].fn, NULL, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_create_module(db, "evc_hour_rows",
 		                           &hour_rows_module, NULL);

@@ -22,7 +22,10 @@
 
 /* 'EVC1' in the SQLite header's application_id field. */
 #define EVC_APPLICATION_ID 0x45564331
-#define EVC_SCHEMA_VERSION 1
+/* 1: customers, hour_counts, sources; 2: day_counts, the hour totals of
+ * each (customer, UTC day), so that a range's totals read a row a day;
+ * 3: sources' kind, counted_from and retracted, erasures, meta. */
+#define EVC_SCHEMA_VERSION 3
 #define BUSY_TIMEOUT_MS    5000
 
 /* Hour rows per add_hours() statement. Each is an INSERT ... SELECT over
@@ -39,9 +42,47 @@ struct evc_db {
 	sqlite3 *db;
 	const char *path; /* owned by the store */
 	bool own_read;    /* begin_read() opened the transaction */
+	int version;      /* the schema's: older ones are read as they are */
+	bool has_days;    /* day_counts exists: schema 2, not 1 read-only */
 	sqlite3_stmt *cust_get, *cust_add, *add_hours, *hours, *hour_totals;
-	sqlite3_stmt *src_insert, *src_update;
+	sqlite3_stmt *add_days, *days, *names;
+	sqlite3_stmt *sub_hours, *sub_days, *drop_hours, *drop_days;
+	sqlite3_stmt *src_insert, *src_update, *note;
+	evc_hour_set *day_set; /* add_hours()'s day totals, made on use */
 };
+
+/* The day totals, kept with the hour rows they sum (schema version 2). */
+#define DAY_COUNTS_SQL                                                         \
+	"CREATE TABLE day_counts ("                                            \
+	" customer INTEGER NOT NULL,"                                          \
+	" day INTEGER NOT NULL," /* epoch days, UTC */                         \
+	" total INTEGER NOT NULL,"                                             \
+	" PRIMARY KEY (customer, day)) WITHOUT ROWID;"
+/* Schema version 3: what sources are, erasures and their offsets, and the
+ * store's own facts. */
+#define SOURCES_V3_SQL                                                         \
+	"ALTER TABLE sources ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;"      \
+	"ALTER TABLE sources ADD COLUMN counted_from INTEGER NOT NULL "        \
+	"DEFAULT -1;"                                                          \
+	"ALTER TABLE sources ADD COLUMN retracted INTEGER NOT NULL "           \
+	"DEFAULT 0;"
+#define ERASURES_SQL                                                           \
+	"CREATE TABLE erasures ("                                              \
+	" id INTEGER PRIMARY KEY,"                                             \
+	" kind INTEGER NOT NULL," /* 0: a customer, 1: before a time */        \
+	" key INTEGER NOT NULL,"  /* the id's fingerprint, or the time */      \
+	" at INTEGER NOT NULL);"                                               \
+	"CREATE TABLE erased_sources ("                                        \
+	" source INTEGER NOT NULL,"                                            \
+	" erasure INTEGER NOT NULL,"                                           \
+	" offset INTEGER NOT NULL," /* the source's, when it was made */       \
+	" PRIMARY KEY (source, erasure)) WITHOUT ROWID;"                       \
+	"CREATE TABLE meta ("                                                  \
+	" key TEXT PRIMARY KEY,"                                               \
+	" value INTEGER NOT NULL) WITHOUT ROWID;"
+/* The UTC day of an epoch hour, rounded down before 1970 too. */
+#define DAY_OF_HOUR(h)                                                         \
+	"(CASE WHEN " h " >= 0 THEN " h " / 24 ELSE -((23 - " h ") / 24) END)"
 
 static const char schema_sql[] =
     "CREATE TABLE customers ("
@@ -52,7 +93,7 @@ static const char schema_sql[] =
     " hour INTEGER NOT NULL," /* epoch hours */
     " total INTEGER NOT NULL,"
     " minutes BLOB NOT NULL,"
-    " PRIMARY KEY (customer, hour)) WITHOUT ROWID;"
+    " PRIMARY KEY (customer, hour)) WITHOUT ROWID;" DAY_COUNTS_SQL
     /* What was ingested from each input file, committed together with
      * the counts it produced: the basis of exactly-once ingest. */
     "CREATE TABLE sources ("
@@ -72,7 +113,7 @@ static const char schema_sql[] =
     " rows_rejected INTEGER NOT NULL,"
     " rows_warned INTEGER NOT NULL,"
     " first_ingest INTEGER NOT NULL,"
-    " last_ingest INTEGER NOT NULL);";
+    " last_ingest INTEGER NOT NULL);" SOURCES_V3_SQL ERASURES_SQL;
 
 /* Map SQLite's result to a status, with a message naming the store. */
 static int db_fail(evc_db *db, evc_error *err, int rc, const char *what)
@@ -150,6 +191,20 @@ static int step_done(evc_db *db, evc_error *err, sqlite3_stmt *st,
 	return rc == SQLITE_DONE ? EVC_OK : db_fail(db, err, rc, what);
 }
 
+/* The end of a visit: the statement reset (persistent) or finalized, and
+ * the callback's stop (frc), else the last step's result, as a status. */
+static int end_visit(evc_db *db, evc_error *err, sqlite3_stmt *st,
+                     bool persistent, int rc, int frc, const char *what)
+{
+	if (persistent)
+		sqlite3_reset(st);
+	else
+		sqlite3_finalize(st);
+	if (frc != EVC_OK)
+		return frc;
+	return rc == SQLITE_DONE ? EVC_OK : db_fail(db, err, rc, what);
+}
+
 /* The header facts that tell what a file is, read in one statement so they
  * come from one snapshot: read one by one, a store being created by another
  * process meanwhile would look like a foreign database. */
@@ -175,6 +230,59 @@ static int read_header(evc_db *db, evc_error *err, int64_t *app_id,
 	sqlite3_finalize(st);
 	return rc == SQLITE_OK ? EVC_OK
 	                       : db_fail(db, err, rc, "reading the header");
+}
+
+/* Older schemas to the current one, in one transaction with the new
+ * version, so that a crash leaves the old version as it was: 1 to 2 adds
+ * the day totals, built from the hour rows; 2 to 3 what sources are (a
+ * source is known to have counted from its start when no other source it
+ * could have resumed from exists), erasures, and the last ingest as the
+ * sources knew it. Another process may be migrating too: decide under the
+ * lock. */
+static int migrate(evc_db *db, evc_error *err)
+{
+	int64_t app_id, version, n_objects;
+	char sql[128];
+	int rc;
+
+	if ((rc = exec(db, err, "BEGIN IMMEDIATE", "upgrading the store")) ||
+	    (rc = read_header(db, err, &app_id, &version, &n_objects)))
+		goto fail;
+	if (version == 1 &&
+	    (rc = exec(db, err,
+	               DAY_COUNTS_SQL
+	               "INSERT INTO day_counts (customer, day, total) "
+	               "SELECT customer, " DAY_OF_HOUR(
+	                   "hour") ", sum(total) FROM hour_counts "
+	                           "GROUP BY 1, 2;",
+	               "upgrading the store")))
+		goto fail;
+	if (version >= 1 && version < 3 &&
+	    (rc = exec(db, err,
+	               SOURCES_V3_SQL ERASURES_SQL
+	               "UPDATE sources SET counted_from = 0 WHERE NOT EXISTS "
+	               "(SELECT 1 FROM sources s WHERE s.id <> sources.id "
+	               "AND s.offset > 0 AND s.head_len <= sources.head_len "
+	               "AND (s.head_len < sources.head_len OR s.head_hash = "
+	               "sources.head_hash));"
+	               "INSERT INTO meta (key, value) SELECT 'last_ingest', "
+	               "max(last_ingest) FROM sources HAVING count(*) > 0;",
+	               "upgrading the store")))
+		goto fail;
+	if (version < EVC_SCHEMA_VERSION) {
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+		         EVC_SCHEMA_VERSION);
+		if ((rc = exec(db, err, sql, "upgrading the store")))
+			goto fail;
+	}
+	if ((rc = exec(db, err, "COMMIT", "upgrading the store")))
+		goto fail;
+	db->has_days = true;
+	db->version = EVC_SCHEMA_VERSION;
+	return EVC_OK;
+fail:
+	sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
 }
 
 /* Read the header and decide what the file is, before anything writes. */
@@ -204,6 +312,11 @@ static int check_or_create(evc_db *db, evc_error *err, unsigned flags)
 			                 "%s: not an evcount store (schema "
 			                 "version %lld)",
 			                 db->path, (long long)version);
+		if (version < EVC_SCHEMA_VERSION &&
+		    (flags & EVC_OPEN_READWRITE))
+			return migrate(db, err);
+		db->has_days = version >= 2;
+		db->version = (int)version;
 		return EVC_OK;
 	}
 	if (app_id != 0 || n_objects != 0)
@@ -356,8 +469,19 @@ static void sqlite_close(evc_db *db)
 	sqlite3_finalize(db->add_hours);
 	sqlite3_finalize(db->hours);
 	sqlite3_finalize(db->hour_totals);
+	sqlite3_finalize(db->add_days);
+	sqlite3_finalize(db->days);
+	sqlite3_finalize(db->names);
+	if (db->day_set)
+		free(db->day_set->row);
+	free(db->day_set);
+	sqlite3_finalize(db->sub_hours);
+	sqlite3_finalize(db->sub_days);
+	sqlite3_finalize(db->drop_hours);
+	sqlite3_finalize(db->drop_days);
 	sqlite3_finalize(db->src_insert);
 	sqlite3_finalize(db->src_update);
+	sqlite3_finalize(db->note);
 	/* An open transaction is rolled back by the close. */
 	sqlite3_close_v2(db->db);
 	free(db);
@@ -457,12 +581,52 @@ static int sqlite_customer_count(evc_db *db, uint64_t *out, evc_error *err)
 	                 "counting customers", out);
 }
 
+static int64_t day_of_hour(int64_t hour)
+{
+	return hour >= 0 ? hour / 24 : -((23 - hour) / 24);
+}
+
+/* The day totals of a set of hour rows: rows come in (customer, hour)
+ * order, so each (customer, day) is one run. The day goes where the hour
+ * was. */
+static int day_totals_of(evc_db *db, const evc_hour_set *set, evc_error *err)
+{
+	evc_hour_set *d = db->day_set;
+
+	if (!d) {
+		d = evc__calloc(1, sizeof(*d));
+		if (!d || !(d->row = evc__malloc(SET_ROWS * sizeof(*d->row)))) {
+			free(d);
+			return evc__fail(err, EVC_ENOMEM, "%s: out of memory",
+			                 db->path);
+		}
+		db->day_set = d;
+	}
+	d->n = d->blobs_len = 0;
+	for (size_t i = 0; i < set->n; i++) {
+		const evc_hour_row *r = &set->row[i];
+		const int64_t day = day_of_hour(r->hour);
+		evc_hour_row *last = d->n ? &d->row[d->n - 1] : NULL;
+		if (last && last->customer == r->customer && last->hour == day)
+			last->total += r->total;
+		else
+			d->row[d->n++] = (evc_hour_row){.customer = r->customer,
+			                                .hour = day,
+			                                .total = r->total};
+	}
+	return EVC_OK;
+}
+
 static int sqlite_add_hours(evc_db *db, const evc_hour_set *set, evc_error *err)
 {
 	int rc;
 
 	if (set->n == 0)
 		return EVC_OK;
+	if (set->n > SET_ROWS)
+		return evc__fail(err, EVC_EINVAL,
+		                 "%s: %zu hour rows, at most %u per set",
+		                 db->path, set->n, SET_ROWS);
 	/* "WHERE true" tells the parser that ON CONFLICT belongs to the
 	 * INSERT, not to a join in the SELECT. */
 	if ((rc = prepare(db, err, &db->add_hours,
@@ -475,62 +639,461 @@ static int sqlite_add_hours(evc_db *db, const evc_hour_set *set, evc_error *err)
 	                  "excluded.minutes)")))
 		return rc;
 	evc__sqlite_bind_set(db->add_hours, 1, set);
-	return step_done(db, err, db->add_hours, "writing counts");
+	if ((rc = step_done(db, err, db->add_hours, "writing counts")) ||
+	    !db->has_days)
+		return rc;
+	/* The day totals move with the hours, in the same transaction. */
+	if ((rc = day_totals_of(db, set, err)) ||
+	    (rc = prepare(db, err, &db->add_days,
+	                  "INSERT INTO day_counts (customer, day, total) "
+	                  "SELECT customer, hour, total FROM "
+	                  "evc_hour_rows(?1) WHERE true ON CONFLICT "
+	                  "(customer, day) DO UPDATE SET total = total + "
+	                  "excluded.total")))
+		return rc;
+	evc__sqlite_bind_set(db->add_days, 1, db->day_set);
+	return step_done(db, err, db->add_days, "writing day totals");
+}
+
+/* ---- corrections ----------------------------------------------------------
+ */
+
+/* Step a one-off statement of one row of integers into v[0..n). */
+static int query_row(evc_db *db, evc_error *err, sqlite3_stmt *st, int64_t *v,
+                     int n, const char *what)
+{
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		for (int i = 0; i < n; i++)
+			v[i] = sqlite3_column_int64(st, i);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_OK ? EVC_OK : db_fail(db, err, rc, what);
+}
+
+/* What a subtraction of `set` found missing, in words, for a message. */
+static void name_missing(evc_db *db, const evc_hour_set *set, char *buf,
+                         size_t len)
+{
+	sqlite3_stmt *st = NULL;
+
+	snprintf(buf, len, "an hour holds fewer events than are to be taken");
+	if (sqlite3_prepare_v2(
+	        db->db,
+	        "SELECT c.name, r.hour FROM evc_hour_rows(?1) r LEFT JOIN "
+	        "hour_counts h ON h.customer = r.customer AND h.hour = r.hour "
+	        "LEFT JOIN customers c ON c.id = r.customer WHERE h.customer "
+	        "IS NULL LIMIT 1",
+	        -1, &st, NULL) != SQLITE_OK)
+		return;
+	evc__sqlite_bind_set(st, 1, set);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		char hour[EVC_TIME_BUFSZ];
+		if (evc_format_time(sqlite3_column_int64(st, 1) * 3600, hour,
+		                    sizeof(hour)) < 0)
+			snprintf(hour, sizeof(hour), "?");
+		snprintf(buf, len, "customer %s has no counts in hour %s",
+		         name ? name : "(unknown)", hour);
+	}
+	sqlite3_finalize(st);
+}
+
+/* Take `set` (hour or day rows) from `table` with the statements given,
+ * then drop the rows left at zero; `rows` gets how many were dropped. */
+static int take_rows(evc_db *db, evc_error *err, const evc_hour_set *set,
+                     sqlite3_stmt **sub, const char *sub_sql,
+                     sqlite3_stmt **drop, const char *drop_sql,
+                     uint64_t *dropped)
+{
+	char why[320];
+	int rc;
+
+	if ((rc = prepare(db, err, sub, sub_sql)))
+		return rc;
+	evc__sqlite_bind_set(*sub, 1, set);
+	rc = sqlite3_step(*sub);
+	sqlite3_reset(*sub);
+	sqlite3_clear_bindings(*sub);
+	if ((rc & 0xff) == SQLITE_CONSTRAINT)
+		return evc__fail(err, EVC_ECORRUPT, "%s: corrupt store: %s",
+		                 db->path, sqlite3_errmsg(db->db));
+	if (rc != SQLITE_DONE)
+		return db_fail(db, err, rc, "subtracting counts");
+	const sqlite3_int64 changed = sqlite3_changes64(db->db);
+	if ((size_t)changed != set->n) {
+		name_missing(db, set, why, sizeof(why));
+		return evc__fail(err, EVC_ECORRUPT,
+		                 "%s: corrupt store: it lacks counts to be "
+		                 "subtracted (%s)",
+		                 db->path, why);
+	}
+	if ((rc = prepare(db, err, drop, drop_sql)))
+		return rc;
+	evc__sqlite_bind_set(*drop, 1, set);
+	if ((rc = step_done(db, err, *drop, "subtracting counts")))
+		return rc;
+	*dropped += (uint64_t)sqlite3_changes64(db->db);
+	return EVC_OK;
+}
+
+static int sqlite_subtract_hours(evc_db *db, const evc_hour_set *set,
+                                 evc_removal *out, evc_error *err)
+{
+	uint64_t days = 0;
+	int rc;
+
+	if (set->n == 0)
+		return EVC_OK;
+	if (set->n > SET_ROWS)
+		return evc__fail(err, EVC_EINVAL,
+		                 "%s: %zu hour rows, at most %u per set",
+		                 db->path, set->n, SET_ROWS);
+	/* A row that holds fewer events than are taken is not updated, and
+	 * the count of updated rows tells. */
+	if ((rc = take_rows(db, err, set, &db->sub_hours,
+	                    "UPDATE hour_counts SET total = hour_counts.total "
+	                    "- r.total, minutes = evc_subtract_minutes("
+	                    "hour_counts.minutes, r.minutes) FROM "
+	                    "evc_hour_rows(?1) AS r WHERE hour_counts.customer "
+	                    "= r.customer AND hour_counts.hour = r.hour AND "
+	                    "hour_counts.total >= r.total",
+	                    &db->drop_hours,
+	                    "DELETE FROM hour_counts WHERE total = 0 AND "
+	                    "(customer, hour) IN (SELECT customer, hour FROM "
+	                    "evc_hour_rows(?1))",
+	                    &out->hours)) ||
+	    !db->has_days)
+		return rc;
+	if ((rc = day_totals_of(db, set, err)))
+		return rc;
+	return take_rows(
+	    db, err, db->day_set, &db->sub_days,
+	    "UPDATE day_counts SET total = day_counts.total - "
+	    "d.total FROM evc_hour_rows(?1) AS d WHERE "
+	    "day_counts.customer = d.customer AND day_counts.day = "
+	    "d.hour AND day_counts.total >= d.total",
+	    &db->drop_days,
+	    "DELETE FROM day_counts WHERE total = 0 AND (customer, "
+	    "day) IN (SELECT customer, hour FROM "
+	    "evc_hour_rows(?1))",
+	    &days);
+}
+
+static int sqlite_forget(evc_db *db, int64_t customer, evc_removal *out,
+                         evc_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t v[2] = {0, 0};
+	int rc;
+
+	if ((rc = prepare_once(db, err, &st,
+	                       "SELECT coalesce(sum(total), 0), count(*) FROM "
+	                       "hour_counts WHERE customer = ?1",
+	                       "forgetting a customer")))
+		return rc;
+	sqlite3_bind_int64(st, 1, customer);
+	if ((rc = query_row(db, err, st, v, 2, "forgetting a customer")))
+		return rc;
+	static const char *const sql[] = {
+	    "DELETE FROM hour_counts WHERE customer = ?1",
+	    "DELETE FROM day_counts WHERE customer = ?1",
+	    "DELETE FROM customers WHERE id = ?1",
+	};
+	for (size_t i = 0; i < 3; i++) {
+		if ((rc = prepare_once(db, err, &st, sql[i],
+		                       "forgetting a customer")))
+			return rc;
+		sqlite3_bind_int64(st, 1, customer);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE)
+			return db_fail(db, err, rc, "forgetting a customer");
+		if (i == 2)
+			out->customers_removed +=
+			    (uint64_t)sqlite3_changes64(db->db);
+	}
+	out->events += (uint64_t)v[0];
+	out->hours += (uint64_t)v[1];
+	out->customers += v[1] > 0 ? 1 : 0;
+	return EVC_OK;
+}
+
+static int sqlite_prune(evc_db *db, int64_t before, evc_removal *out,
+                        evc_error *err)
+{
+	const int64_t hour = evc__floor_div(before, 3600);
+	const int64_t minute = (before - hour * 3600) / 60;
+	const int64_t day = day_of_hour(hour);
+	sqlite3_stmt *st = NULL;
+	int64_t v[4] = {0, 0, 0, 0};
+	int rc;
+
+	/* What goes: the hours before, the boundary hour's first minutes,
+	 * and whose they are. */
+	if ((rc = prepare_once(
+	         db, err, &st,
+	         "SELECT (SELECT coalesce(sum(total), 0) FROM hour_counts "
+	         "WHERE hour < ?1), (SELECT count(*) FROM hour_counts WHERE "
+	         "hour < ?1), (SELECT coalesce(sum(evc_minutes_sum(minutes, 0, "
+	         "?2)), 0) FROM hour_counts WHERE hour = ?1), (SELECT "
+	         "count(DISTINCT customer) FROM hour_counts WHERE hour < ?1 OR "
+	         "(hour = ?1 AND evc_minutes_sum(minutes, 0, ?2) > 0))",
+	         "pruning")))
+		return rc;
+	sqlite3_bind_int64(st, 1, hour);
+	sqlite3_bind_int64(st, 2, minute);
+	if ((rc = query_row(db, err, st, v, 4, "pruning")))
+		return rc;
+	static const char *const sql[] = {
+	    "DELETE FROM hour_counts WHERE hour < ?1",
+	    "UPDATE hour_counts SET total = total - evc_minutes_sum(minutes, "
+	    "0, ?2), minutes = evc_minutes_from(minutes, ?2) WHERE hour = ?1 "
+	    "AND ?2 > 0",
+	    "DELETE FROM hour_counts WHERE hour = ?1 AND total = 0",
+	    "DELETE FROM day_counts WHERE day < ?3",
+	    "UPDATE day_counts SET total = (SELECT coalesce(sum(h.total), 0) "
+	    "FROM hour_counts h WHERE h.customer = day_counts.customer AND "
+	    "h.hour BETWEEN ?3 * 24 AND ?3 * 24 + 23) WHERE day = ?3",
+	    "DELETE FROM day_counts WHERE day = ?3 AND total = 0",
+	    "DELETE FROM customers WHERE NOT EXISTS (SELECT 1 FROM hour_counts "
+	    "h WHERE h.customer = customers.id)",
+	};
+	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+		if (!db->has_days && i >= 3 && i <= 5)
+			continue;
+		if ((rc = prepare_once(db, err, &st, sql[i], "pruning")))
+			return rc;
+		const int64_t arg[3] = {hour, minute, day};
+		for (int k = 1; k <= sqlite3_bind_parameter_count(st); k++)
+			sqlite3_bind_int64(st, k, arg[k - 1]);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE)
+			return db_fail(db, err, rc, "pruning");
+		if (i == 2)
+			out->hours += (uint64_t)sqlite3_changes64(db->db);
+		if (i == 6)
+			out->customers_removed +=
+			    (uint64_t)sqlite3_changes64(db->db);
+	}
+	out->events += (uint64_t)(v[0] + v[2]);
+	out->hours += (uint64_t)v[1];
+	out->customers += (uint64_t)v[3];
+	return EVC_OK;
+}
+
+static int sqlite_erasure_add(evc_db *db, const evc_erasure *e, evc_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = prepare_once(db, err, &st,
+	                       "INSERT INTO erasures (kind, key, at) VALUES "
+	                       "(?1, ?2, ?3)",
+	                       "recording an erasure")))
+		return rc;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)e->kind);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)e->key);
+	sqlite3_bind_int64(st, 3, e->at);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(db, err, rc, "recording an erasure");
+	const sqlite3_int64 id = sqlite3_last_insert_rowid(db->db);
+	if ((rc =
+	         prepare_once(db, err, &st,
+	                      "INSERT INTO erased_sources (source, erasure, "
+	                      "offset) SELECT id, ?1, offset FROM sources "
+	                      "WHERE kind = 0 AND retracted = 0 AND offset > 0",
+	                      "recording an erasure")))
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? EVC_OK
+	                         : db_fail(db, err, rc, "recording an erasure");
+}
+
+static int sqlite_erasures(evc_db *db, int64_t source, evc_erasure_fn fn,
+                           void *payload, evc_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, frc = EVC_OK;
+
+	if (db->version < 3)
+		return EVC_OK;
+	if ((rc = prepare_once(db, err, &st,
+	                       "SELECT e.kind, e.key, e.at, s.offset FROM "
+	                       "erased_sources s JOIN erasures e ON e.id = "
+	                       "s.erasure WHERE s.source = ?1 ORDER BY e.id",
+	                       "reading erasures")))
+		return rc;
+	sqlite3_bind_int64(st, 1, source);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const evc_erasure e = {
+		    .kind = (evc_erasure_kind)sqlite3_column_int64(st, 0),
+		    .key = (uint64_t)sqlite3_column_int64(st, 1),
+		    .at = sqlite3_column_int64(st, 2),
+		    .offset = (uint64_t)sqlite3_column_int64(st, 3),
+		};
+		if ((frc = fn(&e, payload)))
+			break;
+	}
+	return end_visit(db, err, st, false, rc, frc, "reading erasures");
+}
+
+static int sqlite_reclaim(evc_db *db, evc_error *err)
+{
+	int rc;
+
+	/* VACUUM rewrites the store into its pages in use; the checkpoint
+	 * then moves them into the file and truncates it and the log. */
+	if ((rc = exec(db, err, "VACUUM", "giving space back")))
+		return rc;
+	return exec(db, err, "PRAGMA wal_checkpoint(TRUNCATE)",
+	            "giving space back");
+}
+
+static int sqlite_note_ingest(evc_db *db, int64_t now, evc_error *err)
+{
+	int rc;
+
+	if ((rc = prepare(db, err, &db->note,
+	                  "INSERT INTO meta (key, value) VALUES "
+	                  "('last_ingest', ?1) ON CONFLICT (key) DO UPDATE "
+	                  "SET value = max(value, excluded.value)")))
+		return rc;
+	sqlite3_bind_int64(db->note, 1, now);
+	return step_done(db, err, db->note, "noting the ingest");
 }
 
 /* Step `st` and hand each row's (hour, total[, blob]) in columns 0-2 to
  * fn; the statement is reset (persistent) or finalized (one-off). */
 static int visit_hours(evc_db *db, evc_error *err, sqlite3_stmt *st,
-                       bool minutes, bool persistent, evc_hour_fn fn,
-                       void *payload)
+                       evc_minutes_read minutes, bool persistent,
+                       evc_hour_fn fn, void *payload)
 {
 	int rc, frc = EVC_OK;
 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const int64_t hour = sqlite3_column_int64(st, 0);
+		const uint64_t total = (uint64_t)sqlite3_column_int64(st, 1);
 		const uint8_t *blob = NULL;
 		size_t len = 0;
-		if (minutes) {
+		if (minutes == EVC_WITH_MINUTES) {
 			blob = sqlite3_column_blob(st, 2);
 			len = (size_t)sqlite3_column_bytes(st, 2);
 		}
-		frc = fn(sqlite3_column_int64(st, 0),
-		         (uint64_t)sqlite3_column_int64(st, 1), blob, len,
-		         payload);
+		frc = fn(hour, total, blob, len, payload);
+		if (frc == EVC_WANT_MINUTES &&
+		    minutes == EVC_MINUTES_ON_DEMAND) {
+			/* The column is already there: only fetching it costs,
+			 * and only the rows asked for pay. */
+			blob = sqlite3_column_blob(st, 2);
+			len = (size_t)sqlite3_column_bytes(st, 2);
+			frc = fn(hour, total, blob ? blob : (const uint8_t *)"",
+			         len, payload);
+		}
 		if (frc != EVC_OK)
 			break;
 	}
-	if (persistent)
-		sqlite3_reset(st);
-	else
-		sqlite3_finalize(st);
-	if (frc != EVC_OK)
-		return frc;
-	return rc == SQLITE_DONE ? EVC_OK
-	                         : db_fail(db, err, rc, "reading counts");
+	return end_visit(db, err, st, persistent, rc, frc, "reading counts");
 }
 
 static int sqlite_hours(evc_db *db, int64_t customer, int64_t hour_lo,
-                        int64_t hour_hi, bool minutes, evc_hour_fn fn,
-                        void *payload, evc_error *err)
+                        int64_t hour_hi, evc_minutes_read minutes,
+                        evc_hour_fn fn, void *payload, evc_error *err)
 {
-	sqlite3_stmt **stp = minutes ? &db->hours : &db->hour_totals;
+	const bool with = minutes != EVC_TOTALS_ONLY;
+	sqlite3_stmt **stp = with ? &db->hours : &db->hour_totals;
 	int rc;
 
 	/* Whole hours need only the totals: leaving the minute blobs
 	 * unread is a good part of a long range's cost. */
 	if ((rc = prepare(db, err, stp,
-	                  minutes ? "SELECT hour, total, minutes FROM "
-	                            "hour_counts WHERE customer = ?1 AND "
-	                            "hour BETWEEN ?2 AND ?3 ORDER BY hour"
-	                          : "SELECT hour, total FROM hour_counts "
-	                            "WHERE customer = ?1 AND hour BETWEEN ?2 "
-	                            "AND ?3 ORDER BY hour")))
+	                  with ? "SELECT hour, total, minutes FROM "
+	                         "hour_counts WHERE customer = ?1 AND "
+	                         "hour BETWEEN ?2 AND ?3 ORDER BY hour"
+	                       : "SELECT hour, total FROM hour_counts "
+	                         "WHERE customer = ?1 AND hour BETWEEN ?2 "
+	                         "AND ?3 ORDER BY hour")))
 		return rc;
 	sqlite3_stmt *st = *stp;
 	sqlite3_bind_int64(st, 1, customer);
 	sqlite3_bind_int64(st, 2, hour_lo);
 	sqlite3_bind_int64(st, 3, hour_hi);
 	return visit_hours(db, err, st, minutes, true, fn, payload);
+}
+
+static bool sqlite_has_days(evc_db *db)
+{
+	return db->has_days;
+}
+
+static int sqlite_day_totals(evc_db *db, int64_t customer, int64_t day_lo,
+                             int64_t day_hi, evc_day_fn fn, void *payload,
+                             evc_error *err)
+{
+	int rc, frc = EVC_OK;
+
+	if ((rc = prepare(db, err, &db->days,
+	                  "SELECT day, total FROM day_counts WHERE customer = "
+	                  "?1 AND day BETWEEN ?2 AND ?3 ORDER BY day")))
+		return rc;
+	sqlite3_stmt *st = db->days;
+	sqlite3_bind_int64(st, 1, customer);
+	sqlite3_bind_int64(st, 2, day_lo);
+	sqlite3_bind_int64(st, 3, day_hi);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if ((frc = fn(sqlite3_column_int64(st, 0),
+		              (uint64_t)sqlite3_column_int64(st, 1), payload)))
+			break;
+	return end_visit(db, err, st, true, rc, frc, "reading day totals");
+}
+
+static int sqlite_scan_days(evc_db *db, evc_day_row_fn fn, void *payload,
+                            evc_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = prepare_once(db, err, &st,
+	                      "SELECT customer, day, total FROM day_counts "
+	                      "ORDER BY customer, day",
+	                      "reading day totals");
+	int frc = EVC_OK;
+
+	if (rc)
+		return rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if ((frc = fn(sqlite3_column_int64(st, 0),
+		              sqlite3_column_int64(st, 1),
+		              (uint64_t)sqlite3_column_int64(st, 2), payload)))
+			break;
+	return end_visit(db, err, st, false, rc, frc, "reading day totals");
+}
+
+static int sqlite_customer_names(evc_db *db, evc_name_fn fn, void *payload,
+                                 evc_error *err)
+{
+	int rc, frc = EVC_OK;
+
+	if ((rc = prepare(db, err, &db->names,
+	                  "SELECT id, name FROM customers ORDER BY name")))
+		return rc;
+	sqlite3_stmt *st = db->names;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 1);
+		if (!name) {
+			rc = sqlite3_column_type(st, 1) == SQLITE_NULL
+			         ? SQLITE_CORRUPT
+			         : SQLITE_NOMEM;
+			break;
+		}
+		if ((frc = fn(sqlite3_column_int64(st, 0), name, payload)))
+			break;
+	}
+	return end_visit(db, err, st, true, rc, frc, "reading customers");
 }
 
 static int sqlite_edge_hours(evc_db *db, bool latest, evc_hour_fn fn,
@@ -544,38 +1107,96 @@ static int sqlite_edge_hours(evc_db *db, bool latest, evc_hour_fn fn,
 	           : "SELECT hour, total, minutes FROM hour_counts WHERE "
 	             "hour = (SELECT min(hour) FROM hour_counts)",
 	    "reading counts");
-	return rc ? rc : visit_hours(db, err, st, true, false, fn, payload);
+	return rc ? rc
+	          : visit_hours(db, err, st, EVC_WITH_MINUTES, false, fn,
+	                        payload);
 }
 
-static int sqlite_all_hours(evc_db *db, evc_named_hour_fn fn, void *payload,
-                            evc_error *err)
+/* Step a statement of (customer, name, hour, total, minutes) rows and
+ * hand each to fn. */
+static int visit_scanned(evc_db *db, evc_error *err, sqlite3_stmt *st,
+                         evc_scan_fn fn, void *payload)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = prepare_once(db, err, &st,
-	                      "SELECT c.name, h.hour, h.minutes FROM "
-	                      "hour_counts h JOIN customers c ON c.id = "
-	                      "h.customer ORDER BY c.name, h.hour",
-	                      "reading counts");
-	if (rc)
-		return rc;
-	int frc = EVC_OK;
+	int rc, frc = EVC_OK;
+
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(st, 0);
-		const uint8_t *blob = sqlite3_column_blob(st, 2);
-		const size_t len = (size_t)sqlite3_column_bytes(st, 2);
-		if (!name) {
+		const evc_scanned_hour h = {
+		    .customer = sqlite3_column_int64(st, 0),
+		    .name = (const char *)sqlite3_column_text(st, 1),
+		    .hour = sqlite3_column_int64(st, 2),
+		    .total = (uint64_t)sqlite3_column_int64(st, 3),
+		    .blob = sqlite3_column_blob(st, 4),
+		    .blob_len = (size_t)sqlite3_column_bytes(st, 4),
+		};
+		if (!h.name && sqlite3_column_type(st, 1) != SQLITE_NULL) {
 			rc = SQLITE_NOMEM;
 			break;
 		}
-		if ((frc = fn(name, sqlite3_column_int64(st, 1), blob, len,
-		              payload)) != EVC_OK)
+		if ((frc = fn(&h, payload)) != EVC_OK)
 			break;
 	}
-	sqlite3_finalize(st);
-	if (frc != EVC_OK)
-		return frc;
-	return rc == SQLITE_DONE ? EVC_OK
-	                         : db_fail(db, err, rc, "reading counts");
+	return end_visit(db, err, st, false, rc, frc, "reading counts");
+}
+
+static int sqlite_scan_hours(evc_db *db, bool by_name, evc_scan_fn fn,
+                             void *payload, evc_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (!by_name) {
+		/* The table's own order: one pass, a rowid lookup per row. */
+		rc = prepare_once(db, err, &st,
+		                  "SELECT h.customer, c.name, h.hour, h.total, "
+		                  "h.minutes FROM hour_counts h LEFT JOIN "
+		                  "customers c ON c.id = h.customer ORDER BY "
+		                  "h.customer, h.hour",
+		                  "reading counts");
+		return rc ? rc : visit_scanned(db, err, st, fn, payload);
+	}
+	/* By name: the customers' name index drives, each customer's hours
+	 * are one range of the primary key, and nothing is sorted. Rows of a
+	 * customer id that no customer has are not reached that way: one
+	 * more pass finds the first, if any. */
+	rc = prepare_once(db, err, &st,
+	                  "SELECT c.id, c.name, h.hour, h.total, h.minutes "
+	                  "FROM customers c JOIN hour_counts h ON h.customer "
+	                  "= c.id ORDER BY c.name, h.hour",
+	                  "reading counts");
+	if (rc || (rc = visit_scanned(db, err, st, fn, payload)))
+		return rc;
+	rc = prepare_once(db, err, &st,
+	                  "SELECT h.customer, NULL, h.hour, h.total, h.minutes "
+	                  "FROM hour_counts h WHERE NOT EXISTS (SELECT 1 FROM "
+	                  "customers c WHERE c.id = h.customer) LIMIT 1",
+	                  "reading counts");
+	return rc ? rc : visit_scanned(db, err, st, fn, payload);
+}
+
+struct problems {
+	int (*fn)(const char *, void *);
+	void *payload;
+};
+
+static int add_problem(void *payload, int argc, char **argv, char **cols)
+{
+	struct problems *p = payload;
+	(void)cols;
+	if (argc < 1 || !argv[0] || strcmp(argv[0], "ok") == 0)
+		return 0;
+	return p->fn(argv[0], p->payload) ? 1 : 0;
+}
+
+static int sqlite_integrity(evc_db *db, int (*fn)(const char *, void *),
+                            void *payload, evc_error *err)
+{
+	struct problems p = {fn, payload};
+	int rc = sqlite3_exec(db->db, "PRAGMA integrity_check", add_problem, &p,
+	                      NULL);
+	if (rc == SQLITE_ABORT)
+		return EVC_EABORTED;
+	return rc == SQLITE_OK ? EVC_OK
+	                       : db_fail(db, err, rc, "checking integrity");
 }
 
 static int sqlite_customers(evc_db *db, evc_customer_row_fn fn, void *payload,
@@ -622,25 +1243,34 @@ static int sqlite_customers(evc_db *db, evc_customer_row_fn fn, void *payload,
 		if ((frc = fn(&c, payload)) != EVC_OK)
 			break;
 	}
-	sqlite3_finalize(st);
-	if (frc != EVC_OK)
-		return frc;
-	return rc == SQLITE_DONE ? EVC_OK
-	                         : db_fail(db, err, rc, "reading customers");
+	return end_visit(db, err, st, false, rc, frc, "reading customers");
 }
 
 static int sqlite_totals(evc_db *db, evc_store_totals *out, evc_error *err)
 {
 	sqlite3_stmt *st = NULL;
+	/* Retracted sources are history: neither counted nor rejected. */
 	int rc = prepare_once(
 	    db, err, &st,
-	    "SELECT (SELECT count(*) FROM customers),"
-	    " (SELECT count(*) FROM sources),"
-	    " (SELECT coalesce(sum(total), 0) FROM hour_counts),"
-	    " (SELECT coalesce(sum(rows_rejected), 0) FROM sources),"
-	    /* The file's size once its write-ahead log is checkpointed. */
-	    " (SELECT page_count FROM pragma_page_count)"
-	    "  * (SELECT page_size FROM pragma_page_size)",
+	    db->version >= 3
+	        ? "SELECT (SELECT count(*) FROM customers),"
+	          " (SELECT count(*) FROM sources WHERE retracted = 0),"
+	          " (SELECT coalesce(sum(total), 0) FROM hour_counts),"
+	          " (SELECT coalesce(sum(rows_rejected), 0) FROM sources"
+	          "  WHERE retracted = 0),"
+	          /* The file's size once its write-ahead log is
+	           * checkpointed. */
+	          " (SELECT page_count FROM pragma_page_count)"
+	          "  * (SELECT page_size FROM pragma_page_size),"
+	          " (SELECT coalesce(max(value), 0) FROM meta"
+	          "  WHERE key = 'last_ingest')"
+	        : "SELECT (SELECT count(*) FROM customers),"
+	          " (SELECT count(*) FROM sources),"
+	          " (SELECT coalesce(sum(total), 0) FROM hour_counts),"
+	          " (SELECT coalesce(sum(rows_rejected), 0) FROM sources),"
+	          " (SELECT page_count FROM pragma_page_count)"
+	          "  * (SELECT page_size FROM pragma_page_size),"
+	          " (SELECT coalesce(max(last_ingest), 0) FROM sources)",
 	    "reading the store");
 	if (rc)
 		return rc;
@@ -650,6 +1280,7 @@ static int sqlite_totals(evc_db *db, evc_store_totals *out, evc_error *err)
 		out->rows_counted = (uint64_t)sqlite3_column_int64(st, 2);
 		out->rows_rejected = (uint64_t)sqlite3_column_int64(st, 3);
 		out->size = (uint64_t)sqlite3_column_int64(st, 4);
+		out->last_ingest = sqlite3_column_int64(st, 5);
 		rc = SQLITE_OK;
 	}
 	sqlite3_finalize(st);
@@ -662,18 +1293,24 @@ static int sqlite_totals(evc_db *db, evc_store_totals *out, evc_error *err)
 #define SOURCE_COLUMNS                                                         \
 	"path, realpath, dev, ino, size, mtime_ns, head_len, head_hash, "      \
 	"offset, prefix_hash, next_line, rows_counted, rows_rejected, "        \
-	"rows_warned, first_ingest, last_ingest"
+	"rows_warned, first_ingest, last_ingest, kind, counted_from, "         \
+	"retracted"
+/* What a store of schema 1 or 2, read as it is, has of them. */
+#define SOURCE_COLUMNS_V2                                                      \
+	"path, realpath, dev, ino, size, mtime_ns, head_len, head_hash, "      \
+	"offset, prefix_hash, next_line, rows_counted, rows_rejected, "        \
+	"rows_warned, first_ingest, last_ingest, 0, -1, 0"
 
 static int sqlite_sources(evc_db *db, bool newest_first, evc_source_row_fn fn,
                           void *payload, evc_error *err)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = prepare_once(db, err, &st,
-	                      newest_first ? "SELECT id, " SOURCE_COLUMNS
-	                                     " FROM sources ORDER BY id DESC"
-	                                   : "SELECT id, " SOURCE_COLUMNS
-	                                     " FROM sources ORDER BY id",
-	                      "reading sources");
+	char sql[512];
+
+	snprintf(sql, sizeof(sql), "SELECT id, %s FROM sources ORDER BY id%s",
+	         db->version >= 3 ? SOURCE_COLUMNS : SOURCE_COLUMNS_V2,
+	         newest_first ? " DESC" : "");
+	int rc = prepare_once(db, err, &st, sql, "reading sources");
 	if (rc)
 		return rc;
 	int frc = EVC_OK;
@@ -697,6 +1334,9 @@ static int sqlite_sources(evc_db *db, bool newest_first, evc_source_row_fn fn,
 		r.rows_warned = (uint64_t)sqlite3_column_int64(st, c++);
 		r.first_ingest = sqlite3_column_int64(st, c++);
 		r.last_ingest = sqlite3_column_int64(st, c++);
+		r.kind = (evc_source_kind)sqlite3_column_int64(st, c++);
+		r.counted_from = sqlite3_column_int64(st, c++);
+		r.retracted = sqlite3_column_int64(st, c++);
 		if (!r.path || !r.realpath) {
 			rc = SQLITE_NOMEM;
 			break;
@@ -704,11 +1344,7 @@ static int sqlite_sources(evc_db *db, bool newest_first, evc_source_row_fn fn,
 		if ((frc = fn(&r, payload)) != EVC_OK)
 			break;
 	}
-	sqlite3_finalize(st);
-	if (frc != EVC_OK)
-		return frc;
-	return rc == SQLITE_DONE ? EVC_OK
-	                         : db_fail(db, err, rc, "reading sources");
+	return end_visit(db, err, st, false, rc, frc, "reading sources");
 }
 
 /* Bind every column of SOURCE_COLUMNS from ?1 on. */
@@ -731,6 +1367,9 @@ static void bind_source(sqlite3_stmt *st, const evc_source_row *r)
 	sqlite3_bind_int64(st, c++, (sqlite3_int64)r->rows_warned);
 	sqlite3_bind_int64(st, c++, r->first_ingest);
 	sqlite3_bind_int64(st, c++, r->last_ingest);
+	sqlite3_bind_int64(st, c++, (sqlite3_int64)r->kind);
+	sqlite3_bind_int64(st, c++, r->counted_from);
+	sqlite3_bind_int64(st, c++, r->retracted);
 }
 
 static int sqlite_source_insert(evc_db *db, evc_source_row *row, evc_error *err)
@@ -740,7 +1379,8 @@ static int sqlite_source_insert(evc_db *db, evc_source_row *row, evc_error *err)
 	if ((rc = prepare(db, err, &db->src_insert,
 	                  "INSERT INTO sources (" SOURCE_COLUMNS
 	                  ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-	                  "?10, ?11, ?12, ?13, ?14, ?15, ?16)")))
+	                  "?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
+	                  "?19)")))
 		return rc;
 	bind_source(db->src_insert, row);
 	if ((rc = step_done(db, err, db->src_insert, "adding a source")))
@@ -761,10 +1401,11 @@ static int sqlite_source_update(evc_db *db, const evc_source_row *row,
 	                  "prefix_hash = ?10, next_line = ?11, "
 	                  "rows_counted = ?12, rows_rejected = ?13, "
 	                  "rows_warned = ?14, first_ingest = ?15, "
-	                  "last_ingest = ?16 WHERE id = ?17")))
+	                  "last_ingest = ?16, kind = ?17, counted_from = ?18, "
+	                  "retracted = ?19 WHERE id = ?20")))
 		return rc;
 	bind_source(db->src_update, row);
-	sqlite3_bind_int64(db->src_update, 17, row->id);
+	sqlite3_bind_int64(db->src_update, 20, row->id);
 	return step_done(db, err, db->src_update, "updating a source");
 }
 
@@ -784,11 +1425,23 @@ const evc_backend evc__sqlite_backend = {
     .customer = sqlite_customer,
     .customer_count = sqlite_customer_count,
     .add_hours = sqlite_add_hours,
+    .subtract_hours = sqlite_subtract_hours,
+    .forget = sqlite_forget,
+    .prune = sqlite_prune,
+    .erasure_add = sqlite_erasure_add,
+    .erasures = sqlite_erasures,
+    .reclaim = sqlite_reclaim,
+    .note_ingest = sqlite_note_ingest,
     .hours = sqlite_hours,
-    .all_hours = sqlite_all_hours,
+    .has_days = sqlite_has_days,
+    .day_totals = sqlite_day_totals,
+    .scan_days = sqlite_scan_days,
+    .customer_names = sqlite_customer_names,
+    .scan_hours = sqlite_scan_hours,
     .customers = sqlite_customers,
     .edge_hours = sqlite_edge_hours,
     .totals = sqlite_totals,
+    .integrity = sqlite_integrity,
     .sources = sqlite_sources,
     .source_insert = sqlite_source_insert,
     .source_update = sqlite_source_update,

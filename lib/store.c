@@ -92,16 +92,37 @@ EVC_EXPORT void evc_close(evc_store *store)
 	free(store);
 }
 
-void evc__store_lock(evc_store *store)
+void evc__store_enter(evc_store *store)
 {
 	/* Only the thread running an ingest (and so its callbacks) sees the
 	 * flag set: a handle is used by one thread at a time. */
 	if (store->ingesting)
 		pthread_mutex_lock(&store->use);
+	evc__clear_error(&store->err);
 }
 
-void evc__store_unlock(evc_store *store)
+void evc__store_leave(evc_store *store)
 {
 	if (store->ingesting)
 		pthread_mutex_unlock(&store->use);
+}
+
+int evc__writer_enter(evc_store *store, const char *name)
+{
+	if (store->ingesting)
+		return evc__fail(&store->err, EVC_EBUSY,
+		                 "%s: an ingest is already running on this "
+		                 "store handle (called from its callback?)",
+		                 name);
+	if (!(store->flags & EVC_OPEN_READWRITE))
+		return evc__fail(&store->err, EVC_EREADONLY,
+		                 "%s: store %s is opened read-only", name,
+		                 store->path);
+	store->ingesting = true;
+	return EVC_OK;
+}
+
+void evc__writer_leave(evc_store *store)
+{
+	store->ingesting = false;
 }

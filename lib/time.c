@@ -86,10 +86,12 @@ static int parse_date(const char *s, int64_t *days, const char **why)
 }
 
 static int parse_ts(const char *s, size_t len, unsigned flags,
-                    evc_date_cache *cache, int64_t *out, const char **why)
+                    evc_date_cache *cache, int64_t *out, const char **why,
+                    bool *has_offset)
 {
 	int hh = 0, mm = 0, ss = 0;
 	int64_t off = 0, days;
+	bool offset = false;
 	size_t pos;
 	int rc;
 
@@ -142,6 +144,7 @@ static int parse_ts(const char *s, size_t len, unsigned flags,
 
 	if (pos < len) {
 		const char c = s[pos];
+		offset = true;
 		if (c == 'Z' || c == 'z') {
 			pos++;
 		} else if (c == '+' || c == '-') {
@@ -175,7 +178,10 @@ static int parse_ts(const char *s, size_t len, unsigned flags,
 
 done:;
 	const int64_t t = days * 86400 + hh * 3600 + mm * 60 + ss - off;
-	if (t < EVC_TIME_MIN || t > EVC_TIME_MAX)
+	if (has_offset)
+		*has_offset = offset;
+	/* A wall time is checked once it is an instant. */
+	if ((offset || !has_offset) && (t < EVC_TIME_MIN || t > EVC_TIME_MAX))
 		FAIL("time out of range (years 0000 to 9999 UTC)");
 	*out = t;
 	return EVC_OK;
@@ -184,13 +190,19 @@ done:;
 int evc__parse_ts(const char *s, size_t len, unsigned flags, int64_t *out,
                   const char **why)
 {
-	return parse_ts(s, len, flags, NULL, out, why);
+	return parse_ts(s, len, flags, NULL, out, why, NULL);
 }
 
 int evc__parse_ts_cached(const char *s, size_t len, evc_date_cache *cache,
                          int64_t *out, const char **why)
 {
-	return parse_ts(s, len, 0, cache, out, why);
+	return parse_ts(s, len, 0, cache, out, why, NULL);
+}
+
+int evc__parse_ts_wall(const char *s, size_t len, int64_t *out,
+                       bool *has_offset, const char **why)
+{
+	return parse_ts(s, len, EVC_TS_ALLOW_DATE, NULL, out, why, has_offset);
 }
 
 EVC_EXPORT int evc_parse_time(const char *str, int64_t *out)

@@ -53,3 +53,19 @@ bool evc__utf8_valid(const unsigned char *s, size_t len)
 			return false;
 	return true;
 }
+
+enum evc_unprintable evc__utf8_unprintable(const unsigned char *s, size_t len)
+{
+	uint32_t cp;
+
+	for (size_t i = 0, n; i < len; i += n) {
+		if ((n = evc__utf8_seq(s + i, len - i, &cp)) == 0)
+			return EVC_NOT_UTF8;
+		if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
+			return EVC_CONTROL;
+		if ((cp >= 0x202a && cp <= 0x202e) ||
+		    (cp >= 0x2066 && cp <= 0x2069))
+			return EVC_BIDI_CONTROL;
+	}
+	return EVC_PRINTABLE;
+}

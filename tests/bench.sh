@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 #
-# The performance benchmark of issue 5: ingest speed against `wc -l` on the
-# same file in the same run, peak memory, store size, and query latency.
+# The performance benchmark: ingest speed against `wc -l` on the
+# same file in the same run, peak memory, store size, query latency, and
+# counts in zones against hourly and against DuckDB.
 #
-# Usage: bench.sh EVCOUNT_CLI GEN_EVENTS BENCH_QUERY
+# Usage: bench.sh EVCOUNT_CLI GEN_EVENTS BENCH_QUERY BENCH_COUNTS
 #
 # Environment:
 #   BENCH_ROWS         rows of the generated input (default 10000000)
@@ -14,20 +15,25 @@
 #                      with the same row count is reused)
 #   BENCH_QUERY_ITERS  evc_hourly calls per latency figure (default 2000)
 #   BENCH_CLI_RUNS     evcount-cli hourly runs to time (default 50)
+#   DUCKDB_NODE_MODULES  a directory holding node_modules/@duckdb/node-api;
+#                      default: installed with npm into BENCH_DIR/duckdb
+#                      (the peer is skipped, saying so, without node/npm)
 #
 # Needs GNU time as /usr/bin/time (Debian package `time`) for peak RSS, and
 # uses hyperfine for the whole-process query time when it is installed.
 # Machines are noisy: compare ratios taken in one run, not seconds across
 # runs. Targets: ingest <= 10x wc -l, peak RSS <= 64 MB, store <= 32 MB for
 # 10M rows, evc_hourly p50 < 20 us (24 h) and < 1 ms (1 year), evcount-cli
-# hourly < 5 ms.
+# hourly < 5 ms; evc_counts in zones within 1.5x of evc_hourly over the
+# same span, and all customers or the top 10 over 30 days faster than
+# DuckDB from its own per-minute table.
 set -euo pipefail
 
-if [ $# -ne 3 ]; then
-	echo "usage: bench.sh EVCOUNT_CLI GEN_EVENTS BENCH_QUERY" >&2
+if [ $# -ne 4 ]; then
+	echo "usage: bench.sh EVCOUNT_CLI GEN_EVENTS BENCH_QUERY BENCH_COUNTS" >&2
 	exit 2
 fi
-cli=$1 gen=$2 query=$3
+cli=$1 gen=$2 query=$3 counts=$4
 rows=${BENCH_ROWS:-10000000}
 iters=${BENCH_QUERY_ITERS:-2000}
 cli_runs=${BENCH_CLI_RUNS:-50}
@@ -139,3 +145,38 @@ else
 			v[int((NR + 1) / 2)] / 1000, v[int(NR * 0.9)] / 1000, NR
 	}'
 fi
+
+# Counts in zones, each against evc_hourly over the same span, call for
+# call; then all customers and the top 10 over the 30 days.
+echo "evc_counts, heaviest customer, against evc_hourly in the same run:"
+"$counts" "$db" "$heavy" 2021-03-01 "$((iters / 10 > 50 ? iters / 10 : 50))" |
+	tee "$dir/counts.out"
+
+# The peer: DuckDB over its own per-minute table of the same counts.
+duck=${DUCKDB_NODE_MODULES:-$dir/duckdb}
+if ! command -v node >/dev/null; then
+	echo "duckdb: skipped (node not found)"
+	exit 0
+fi
+if [ ! -d "$duck/node_modules/@duckdb/node-api" ]; then
+	if ! command -v npm >/dev/null ||
+		! npm install --prefix "$duck" --no-audit --no-fund --silent \
+			@duckdb/node-api@1.5.6-r.1 >"$dir/npm.log" 2>&1; then
+		echo "duckdb: skipped (npm could not install @duckdb/node-api:" \
+			"$(tail -n 1 "$dir/npm.log" 2>/dev/null))"
+		exit 0
+	fi
+fi
+"$cli" --db "$db" export --format csv --epoch >"$dir/minutes.csv"
+DUCKDB_NODE_MODULES=$duck node "$(dirname "$0")/bench-duckdb.mjs" \
+	"$dir/minutes.csv" 2021-03-01 10 | tee "$dir/duckdb.out"
+for q in all-30d-day top10-30d-day; do
+	ours=$(awk -v q="$q" '$1 == q { for (i = 1; i <= NF; i++)
+		if ($i == "p50") print $(i + 1) }' "$dir/counts.out")
+	theirs=$(awk -v q="$q:" '$2 == q { for (i = 1; i <= NF; i++)
+		if ($i == "p50") print $(i + 1) }' "$dir/duckdb.out")
+	awk -v q="$q" -v a="$ours" -v b="$theirs" 'BEGIN {
+		printf "%s: evcount %.2f ms, DuckDB %.2f ms: %.1fx faster " \
+			"(target > 1x)\n", q, a, b, b / a
+	}'
+done

@@ -19,23 +19,12 @@ if [ $# -lt 1 ]; then
 	echo "usage: $0 PATH-TO-evcount-cli [SOURCE-ROOT]" >&2
 	exit 2
 fi
-CLI=$1
-case $CLI in
-/*) ;;
-*) CLI=$PWD/$CLI ;;
-esac
+# shellcheck source=tests/harness.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/harness.sh"
+CLI=$(abspath "$1")
 # Under `meson test --setup valgrind`, the CLI runs under memcheck.
-[ -z "${EVC_MEMCHECK:-}" ] || CLI=$("$EVC_MEMCHECK" --shim "$CLI") || exit 1
-
-T=$(mktemp -d "${TMPDIR:-/tmp}/evcount-cli-test.XXXXXX") || exit 1
-trap 'rm -rf "$T"' EXIT
-cd "$T" || exit 1
-# The default store must come from the test, never from the caller.
-unset EVCOUNT_DB
-
-passed=0
-failed=0
-skipped=0
+CLI=$(memcheck_shim "$CLI") || exit 1
+harness_start cli-test
 
 # ---- harness ----------------------------------------------------------------
 
@@ -44,35 +33,6 @@ skipped=0
 run() {
 	"$CLI" "$@" <"${IN:-/dev/null}" >"$T/out" 2>"$T/err"
 	rc=$?
-}
-
-# A case collects the failed expectations in $why and is reported by done_.
-case_() {
-	name=$1
-	why=
-}
-
-bad() {
-	why+="    $1"$'\n'
-}
-
-done_() {
-	if [ -z "$why" ]; then
-		passed=$((passed + 1))
-		echo "ok - $name"
-	else
-		failed=$((failed + 1))
-		echo "FAIL - $name"
-		printf '%s' "$why"
-		echo "    last exit status: $rc"
-		sed 's/^/    stdout: /' "$T/out" | head -n 30
-		sed 's/^/    stderr: /' "$T/err" | head -n 30
-	fi
-}
-
-skip() {
-	skipped=$((skipped + 1))
-	echo "skip - $1: $2"
 }
 
 rc_is() {
@@ -1017,6 +977,168 @@ else
 	skip "progress bar" "script(1) cannot run"
 fi
 
+# ---- counts -----------------------------------------------------------------
+
+# n1 straddles New York's changes of 2021: 04:59Z on 14 March is 23:59 EST
+# of the 13th, 05:00Z midnight of the 14th, 03:59:59Z on the 15th 23:59:59
+# EDT of the 14th (a 23-hour day), 04:00Z midnight of the 15th; 05:30Z and
+# 06:30Z on 7 November are both 01:30 local, before and after the clocks
+# go back. n2 and n3 tie with one event each.
+cat >zones.csv <<EOF
+n1,click,$(uuid 101),2021-03-14 04:59:00+00
+n1,click,$(uuid 102),2021-03-14 05:00:00+00
+n1,click,$(uuid 103),2021-03-15 03:59:59+00
+n1,click,$(uuid 104),2021-03-15 04:00:00+00
+n1,click,$(uuid 105),2021-11-07 05:30:00+00
+n1,click,$(uuid 106),2021-11-07 06:30:00+00
+n2,click,$(uuid 107),2021-03-14 06:00:00+00
+n3,click,$(uuid 108),2021-03-14 06:00:00+00
+EOF
+NY=(--tz America/New_York)
+
+case_ "counts: a 23-hour day in New York"
+run --db zones.db ingest zones.csv
+rc_is 0
+run --db zones.db counts --customer-id n1 --start 2021-03-13 --end 2021-03-16 \
+	--bucket day "${NY[@]}" --format csv
+rc_is 0
+out_is 'customer_id,start,end,count,partial
+n1,2021-03-13T00:00:00-05:00,2021-03-14T00:00:00-05:00,1,0
+n1,2021-03-14T00:00:00-05:00,2021-03-15T00:00:00-04:00,2,0
+n1,2021-03-15T00:00:00-04:00,2021-03-16T00:00:00-04:00,1,0'
+err_empty
+done_
+
+case_ "counts: the repeated hour of a fall-back is one two-hour bucket"
+run --db zones.db counts --customer-id n1 --start 2021-11-07T00:00:00 \
+	--end 2021-11-07T03:00:00 "${NY[@]}" --format csv
+rc_is 0
+out_is 'customer_id,start,end,count,partial
+n1,2021-11-07T00:00:00-04:00,2021-11-07T01:00:00-04:00,0,0
+n1,2021-11-07T01:00:00-04:00,2021-11-07T02:00:00-05:00,2,0
+n1,2021-11-07T02:00:00-05:00,2021-11-07T03:00:00-05:00,0,0'
+done_
+
+case_ "counts: hours of a half-hour zone"
+run --db zones.db counts --customer-id n1 --start 2021-03-14T04:30:00Z \
+	--end 2021-03-14T06:00:00Z --tz Asia/Kolkata --format csv
+rc_is 0
+out_is 'customer_id,start,end,count,partial
+n1,2021-03-14T10:00:00+05:30,2021-03-14T11:00:00+05:30,2,0
+n1,2021-03-14T11:00:00+05:30,2021-03-14T12:00:00+05:30,0,1'
+done_
+
+case_ "counts: a fixed offset is a zone"
+run --db zones.db counts --customer-id n1 --start 2021-03-14T04:30:00Z \
+	--end 2021-03-14T06:00:00Z --tz +05:30 --format csv
+rc_is 0
+out_is 'customer_id,start,end,count,partial
+n1,2021-03-14T10:00:00+05:30,2021-03-14T11:00:00+05:30,2,0
+n1,2021-03-14T11:00:00+05:30,2021-03-14T12:00:00+05:30,0,1'
+done_
+
+case_ "counts: bounds without an offset are the zone's wall clock"
+# Midnight of the 14th in New York is 05:00Z: the event at 04:59Z is out.
+run --db zones.db counts --customer-id n1 --start 2021-03-14 \
+	--end 2021-03-14T01:00:00 --bucket all "${NY[@]}" --format csv
+rc_is 0
+out_is 'customer_id,start,end,count,partial
+n1,2021-03-14T00:00:00-05:00,2021-03-14T01:00:00-05:00,1,0'
+done_
+
+case_ "counts: week buckets start on Monday, month buckets on the 1st"
+run --db zones.db counts --customer-id n1 --start 2021-03-01 --end 2021-03-29 \
+	--bucket week "${NY[@]}" --format csv --sparse
+rc_is 0
+out_is 'customer_id,start,end,count,partial
+n1,2021-03-08T00:00:00-05:00,2021-03-15T00:00:00-04:00,3,0
+n1,2021-03-15T00:00:00-04:00,2021-03-22T00:00:00-04:00,1,0'
+run --db zones.db counts --customer-id n1 --start 2021-01-01 --end 2022-01-01 \
+	--bucket month "${NY[@]}" --format csv --sparse
+rc_is 0
+out_is 'customer_id,start,end,count,partial
+n1,2021-03-01T00:00:00-05:00,2021-04-01T00:00:00-04:00,4,0
+n1,2021-11-01T00:00:00-04:00,2021-12-01T00:00:00-05:00,2,0'
+done_
+
+case_ "counts: a bucket cut by the range is partial, its boundaries kept"
+run --db zones.db counts --customer-id n1 --start 2021-03-14T05:00:00Z \
+	--end 2021-03-14T05:30:00Z --format csv
+rc_is 0
+out_is 'customer_id,start,end,count,partial
+n1,2021-03-14T05:00:00Z,2021-03-14T06:00:00Z,1,1'
+done_
+
+case_ "counts: several customers in the order given, unknown ones zero"
+run --db zones.db counts --customer-id n3 --customer-id zz --customer-id n1 \
+	--start 2021-03-14T06:00:00Z --end 2021-03-14T07:00:00Z --format json
+rc_is 0
+out_is '{"start":"2021-03-14T06:00:00Z","end":"2021-03-14T07:00:00Z","bucket":"hour","tz":"UTC","customers":[{"customer_id":"n3","total":1,"buckets":[{"start":"2021-03-14T06:00:00Z","end":"2021-03-14T07:00:00Z","count":1,"partial":false}]},{"customer_id":"zz","total":0,"buckets":[{"start":"2021-03-14T06:00:00Z","end":"2021-03-14T07:00:00Z","count":0,"partial":false}]},{"customer_id":"n1","total":0,"buckets":[{"start":"2021-03-14T06:00:00Z","end":"2021-03-14T07:00:00Z","count":0,"partial":false}]}]}'
+done_
+
+case_ "counts: --all-customers by id, --sparse leaves out the silent ones"
+run --db zones.db counts --all-customers --start 2021-03-14T06:00:00Z \
+	--end 2021-03-14T07:00:00Z --format csv
+rc_is 0
+out_is 'customer_id,start,end,count,partial
+n1,2021-03-14T06:00:00Z,2021-03-14T07:00:00Z,0,0
+n2,2021-03-14T06:00:00Z,2021-03-14T07:00:00Z,1,0
+n3,2021-03-14T06:00:00Z,2021-03-14T07:00:00Z,1,0'
+run --db zones.db counts --all-customers --start 2021-03-14T06:00:00Z \
+	--end 2021-03-14T07:00:00Z --format csv --sparse
+out_is 'customer_id,start,end,count,partial
+n2,2021-03-14T06:00:00Z,2021-03-14T07:00:00Z,1,0
+n3,2021-03-14T06:00:00Z,2021-03-14T07:00:00Z,1,0'
+done_
+
+case_ "counts: --top, largest first, ties by id"
+run --db zones.db counts --all-customers --top 2 --start 2021-03-14 \
+	--end 2021-03-15 --bucket all --format csv
+rc_is 0
+out_is 'customer_id,start,end,count,partial
+n1,2021-03-14T00:00:00Z,2021-03-15T00:00:00Z,2,0
+n2,2021-03-14T00:00:00Z,2021-03-15T00:00:00Z,1,0'
+done_
+
+case_ "counts: the table has a block per customer"
+run --db zones.db counts --customer-id n1 --customer-id n2 \
+	--start 2021-11-07T01:00:00 --end 2021-11-07T02:00:00 "${NY[@]}" \
+	--format table
+rc_is 0
+out_is 'customer n1
+start                      end                        count  partial
+2021-11-07T01:00:00-04:00  2021-11-07T02:00:00-05:00      2
+total                                                     2
+
+customer n2
+start                      end                        count  partial
+2021-11-07T01:00:00-04:00  2021-11-07T02:00:00-05:00      0
+total                                                     0'
+done_
+
+case_ "counts: refused queries print nothing on stdout"
+run --db zones.db counts --customer-id n1 "${DAY[@]}" --bucket 7m
+usage_error 'bucket width "7m" does not divide a day'
+run --db zones.db counts --customer-id n1 "${DAY[@]}" --bucket fortnight
+usage_error 'fortnight'
+run --db zones.db counts --customer-id n1 "${DAY[@]}" --tz Mars/Base
+usage_error 'unknown time zone "Mars/Base"'
+run --db zones.db counts --customer-id n1 --all-customers "${DAY[@]}"
+usage_error 'one or the other'
+run --db zones.db counts "${DAY[@]}"
+usage_error 'missing --customer-id'
+run --db zones.db counts --all-customers --top 0 "${DAY[@]}"
+usage_error '--top'
+run --db zones.db counts --all-customers --start 0001-01-01 \
+	--end 9999-01-01 --bucket minute
+usage_error 'range too wide'
+done_
+
+case_ "hourly takes one customer"
+run --db zones.db hourly --customer-id n1 --customer-id n2 "${DAY[@]}"
+usage_error 'customer'
+done_
+
 # ---- usage errors -----------------------------------------------------------
 
 case_ "unknown option"
@@ -1318,9 +1440,4 @@ out_has '^  customers  '
 out_has '^  stats  '
 done_
 
-total=$((passed + failed))
-if [ "$skipped" -gt 0 ]; then
-	echo "($skipped skipped)"
-fi
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ] && [ "$total" -gt 0 ]
+harness_finish

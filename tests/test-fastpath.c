@@ -158,6 +158,19 @@ static const char *naive_customer(const unsigned char *p, size_t len)
 			return "control character in customer id";
 	if (!naive_utf8(p, len))
 		return "customer id is not valid UTF-8";
+	/* C1 controls U+0080-U+009F are C2 80 to C2 9F; the bidirectional
+	 * embeddings and overrides U+202A-U+202E are E2 80 AA to E2 80 AE,
+	 * the isolates U+2066-U+2069 E2 81 A6 to E2 81 A9. */
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (p[i] == 0xc2 && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f)
+			return "control character in customer id";
+		if (i + 2 < len && p[i] == 0xe2 &&
+		    ((p[i + 1] == 0x80 && p[i + 2] >= 0xaa &&
+		      p[i + 2] <= 0xae) ||
+		     (p[i + 1] == 0x81 && p[i + 2] >= 0xa6 &&
+		      p[i + 2] <= 0xa9)))
+			return "bidirectional control character in customer id";
+	}
 	return NULL;
 }
 
@@ -208,13 +221,60 @@ START_TEST(customer_every_byte_change)
 }
 END_TEST
 
+/* C1 controls and bidirectional overrides are refused as control
+ * characters are; their neighbours in the code space are letters like any
+ * other. */
+START_TEST(customer_c1_and_bidi_controls)
+{
+	static const struct {
+		const char *id;
+		const char *why; /* NULL: counted */
+	} cases[] = {
+	    {"a\xc2\x80", "control character in customer id"},  /* U+0080 */
+	    {"a\xc2\x85z", "control character in customer id"}, /* NEL */
+	    {"\xc2\x9f", "control character in customer id"},   /* U+009F */
+	    {"\xc2\xa0", NULL},                                 /* NBSP */
+	    {"x\xe2\x80\xaa", "bidirectional control character in customer id"},
+	    {"x\xe2\x80\xae" "1",
+	     "bidirectional control character in customer id"},
+	    {"\xe2\x81\xa6", "bidirectional control character in customer id"},
+	    {"\xe2\x81\xa9", "bidirectional control character in customer id"},
+	    {"\xe2\x80\xa9", NULL}, /* U+2029, no override */
+	    {"\xe2\x80\xaf", NULL}, /* U+202F */
+	    {"\xe2\x81\xa5", NULL}, /* U+2065 */
+	    {"\xe2\x81\xaa", NULL}, /* U+206A */
+	};
+	char reason[EVC_REASON_MAX];
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		const unsigned char *id = (const unsigned char *)cases[k].id;
+		const size_t len = strlen(cases[k].id);
+		check_customer_case(id, len);
+		evc_csv_record rec = {.n_fields = 4};
+		int64_t minute;
+		const char *warn;
+		rec.field[0] = (evc_csv_field){cases[k].id, len};
+		rec.field[1] = (evc_csv_field){"x", 1};
+		rec.field[2] = (evc_csv_field){"x", 1};
+		rec.field[3] = (evc_csv_field){"2021-03-01T00:00:00Z", 20};
+		const char *got =
+		    evc__check_row(&rec, &minute, &warn, reason, NULL);
+		if (cases[k].why)
+			ck_assert_msg(got && strcmp(got, cases[k].why) == 0,
+			              "case %zu: %s", k, got ? got : "counted");
+		else
+			ck_assert_msg(!got, "case %zu: %s", k, got);
+	}
+}
+END_TEST
+
 START_TEST(customer_random)
 {
 	/* Printable ASCII, controls, DEL and the UTF-8 lead and
 	 * continuation bytes that make valid and invalid sequences. */
 	static const unsigned char pool[] = {
-	    'a',  'Z',  '0',  ' ',  '~',  0x00, 0x1f, 0x7f, 0x80, 0xbf,
-	    0xc0, 0xc2, 0xdf, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff,
+	    'a',  'Z',  '0',  ' ',  '~',  0x00, 0x1f, 0x7f, 0x80, 0x85,
+	    0x9f, 0xa0, 0xbf, 0xc0, 0xc2, 0xdf, 0xe0, 0xe2, 0x81, 0xa6,
+	    0xa9, 0xaa, 0xae, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff,
 	};
 	unsigned char id[300];
 	uint64_t st = 11;
@@ -643,6 +703,7 @@ static Suite *fastpath_suite(void)
 	tc = tcase_create("customer");
 	tcase_add_test(tc, customer_every_byte_change);
 	tcase_add_test(tc, customer_random);
+	tcase_add_test(tc, customer_c1_and_bidi_controls);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("csv");

@@ -20,12 +20,8 @@ if [ $# -lt 1 ]; then
 	echo "usage: $0 PATH-TO-evcount-cli [SOURCE-ROOT [GEN-EVENTS ORACLE]]" >&2
 	exit 2
 fi
-abspath() {
-	case $1 in
-	/*) printf '%s' "$1" ;;
-	*) printf '%s' "$PWD/$1" ;;
-	esac
-}
+# shellcheck source=tests/harness.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/harness.sh"
 CLI=$(abspath "$1")
 GEN=
 ORACLE=
@@ -34,23 +30,14 @@ if [ $# -ge 4 ]; then
 	ORACLE=$(abspath "$4")
 fi
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/evcount-hostile-test.XXXXXX") || exit 1
 bg=
 cleanup() {
 	[ -z "$bg" ] || kill -KILL "$bg" 2>/dev/null
-	chmod -R u+rwX "$T" 2>/dev/null
-	rm -rf "$T"
 }
-trap cleanup EXIT
-cd "$T" || exit 1
-unset EVCOUNT_DB
+harness_start hostile-test
 
 # Byte-exact fixtures: no locale may turn a byte into a character.
 export LC_ALL=C
-
-passed=0
-failed=0
-skipped=0
 
 RSS_LIMIT_KB=$((64 * 1024))
 TIME_CMD=
@@ -65,7 +52,7 @@ fi
 # run (which catch hangs, not slowness) triple.
 slow=1
 if [ -n "${EVC_MEMCHECK:-}" ]; then
-	CLI=$("$EVC_MEMCHECK" --shim "$CLI") || exit 1
+	CLI=$(memcheck_shim "$CLI") || exit 1
 	RSS_LIMIT_KB=
 	slow=3
 fi
@@ -78,34 +65,6 @@ elif [ -z "$RSS_LIMIT_KB" ]; then
 fi
 
 # ---- harness ----------------------------------------------------------------
-
-case_() {
-	name=$1
-	why=
-}
-
-bad() {
-	why+="    $1"$'\n'
-}
-
-done_() {
-	if [ -z "$why" ]; then
-		passed=$((passed + 1))
-		echo "ok - $name"
-	else
-		failed=$((failed + 1))
-		echo "not ok - $name"
-		printf '%s' "$why"
-		echo "    last exit status: $rc"
-		sed 's/^/    stdout: /' "$T/out" | head -n 10
-		sed 's/^/    stderr: /' "$T/err" | cut -c 1-300 | head -n 15
-	fi
-}
-
-skip() {
-	skipped=$((skipped + 1))
-	echo "ok - # SKIP $1: $2"
-}
 
 # run SECONDS ARG...: run the CLI under `timeout`, stdin from /dev/null
 # unless IN names a file; leaves the exit status in $rc, the peak RSS in KB
@@ -591,9 +550,48 @@ done_
 case_ "a store of a newer schema: refused, named, not modified"
 cp base.db newer.db
 # user_version, a big-endian 32-bit integer at offset 60 of the header.
-printf '\0\0\0\2' | dd of=newer.db bs=1 seek=60 conv=notrunc status=none
-store_fault newer.db 'schema version 2'
+printf '\0\0\0\4' | dd of=newer.db bs=1 seek=60 conv=notrunc status=none
+store_fault newer.db 'schema version 4'
 done_
+
+case_ "check: a sound store passes"
+run 30 --db base.db check
+rc_is 0
+err_has '^evcount-cli: check: no problem found$'
+[ "$(cat "$T/out")" = "customer_id,hour,source_id,problem" ] || bad "stdout: $(head -c 300 "$T/out")"
+done_
+
+# Damage that still decodes: a total one more than its minutes, edited
+# with SQLite's own shell behind evcount's back.
+if command -v sqlite3 >/dev/null; then
+	case_ "check: a total that is not the sum of its minutes, named; queries refuse it"
+	cp base.db damaged.db
+	victim=$(sqlite3 damaged.db "SELECT c.name FROM hour_counts h JOIN
+		customers c ON c.id = h.customer ORDER BY h.customer, h.hour LIMIT 1")
+	sqlite3 damaged.db "UPDATE hour_counts SET total = total + 1 WHERE
+		(customer, hour) = (SELECT customer, hour FROM hour_counts
+		ORDER BY customer, hour LIMIT 1)" || bad "sqlite3 failed"
+	run 30 --db damaged.db check
+	rc_is 1
+	[ "$(wc -l <"$T/out")" = 2 ] || bad "not one problem: $(cat "$T/out")"
+	grep -Eq "^$victim,[0-9-]+T[0-9:]+Z,,\"total [0-9]+ is not the sum of its minutes, [0-9]+\"\$" "$T/out" ||
+		bad "problem not named: $(cat "$T/out")"
+	err_has '^evcount-cli: damaged.db: 1 problem found$'
+	run 30 --db damaged.db check --format json
+	rc_is 1
+	grep -q "\"customer_id\":\"$victim\",\"hour\":\"" "$T/out" || bad "json: $(cat "$T/out")"
+	grep -q '"ok":false}$' "$T/out" || bad "json: no ok false"
+	run 30 --db damaged.db export
+	rc_is 1
+	err_has "^evcount-cli: damaged.db: corrupt store: customer $victim, hour [0-9]+: total"
+	done_
+elif [ -n "${CI:-}" ]; then
+	case_ "check: damaged stores"
+	bad "sqlite3 (the shell) not found, and CI is set"
+	done_
+else
+	skip "check: damaged stores" "sqlite3 (the shell) not found"
+fi
 
 # As root permissions do not apply: run as nobody when possible.
 AS=()
@@ -663,5 +661,4 @@ else
 	skip "read-only store file and directory" "root, and cannot run as nobody"
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+harness_finish

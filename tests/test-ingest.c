@@ -147,6 +147,41 @@ START_TEST(header_skipped)
 }
 END_TEST
 
+/* A header line is skipped on line 1 only: appended later, it is a row
+ * like any other, rejected whether the file is ingested whole or in
+ * pieces. */
+START_TEST(header_after_line_1_is_a_row_however_it_arrives)
+{
+	const char *first = ROW("c1") ROW("c2");
+	const char *appended = HEADER ROW("c3");
+	char whole[512];
+	snprintf(whole, sizeof(whole), "%s%s", first, appended);
+	evc_ingest_stats st;
+
+	/* Whole. */
+	evc_store *s = tu_mem_store();
+	ck_assert_int_eq(tu_ingest_str(s, whole, NULL, &st), EVC_OK);
+	ck_assert_uint_eq(st.rows_rejected, 1);
+	ck_assert_uint_eq(st.rows_counted, 3);
+	evc_close(s);
+
+	/* In pieces: the file grows between two ingests. */
+	s = tu_mem_store();
+	const char *path = tu_write_temp_str(first);
+	ck_assert_int_eq(evc_ingest_csv(s, path, NULL, &st), EVC_OK);
+	ck_assert_uint_eq(st.rows_rejected, 0);
+	FILE *f = fopen(path, "a");
+	ck_assert_ptr_nonnull(f);
+	fputs(appended, f);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(evc_ingest_csv(s, path, NULL, &st), EVC_OK);
+	ck_assert_int_eq(st.source, EVC_SOURCE_RESUMED);
+	ck_assert_uint_eq(st.rows_rejected, 1);
+	ck_assert_uint_eq(st.rows_counted, 1);
+	evc_close(s);
+}
+END_TEST
+
 START_TEST(other_first_line_is_a_row)
 {
 	evc_store *s = tu_mem_store();
@@ -1030,6 +1065,7 @@ static Suite *ingest_suite(void)
 	tcase_add_test(tc, rows_counted);
 	tcase_add_test(tc, header_skipped);
 	tcase_add_test(tc, other_first_line_is_a_row);
+	tcase_add_test(tc, header_after_line_1_is_a_row_however_it_arrives);
 	tcase_add_test(tc, quoted_customer_ids_unescaped);
 	tcase_add_test(tc, utf8_customer_ids_accepted);
 	tcase_add_test(tc, customer_id_length_limit);

@@ -71,7 +71,7 @@ START_TEST(all_zero_is_empty_blob)
 	ck_assert(evc__minutes_decode(blob, 0, back));
 	for (int m = 0; m < 60; m++)
 		ck_assert_uint_eq(back[m], 0);
-	ck_assert(evc__minutes_sum(blob, 0, 0, 60, &sum));
+	ck_assert(evc__minutes_sum(blob, 0, 0, 60, &sum, NULL));
 	ck_assert_uint_eq(sum, 0);
 }
 END_TEST
@@ -91,7 +91,7 @@ START_TEST(largest_counts_fit)
 	ck_assert(evc__minutes_decode(blob, len, back));
 	for (int m = 0; m < 60; m++)
 		ck_assert(back[m] == UINT64_MAX);
-	ck_assert(evc__minutes_sum(blob, len, 7, 8, &sum));
+	ck_assert(evc__minutes_sum(blob, len, 7, 8, &sum, NULL));
 	ck_assert(sum == UINT64_MAX);
 }
 END_TEST
@@ -129,7 +129,8 @@ START_TEST(sum_matches_naive)
 			uint64_t want = 0, got = 12345;
 			for (unsigned m = lo; m < hi; m++)
 				want += counts[m];
-			ck_assert(evc__minutes_sum(blob, len, lo, hi, &got));
+			ck_assert(
+			    evc__minutes_sum(blob, len, lo, hi, &got, NULL));
 			ck_assert_msg(got == want, "[%u, %u): %llu != %llu", lo,
 			              hi, (unsigned long long)got,
 			              (unsigned long long)want);
@@ -167,7 +168,7 @@ START_TEST(malformed_blob_rejected)
 	memset(counts, 0, sizeof(counts));
 	ck_assert_msg(!evc__minutes_decode(b->bytes, b->len, counts),
 	              "decode accepted: %s", b->name);
-	ck_assert_msg(!evc__minutes_sum(b->bytes, b->len, 0, 60, &sum),
+	ck_assert_msg(!evc__minutes_sum(b->bytes, b->len, 0, 60, &sum, NULL),
 	              "sum accepted: %s", b->name);
 	/* A merge fails on a malformed blob on either side. */
 	const uint8_t good[] = {0, 1, 30, 2, 59, 3};
@@ -180,6 +181,14 @@ START_TEST(malformed_blob_rejected)
 	                                  out, &len),
 	              "merge accepted on the right: %s", b->name);
 	ck_assert(!evc__minutes_merge(b->bytes, b->len, NULL, 0, out, &len));
+	/* So do a subtraction and a cut. */
+	uint64_t total;
+	ck_assert_msg(
+	    evc__minutes_subtract(b->bytes, b->len, NULL, 0, out, &len) == -1,
+	    "subtract accepted: %s", b->name);
+	ck_assert_msg(
+	    !evc__minutes_keep_from(b->bytes, b->len, 0, out, &len, &total),
+	    "keep_from accepted: %s", b->name);
 }
 END_TEST
 
@@ -240,6 +249,101 @@ START_TEST(merge_matches_unpacked_sum)
 }
 END_TEST
 
+START_TEST(subtract_matches_unpacked_difference)
+{
+	uint64_t a[60], b[60], diff[60];
+	uint8_t pa[EVC_MINUTES_BLOB_MAX], pb[EVC_MINUTES_BLOB_MAX];
+	uint8_t want[EVC_MINUTES_BLOB_MAX], got[EVC_MINUTES_BLOB_MAX + 16];
+	uint64_t st = 555 + (uint64_t)_i;
+
+	/* b takes a random part of each of a's minutes, or all of it. */
+	random_counts(11000 + (uint64_t)_i, a);
+	for (unsigned m = 0; m < 60; m++) {
+		const unsigned how = (unsigned)tu_rand_below(&st, 4);
+		b[m] = how == 0   ? 0
+		       : how == 1 ? a[m]
+		       : a[m]     ? tu_rand(&st) % (a[m] + 1)
+		                  : 0;
+		diff[m] = a[m] - b[m];
+	}
+	const size_t la = evc__minutes_encode(a, pa);
+	const size_t lb = evc__minutes_encode(b, pb);
+	const size_t lw = evc__minutes_encode(diff, want);
+	size_t lg = 9999;
+	memset(got, 0xee, sizeof(got));
+	ck_assert_int_eq(evc__minutes_subtract(pa, la, pb, lb, got, &lg), 0);
+	ck_assert_uint_eq(lg, lw);
+	ck_assert_mem_eq(got, want, lw);
+	ck_assert_uint_le(lg, la);
+	for (size_t k = lg; k < sizeof(got); k++)
+		ck_assert_uint_eq(got[k], 0xee);
+	/* Adding b back gives a. */
+	uint8_t back[EVC_MINUTES_BLOB_MAX];
+	size_t lbk;
+	ck_assert(evc__minutes_merge(got, lg, pb, lb, back, &lbk));
+	ck_assert_uint_eq(lbk, la);
+	ck_assert_mem_eq(back, pa, la);
+}
+END_TEST
+
+START_TEST(subtract_refuses_to_go_below_zero)
+{
+	uint64_t a[60] = {0}, b[60] = {0};
+	uint8_t pa[EVC_MINUTES_BLOB_MAX], pb[EVC_MINUTES_BLOB_MAX];
+	uint8_t out[EVC_MINUTES_BLOB_MAX];
+	size_t lo;
+
+	a[5] = 3;
+	a[40] = 1;
+	/* More than there is in a minute a has. */
+	b[5] = 4;
+	size_t la = evc__minutes_encode(a, pa), lb = evc__minutes_encode(b, pb);
+	ck_assert_int_eq(evc__minutes_subtract(pa, la, pb, lb, out, &lo), 1);
+	/* A minute a does not have, before, between and after its own. */
+	const unsigned missing[] = {0, 6, 59};
+	for (size_t i = 0; i < 3; i++) {
+		memset(b, 0, sizeof(b));
+		b[missing[i]] = 1;
+		lb = evc__minutes_encode(b, pb);
+		ck_assert_int_eq(
+		    evc__minutes_subtract(pa, la, pb, lb, out, &lo), 1);
+	}
+	/* Taking everything leaves the empty blob. */
+	ck_assert_int_eq(evc__minutes_subtract(pa, la, pa, la, out, &lo), 0);
+	ck_assert_uint_eq(lo, 0);
+	/* Malformed either side. */
+	const uint8_t bad[] = {7, 0};
+	ck_assert_int_eq(evc__minutes_subtract(bad, 2, pa, la, out, &lo), -1);
+	ck_assert_int_eq(evc__minutes_subtract(pa, la, bad, 2, out, &lo), -1);
+}
+END_TEST
+
+START_TEST(keep_from_drops_the_earlier_minutes)
+{
+	uint64_t a[60], kept[60];
+	uint8_t pa[EVC_MINUTES_BLOB_MAX], want[EVC_MINUTES_BLOB_MAX];
+	uint8_t got[EVC_MINUTES_BLOB_MAX];
+	const unsigned lo = (unsigned)(_i % 61);
+
+	random_counts(13000 + (uint64_t)_i, a);
+	uint64_t total = 0;
+	for (unsigned m = 0; m < 60; m++) {
+		kept[m] = m >= lo ? a[m] : 0;
+		total += kept[m];
+	}
+	const size_t la = evc__minutes_encode(a, pa);
+	const size_t lw = evc__minutes_encode(kept, want);
+	size_t lg = 9999;
+	uint64_t t = 1;
+	ck_assert(evc__minutes_keep_from(pa, la, lo, got, &lg, &t));
+	ck_assert_uint_eq(lg, lw);
+	ck_assert_mem_eq(got, want, lw);
+	ck_assert_uint_eq(t, total);
+	const uint8_t bad[] = {9, 1, 9, 1};
+	ck_assert(!evc__minutes_keep_from(bad, 4, lo, got, &lg, &t));
+}
+END_TEST
+
 static Suite *minutes_suite(void)
 {
 	Suite *s = suite_create("minutes");
@@ -255,6 +359,12 @@ static Suite *minutes_suite(void)
 
 	tc = tcase_create("merge");
 	tcase_add_loop_test(tc, merge_matches_unpacked_sum, 0, 300);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("subtract");
+	tcase_add_loop_test(tc, subtract_matches_unpacked_difference, 0, 300);
+	tcase_add_test(tc, subtract_refuses_to_go_below_zero);
+	tcase_add_loop_test(tc, keep_from_drops_the_earlier_minutes, 0, 122);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("sum");

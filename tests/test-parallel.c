@@ -220,6 +220,100 @@ START_TEST(abort_while_writing_leaves_nothing)
 }
 END_TEST
 
+/* What an ingest's progress callback sees of its own store. */
+struct peek {
+	evc_store *store;
+	const char *path; /* for the refused nested ingest */
+	unsigned calls;
+	uint64_t last_counted;
+	int nested_rc;
+};
+
+static int count_source(const evc_source_info *src, void *payload)
+{
+	(void)src;
+	(*(unsigned *)payload)++;
+	return 0;
+}
+
+static int count_customer(const evc_customer_info *c, void *payload)
+{
+	(void)c;
+	(*(unsigned *)payload)++;
+	return 0;
+}
+
+/* Called on the caller's thread while the writer thread adds counts: each
+ * call into the store must wait its turn on the connection and see a
+ * store that only grows. */
+static int peek_store(const evc_progress *p, void *payload)
+{
+	struct peek *k = payload;
+	evc_store_summary sum;
+	evc_hourly_result *res;
+	unsigned n = 0;
+
+	k->calls++;
+	ck_assert_int_eq(evc_store_info(k->store, &sum), EVC_OK);
+	ck_assert_uint_ge(sum.rows_counted, k->last_counted);
+	ck_assert_uint_le(sum.rows_counted, p->rows_read);
+	k->last_counted = sum.rows_counted;
+	ck_assert_int_eq(evc_hourly(k->store, "cust03",
+	                            ts("2021-03-01T00:00:00Z"),
+	                            ts("2021-03-04T00:00:00Z"), &res),
+	                 EVC_OK);
+	ck_assert_uint_le(res->total, p->rows_read);
+	evc_hourly_free(res);
+	ck_assert_int_eq(evc_sources(k->store, count_source, &n), EVC_OK);
+	ck_assert_int_eq(evc_customers(k->store, count_customer, &n), EVC_OK);
+	k->nested_rc = evc_ingest_csv(k->store, k->path, NULL, NULL);
+	return 0;
+}
+
+START_TEST(callbacks_call_the_store_during_a_threaded_ingest)
+{
+	static uint32_t counts[N_CUST * MINUTES];
+	size_t len1, len2;
+	memset(counts, 0, sizeof(counts));
+	char *a = make_input(11, counts, &len1);
+	char *b = make_input(12, counts, &len2);
+	/* Past the size from which the ingest runs on three threads. */
+	size_t len = 0;
+	char *csv = malloc(3 * (len1 + len2));
+	ck_assert_ptr_nonnull(csv);
+	for (int k = 0; k < 3; k++) {
+		memcpy(csv + len, a, len1);
+		memcpy(csv + len + len1, b, len2);
+		len += len1 + len2;
+	}
+	ck_assert_uint_gt(len, evc__ingest_threaded_min);
+	for (size_t i = 0; i < N_CUST * MINUTES; i++)
+		counts[i] *= 3;
+	const char *path = tu_write_temp(csv, len);
+	/* Small batches and checkpoints: the writer is busy throughout. */
+	evc__ingest_batch_keys = 300;
+	evc_store *s = tu_mem_store();
+	evc_ingest_options o = EVC_INGEST_OPTIONS_INIT;
+	struct peek k = {.store = s, .path = path};
+	o.checkpoint_bytes = 64 * 1024;
+	o.on_progress = peek_store;
+	o.payload = &k;
+	ck_assert_int_eq(evc_ingest_csv(s, path, &o, NULL), EVC_OK);
+	ck_assert_uint_ge(k.calls, 5);
+	/* An ingest started from a callback is refused, and the one that
+	 * called it goes on. */
+	ck_assert_int_eq(k.nested_rc, EVC_EBUSY);
+	char *got = export_all(s), *want = naive_export(counts);
+	ck_assert_str_eq(got, want);
+	free(got);
+	free(want);
+	evc_close(s);
+	free(csv);
+	free(a);
+	free(b);
+}
+END_TEST
+
 static Suite *parallel_suite(void)
 {
 	Suite *su = suite_create("parallel");
@@ -231,6 +325,11 @@ static Suite *parallel_suite(void)
 	tcase_add_test(tc, hour_sets_split_on_rows);
 	tcase_add_test(tc, hour_sets_split_on_bytes);
 	tcase_add_test(tc, abort_while_writing_leaves_nothing);
+	suite_add_tcase(su, tc);
+
+	tc = tcase_create("callbacks");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, callbacks_call_the_store_during_a_threaded_ingest);
 	suite_add_tcase(su, tc);
 	return su;
 }

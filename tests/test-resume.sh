@@ -4,7 +4,7 @@
 # input, resume, and finally compare every (customer, minute) count with an
 # independent computation (tests/oracle.c) over the whole file.
 #
-# usage: test-resume.sh EVCOUNT_CLI GEN_EVENTS ORACLE [ROUNDS]
+# usage: test-resume.sh EVCOUNT_CLI GEN_EVENTS ORACLE COMMIT_GAP_SO [ROUNDS]
 set -euo pipefail
 
 # The kills land within the first 150 ms of an ingest (about 250 ms).
@@ -14,17 +14,15 @@ set -euo pipefail
 # each of which then takes seconds.
 scale=${EVC_TEST_SCALE:-1}
 kill_window_ms=$((150 * scale))
-cli=$1 gen=$2 oracle=$3
-rounds=${4:-${EVC_RESUME_ROUNDS:-$((12 / scale > 2 ? 12 / scale : 2))}}
+cli=$1 gen=$2 oracle=$3 commit_gap=$4
+rounds=${5:-${EVC_RESUME_ROUNDS:-$((12 / scale > 2 ? 12 / scale : 2))}}
 # Under `meson test --setup valgrind`, the CLI runs under memcheck (gen and
 # oracle are test tools: they are not).
-[ -z "${EVC_MEMCHECK:-}" ] || cli=$("$EVC_MEMCHECK" --shim "$cli")
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-passed=0 failed=0
-
-ok() { passed=$((passed + 1)); echo "ok - $*"; }
-fail() { failed=$((failed + 1)); echo "not ok - $*"; }
+# shellcheck source=tests/harness.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/harness.sh"
+cli=$(memcheck_shim "$cli")
+harness_start resume-test
+tmp=$T
 
 # About 6 MB, mixed offsets and fractions, out of order rows.
 "$gen" --rows 60000 --customers 50 --days 3 --seed 7 -o "$tmp/in.csv"
@@ -47,7 +45,7 @@ check_prefix() { # store, what
 	if cmp -s "$tmp/expect-prefix" "$tmp/got"; then
 		return 0
 	fi
-	fail "$2: counts differ from the checkpointed prefix ($off bytes)"
+	not_ok "$2: counts differ from the checkpointed prefix ($off bytes)"
 	diff "$tmp/expect-prefix" "$tmp/got" | head -5
 	return 1
 }
@@ -72,14 +70,14 @@ for round in $(seq 1 "$rounds"); do
 	done
 	if ! "$cli" --db "$db" ingest --no-progress --checkpoint 128K \
 		"$tmp/in.csv" 2>"$tmp/err"; then
-		fail "round $round: final resume failed: $(cat "$tmp/err")"
+		not_ok "round $round: final resume failed: $(cat "$tmp/err")"
 		continue
 	fi
 	export_counts "$db" >"$tmp/got"
 	if cmp -s "$tmp/expect-all" "$tmp/got" && [ $round_ok = 1 ]; then
 		ok "round $round: resumed after kills, every count equals the oracle"
 	elif [ $round_ok = 1 ]; then
-		fail "round $round: final counts differ from the oracle"
+		not_ok "round $round: final counts differ from the oracle"
 		diff "$tmp/expect-all" "$tmp/got" | head -5
 	fi
 done
@@ -92,34 +90,79 @@ after=$(export_counts "$db" | md5sum)
 if [ "$before" = "$after" ] && grep -q "already ingested: 0 new rows" "$tmp/err"; then
 	ok "a completed ingest is not counted again"
 else
-	fail "re-ingest after resume changed counts: $(cat "$tmp/err")"
+	not_ok "re-ingest after resume changed counts: $(cat "$tmp/err")"
 fi
 
-# Two ingests of the same file at once: the second waits for the store or
-# fails as busy; neither double counts. A rerun completes whatever is left.
-db=$tmp/race.db
-"$cli" --db "$db" ingest --no-progress --checkpoint 64K "$tmp/in.csv" 2>"$tmp/e1" &
-p1=$!
-"$cli" --db "$db" ingest --no-progress --checkpoint 64K "$tmp/in.csv" 2>"$tmp/e2" &
-p2=$!
-r1=0 r2=0
-wait $p1 || r1=$?
-wait $p2 || r2=$?
-bad_exit=0
-for n in 1 2; do
-	r=$([ $n = 1 ] && echo $r1 || echo $r2)
-	if [ "$r" != 0 ] && ! grep -q "busy" "$tmp/e$n"; then
-		bad_exit=1
-		cat "$tmp/e$n"
+# Two ingests of one content at once, under one name or two: the same
+# file, a hard link, a copy, a symbolic link. The second starts at a
+# random instant of the first; each commits every 256 KiB and then pauses
+# 20 ms (commit-gap.c), so that the other can take the write lock between
+# two of its checkpoints, as it may by chance. One may stop as busy;
+# neither may count a byte the other counted: after the race no count
+# exceeds the oracle's, and a rerun of both names completes the store to
+# exactly the oracle's counts.
+race_rounds=$((4 / scale > 1 ? 4 / scale : 1))
+# race_name KIND: the second name of in.csv for KIND.
+race_name() {
+	case $1 in
+	same) printf '%s' "$tmp/in.csv" ;;
+	link) ln -f "$tmp/in.csv" "$tmp/in-link.csv" && printf '%s' "$tmp/in-link.csv" ;;
+	copy) cp "$tmp/in.csv" "$tmp/in-copy.csv" && printf '%s' "$tmp/in-copy.csv" ;;
+	symlink) ln -sf "$tmp/in.csv" "$tmp/in-sym.csv" && printf '%s' "$tmp/in-sym.csv" ;;
+	esac
+}
+# at_most_oracle FILE: every count of FILE is at most the oracle's.
+at_most_oracle() {
+	awk -F, 'NR == FNR { want[$1 "," $2] = $3; next }
+		!(($1 "," $2) in want) || $3 > want[$1 "," $2] { bad = 1 }
+		END { exit bad }' "$tmp/expect-all" "$1"
+}
+for kind in same link copy symlink; do
+	second=$(race_name "$kind")
+	kind_ok=1
+	busy=0
+	for round in $(seq 1 "$race_rounds"); do
+		db=$tmp/race-$kind-$round.db
+		LD_PRELOAD=$commit_gap EVC_TEST_COMMIT_GAP_MS=20 \
+			"$cli" --db "$db" ingest --no-progress --checkpoint 256K \
+			"$tmp/in.csv" 2>"$tmp/e1" &
+		p1=$!
+		ms=$((RANDOM % (300 * scale)))
+		sleep "$((ms / 1000)).$(printf '%03d' $((ms % 1000)))"
+		LD_PRELOAD=$commit_gap EVC_TEST_COMMIT_GAP_MS=20 \
+			"$cli" --db "$db" ingest --no-progress --checkpoint 256K \
+			"$second" 2>"$tmp/e2" &
+		p2=$!
+		r1=0 r2=0
+		wait $p1 || r1=$?
+		wait $p2 || r2=$?
+		for n in 1 2; do
+			r=$([ $n = 1 ] && echo $r1 || echo $r2)
+			[ "$r" = 0 ] && continue
+			if grep -q "busy" "$tmp/e$n"; then
+				busy=$((busy + 1))
+			else
+				kind_ok=0
+				not_ok "race $kind round $round: ingest $n exit $r" "$(head -c 300 "$tmp/e$n")"
+			fi
+		done
+		export_counts "$db" >"$tmp/got"
+		if ! at_most_oracle "$tmp/got"; then
+			kind_ok=0
+			not_ok "race $kind round $round: counted twice (exits $r1, $r2)" \
+				"$(head -c 300 "$tmp/e1") / $(head -c 300 "$tmp/e2")"
+		fi
+		"$cli" --db "$db" ingest --no-progress "$tmp/in.csv" "$second" 2>/dev/null
+		export_counts "$db" >"$tmp/got"
+		if ! cmp -s "$tmp/expect-all" "$tmp/got"; then
+			kind_ok=0
+			not_ok "race $kind round $round: counts differ from the oracle after a rerun"
+		fi
+	done
+	if [ $kind_ok = 1 ]; then
+		ok "two ingests at once, $kind: no double count in $race_rounds rounds ($busy stopped as busy)"
 	fi
 done
-"$cli" --db "$db" ingest --no-progress "$tmp/in.csv" 2>/dev/null
-export_counts "$db" >"$tmp/got"
-if [ $bad_exit = 0 ] && cmp -s "$tmp/expect-all" "$tmp/got"; then
-	ok "two ingests of one file at once: no double count (exits $r1, $r2)"
-else
-	fail "two ingests of one file at once: exits $r1, $r2, counts differ"
-fi
 
 # Two different files into one store at once, with queries running
 # meanwhile: WAL lets readers through while a writer commits.
@@ -142,7 +185,7 @@ export_counts "$db" >"$tmp/got"
 if [ ! -s "$tmp/q-errors" ] && cmp -s "$tmp/expect-both" "$tmp/got"; then
 	ok "queries during an ingest all answered ($queries), counts exact"
 else
-	fail "queries during an ingest: $(head -3 "$tmp/q-errors")"
+	not_ok "queries during an ingest: $(head -3 "$tmp/q-errors")"
 fi
 
 # A file size limit (standing in for a full disk) fails the ingest with a
@@ -162,9 +205,8 @@ if [ $rc = 1 ] && grep -q "^evcount-cli: .*$(basename "$db")" "$tmp/err" &&
 	[ "$before" = "$after" ]; then
 	ok "a full disk fails the ingest (exit 1), committed counts kept"
 else
-	fail "full disk: exit $rc, $(head -2 "$tmp/err")"
+	not_ok "full disk: exit $rc, $(head -2 "$tmp/err")"
 fi
 
 echo "# $kills ingests killed with SIGKILL"
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+harness_finish

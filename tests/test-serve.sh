@@ -6,9 +6,9 @@
 #   test-serve.sh PATH-TO-evcount-cli [SOURCE-ROOT]
 #
 # Starts the server on an ephemeral loopback port over a store built from a
-# fixture written here, and checks that /hourly answers exactly what
-# `hourly --format json` prints, every error status, /metrics and a clean
-# shutdown. The last line is "N passed, M failed"; the exit status is
+# fixture written here, and checks that /hourly and /counts answer exactly
+# what `hourly --format json` and `counts --format json` print, every error
+# status, /metrics and a clean shutdown. The last line is "N passed, M failed"; the exit status is
 # non-zero on any failure.
 
 set -u
@@ -18,56 +18,22 @@ if [ $# -lt 1 ]; then
 	exit 2
 fi
 CLI=$1
-case $CLI in
-/*) ;;
-*) CLI=$PWD/$CLI ;;
-esac
-if ! command -v curl >/dev/null; then
-	echo "curl not found: skipped"
-	exit 77
-fi
+# shellcheck source=tests/harness.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/harness.sh"
+need curl
+CLI=$(abspath "$CLI")
+CLI=$(memcheck_shim "$CLI") || exit 1
 
-# The helpers beside this script, found before it leaves for its temp dir.
-# shellcheck source=tests/serve-lib.sh
-source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/serve-lib.sh"
-
-T=$(mktemp -d "${TMPDIR:-/tmp}/evcount-serve-test.XXXXXX") || exit 1
 pid=
 cleanup() {
 	if [ -n "$pid" ]; then
 		kill -KILL "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	fi
-	rm -rf "$T"
 }
-trap cleanup EXIT
-cd "$T" || exit 1
-unset EVCOUNT_DB EVCOUNT_TOKEN
-
-passed=0
-failed=0
+harness_start serve-test
 
 # ---- harness ----------------------------------------------------------------
-
-case_() {
-	name=$1
-	why=
-}
-
-bad() {
-	why+="    $1"$'\n'
-}
-
-done_() {
-	if [ -z "$why" ]; then
-		passed=$((passed + 1))
-		echo "ok - $name"
-	else
-		failed=$((failed + 1))
-		echo "not ok - $name"
-		printf '%s' "$why"
-	fi
-}
 
 # get PATH [CURL-ARG...]: GET $base/PATH with the token; leaves the status
 # in $code, the body in file body and the headers in file hdr.
@@ -108,6 +74,30 @@ same_as_cli() {
 		--end "$end" --format json $sparse >expect 2>err ||
 		bad "hourly failed: $(cat err)"
 	query "customer_id=$id" "start=$start" "end=$end" "${extra[@]}"
+	[ "$code" = 200 ] || bad "status $code ($(cat body))"
+	cmp -s expect body || bad "body differs from the CLI's:
+      cli:  $(cat expect)
+      http: $(cat body)"
+}
+
+# counts ARG...: GET /counts with each ARG (name=value) URL-encoded.
+counts() {
+	local args=()
+	for a in "$@"; do
+		args+=(--data-urlencode "$a")
+	done
+	get /counts -G "${args[@]}"
+}
+
+# counts_as_cli "CLI-ARG..." ARG...: /counts with the ARGs equals counts
+# --format json with the CLI-ARGs (one word-split string).
+counts_as_cli() {
+	local cli_args=$1
+	shift
+	# shellcheck disable=SC2086
+	"$CLI" --db "$T/db" counts $cli_args --format json >expect 2>err ||
+		bad "counts failed: $(cat err)"
+	counts "$@"
 	[ "$code" = 200 ] || bad "status $code ($(cat body))"
 	cmp -s expect body || bad "body differs from the CLI's:
       cli:  $(cat expect)
@@ -194,6 +184,43 @@ query customer_id=bob start=2021-03-01 end=2021-03-01T12:00:00Z sparse=0
 cmp -s expect body || bad "differs: $(cat body)"
 done_
 
+# ---- /counts equals the CLI ---------------------------------------------------
+
+case_ "/counts: several customers, day buckets in a zone"
+counts_as_cli "--customer-id alice --customer-id bob --customer-id nobody \
+--start 2021-03-01 --end 2021-03-03 --bucket day --tz America/New_York" \
+	customer_id=alice customer_id=bob customer_id=nobody start=2021-03-01 \
+	end=2021-03-03 bucket=day tz=America/New_York
+grep -q '"customer_id":"alice","total":7' body || bad "alice: $(cat body)"
+done_
+
+case_ "/counts: all customers, top, sparse, a fixed offset"
+counts_as_cli "--all-customers --top 2 --start 2021-03-01T10:00:00Z \
+--end 2021-03-01T12:00:00Z --bucket 15m --tz +05:30 --sparse" \
+	all_customers=1 top=2 start=2021-03-01T10:00:00Z \
+	end=2021-03-01T12:00:00Z bucket=15m tz=+05:30 sparse=1
+grep -q '"customers":\[{"customer_id":"alice",' body ||
+	bad "alice is not first: $(cat body)"
+done_
+
+case_ "/counts: a bare all_customers, ids with a quote and non-ASCII"
+counts_as_cli "--all-customers --start 2021-03-01T10:00:00Z \
+--end 2021-03-01T11:00:00Z" all_customers=true start=2021-03-01T10:00:00Z \
+	end=2021-03-01T11:00:00Z
+get '/counts?all_customers&start=2021-03-01T10:00:00Z&end=2021-03-01T11:00:00Z'
+cmp -s expect body || bad "bare all_customers differs: $(cat body)"
+grep -q '"customer_id":"q\\"uote"' body || bad "quote: $(cat body)"
+grep -q '"customer_id":"zoë"' body || bad "zoë: $(cat body)"
+done_
+
+case_ "/counts: bounds without an offset are the zone's wall clock"
+counts_as_cli "--customer-id alice --start 2021-03-01T05:00:00 \
+--end 2021-03-01T07:00:00 --tz America/New_York --bucket all" \
+	customer_id=alice start=2021-03-01T05:00:00 end=2021-03-01T07:00:00 \
+	tz=America/New_York bucket=all
+grep -q '"total":6' body || bad "expected total 6: $(cat body)"
+done_
+
 # ---- errors -------------------------------------------------------------------
 
 case_ "400: missing parameter, named"
@@ -238,8 +265,31 @@ get '/hourly?customer_id=al%00ice&start=2021-03-01&end=2021-03-02'
 expect_error 400 'NUL'
 get '/hourly?customer_id=%ff&start=2021-03-01&end=2021-03-02'
 expect_error 400 'UTF-8'
-query customer_id=alice start=2000-01-01 end=2099-01-01
-expect_error 400 'too wide'
+query customer_id=alice start=0000-01-01 end=2099-01-01
+expect_error 400 'too wide: [0-9]+ hours, at most 1000000 per query'
+done_
+
+case_ "/counts 400: the query's faults, named"
+counts start=2021-03-01 end=2021-03-02
+expect_error 400 'customer_id'
+counts customer_id=alice all_customers=1 start=2021-03-01 end=2021-03-02
+expect_error 400 'one or the other'
+counts customer_id=alice start=2021-03-01 end=2021-03-02 bucket=7m
+expect_error 400 'does not divide a day'
+counts customer_id=alice start=2021-03-01 end=2021-03-02 tz=Mars/Base
+expect_error 400 'unknown time zone'
+counts all_customers=1 top=0 start=2021-03-01 end=2021-03-02
+expect_error 400 'top'
+counts all_customers=maybe start=2021-03-01 end=2021-03-02
+expect_error 400 'all_customers'
+counts customer_id=alice start=2021-03-01 end=2021-03-02 bucket=day bucket=day
+expect_error 400 '\\"bucket\\" given more than once'
+counts all_customers=1 start=0001-01-01 end=9999-01-01 bucket=minute
+expect_error 400 'range too wide'
+get '/counts?customer_id=alice&customer_id=b%00b&start=2021-03-01&end=2021-03-02'
+expect_error 400 'NUL'
+query customer_id=alice start=2021-03-01 end=2021-03-02 bucket=day
+expect_error 400 'unknown parameter \\"bucket\\"'
 done_
 
 case_ "404: unknown path"
@@ -334,6 +384,23 @@ inf=$(metric 'evcount_http_request_duration_seconds_bucket{le="+Inf"}')
 	bad "+Inf bucket $inf differs from _count"
 done_
 
+case_ "/metrics: the store's figures are those of stats, streams included"
+# Two rows more through stdin, a stream: no new source, but counted.
+printf 'carol,INGEST,0c6d1a5e-4b2f-4e1a-9f5e-8f3b2a1c0d11,2021-03-01T10:00:00Z\ncarol,INGEST,0c6d1a5e-4b2f-4e1a-9f5e-8f3b2a1c0d12,2021-03-01T10:01:00Z\n' |
+	"$CLI" --db "$T/db" ingest - 2>err || bad "stdin ingest failed: $(cat err)"
+"$CLI" --db "$T/db" stats --format csv >stats || bad "stats failed"
+IFS=, read -r s_customers s_sources s_counted s_rejected _ < <(sed -n 2p stats)
+get /metrics
+cp body metrics
+[ "$s_counted" = 12 ] || bad "stats counts $s_counted rows, not 12"
+[ "$(metric evcount_store_rows_counted)" = "$s_counted" ] ||
+	bad "rows counted: $(metric evcount_store_rows_counted), stats $s_counted"
+[ "$(metric evcount_store_rows_rejected)" = "$s_rejected" ] ||
+	bad "rows rejected: $(metric evcount_store_rows_rejected), stats $s_rejected"
+[ "$(metric evcount_store_sources)" = "$s_sources" ] || bad "sources"
+[ "$(metric evcount_store_customers)" = "$s_customers" ] || bad "customers"
+done_
+
 # ---- log ----------------------------------------------------------------------
 
 case_ "log: one line per request, never the token"
@@ -356,12 +423,22 @@ done_
 
 # ---- other start-ups ----------------------------------------------------------
 
-case_ "no token: every endpoint open; --quiet; SIGINT"
+case_ "no token: every endpoint open"
 start_server log2 --db "$T/db" serve --listen 127.0.0.1:0 --quiet \
-	--threads 1 || bad "no start: $(cat log2)"
+	--threads 1 --max-response-memory 64K || bad "no start: $(cat log2)"
 wait_ready || bad "not ready"
 code=$(curl -s -o /dev/null -w '%{http_code}' "$base/metrics")
 [ "$code" = 200 ] || bad "/metrics: $code"
+done_
+
+case_ "/counts: a result past --max-response-memory is a 400, smaller ones pass"
+counts all_customers=1 start=2021-03-01 end=2021-03-02 bucket=minute
+expect_error 400 'result too large: more than --max-response-memory'
+counts all_customers=1 start=2021-03-01 end=2021-03-02 bucket=day
+[ "$code" = 200 ] || bad "a day: status $code ($(cat body))"
+done_
+
+case_ "SIGINT, and --quiet logs nothing"
 stop_server INT
 [ "$stop_rc" = 0 ] || bad "SIGINT: exit status $stop_rc"
 grep -v '^listening on ' log2 | grep -q . && bad "--quiet still logs: $(cat log2)"
@@ -415,5 +492,4 @@ rc=$?
 [ $rc = 2 ] || bad "--threads 0: exit $rc"
 done_
 
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+harness_finish

@@ -146,8 +146,8 @@ END_TEST
 
 START_TEST(strerror_distinct)
 {
-	const char *msgs[16];
-	for (int code = 0; code >= -15; code--) {
+	const char *msgs[17];
+	for (int code = 0; code >= EVC_EOFFSET; code--) {
 		const char *m = evc_strerror(code);
 		ck_assert_ptr_nonnull(m);
 		ck_assert_msg(m[0] != '\0', "empty message for %d", code);
@@ -160,7 +160,7 @@ START_TEST(strerror_distinct)
 		msgs[-code] = m;
 	}
 	ck_assert_str_eq(evc_strerror(1), "unknown error");
-	ck_assert_str_eq(evc_strerror(-16), "unknown error");
+	ck_assert_str_eq(evc_strerror(EVC_EOFFSET - 1), "unknown error");
 	ck_assert_str_eq(evc_strerror(12345), "unknown error");
 	ck_assert_str_eq(evc_strerror(INT32_MIN), "unknown error");
 }

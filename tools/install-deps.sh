@@ -12,9 +12,10 @@
 evcount_deps=(
 	meson ninja-build pkg-config # build
 	gcc libc6-dev                # compiler, libc and the ASan/UBSan runtimes
-	libsqlite3-dev               # the store
+	libsqlite3-dev sqlite3       # the store; its shell damages stores in tests
 	libpq-dev postgresql-15      # PostgreSQL stores; their tests start a server
 	check                        # unit tests
+	tzdata                       # time zones: tests/test-tz*.c
 	libmicrohttpd-dev curl       # evcount-cli serve and its tests
 	valgrind                     # meson test --setup valgrind
 	time                         # /usr/bin/time: peak RSS in tests/test-hostile.sh

@@ -1,20 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer harness: the query string of serve's /hourly, checked by
- * serve_parse_hourly() (cli/serve-query.c) as cli-serve.c does for each
- * request, without a server.
+ * libFuzzer harness: the query strings of serve's /hourly and /counts,
+ * checked by serve_parse_hourly() and serve_parse_counts()
+ * (cli/serve-query.c) as cli/serve-http.c does for each request, without a
+ * server.
  *
  * The input is the raw query string. It is split and decoded here as
  * libmicrohttpd does ('&' between arguments, '=' between name and value,
  * '+' is a space, %XX a byte; a name without '=' has a NULL value), then
- * the arguments go through serve_params_add() and serve_parse_hourly().
+ * the arguments go through serve_params_add() and both parsers.
  *
  * Checks: a refusal has a message, which the error body escapes into valid
- * JSON (valid UTF-8, no raw control characters); an acceptance has exactly
- * one customer_id, start and end, no unknown argument, a non-empty UTF-8
- * customer id without NULs, bounds that evc_parse_time() gives and that
- * are ordered once floored, and a range that evc_hourly() accepts in at
- * most HTTP_MAX_BUCKETS buckets.
+ * JSON (valid UTF-8, no raw control characters). An /hourly acceptance has
+ * exactly one customer_id, start and end, no unknown argument, a non-empty
+ * UTF-8 customer id without NULs, bounds that evc_parse_time() gives and
+ * that are ordered once floored, and a range that evc_hourly() answers in
+ * at most EVC_HOURLY_MAX_BUCKETS buckets or refuses as too wide. A /counts
+ * acceptance names customers or all of them (not both), each customer id
+ * non-empty UTF-8 without NULs, ordered bounds, and evc_counts() answers
+ * it or refuses it only for its width or size.
  */
 #include "serve-query.h"
 
@@ -116,12 +120,87 @@ static int64_t floor_to(int64_t t, int64_t unit)
 
 static evc_store *store;
 
+/* A refusal: a message that the error body escapes into valid JSON, as
+ * send_error() writes it. */
+static void check_refusal(const char *err, size_t errsize)
+{
+	const size_t el = strnlen(err, errsize);
+	CHECK(el > 0 && el < errsize);
+	char *body = NULL;
+	size_t bl = 0;
+	FILE *f = open_memstream(&body, &bl);
+	CHECK(f);
+	cli_put_json_string(f, err);
+	CHECK(fclose(f) == 0);
+	CHECK(bl >= 2 && body[0] == '"' && body[bl - 1] == '"');
+	CHECK(valid_utf8((const unsigned char *)body, bl));
+	for (size_t i = 0; i < bl; i++)
+		CHECK((unsigned char)body[i] >= 0x20);
+	free(body);
+}
+
+static int first_only(const evc_customer_counts *c, void *payload)
+{
+	(void)payload;
+	CHECK(c->n_buckets <= EVC_COUNTS_MAX_BUCKETS);
+	CHECK(c->total == 0);
+	return 1;
+}
+
+static void check_counts(const struct serve_params *p, const unsigned *seen,
+                         bool unknown)
+{
+	struct counts_args a;
+	char err[512];
+	memset(err, 0x55, sizeof(err));
+	if (!serve_parse_counts(p, &a, err, sizeof(err))) {
+		check_refusal(err, sizeof(err));
+		return;
+	}
+	CHECK(!unknown);
+	for (int j = 0; j < N_PARAMS; j++)
+		CHECK(seen[j] <= 1 || j == P_CUSTOMER);
+	CHECK(a.all_customers != (a.n_customers > 0));
+	CHECK(a.n_customers <= COUNTS_MAX_CUSTOMERS);
+	for (size_t i = 0; i < a.n_customers; i++) {
+		const size_t cl = strlen(a.customers[i]);
+		CHECK(cl > 0);
+		CHECK(valid_utf8((const unsigned char *)a.customers[i], cl));
+	}
+	CHECK(a.format == FORMAT_JSON && a.bucket && a.tz);
+	CHECK(floor_to(a.start, 60) < floor_to(a.end, 60));
+
+	evc_counts_options o = EVC_COUNTS_OPTIONS_INIT;
+	o.customers = a.all_customers ? NULL : a.customers;
+	o.n_customers = a.n_customers;
+	o.start = a.start;
+	o.end = a.end;
+	o.bucket = a.bucket;
+	o.tz = a.tz;
+	o.top = a.top;
+	o.sparse = a.sparse;
+	const int rc = evc_counts(store, &o, first_only, NULL);
+	/* The zone and bounds were checked: only the width and the size may
+	 * be refused. */
+	CHECK(rc == EVC_OK || rc == EVC_EABORTED || rc == EVC_ERANGE ||
+	      rc == EVC_EINVAL);
+	if (rc == EVC_EINVAL)
+		CHECK(strstr(evc_errmsg(store), "bucket"));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *const names[N_PARAMS] = {"customer_id", "start",
-	                                            "end", "sparse"};
+	static const char *const names[N_PARAMS] = {[P_CUSTOMER] =
+	                                                "customer_id",
+	                                            [P_START] = "start",
+	                                            [P_END] = "end",
+	                                            [P_SPARSE] = "sparse",
+	                                            [P_BUCKET] = "bucket",
+	                                            [P_TZ] = "tz",
+	                                            [P_TOP] = "top",
+	                                            [P_ALL] = "all_customers"};
 	const char *q = (const char *)data;
 	char *keys[MAX_ARGS], *values[MAX_ARGS];
 	size_t n_args = 0;
@@ -170,24 +249,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[512];
 	memset(err, 0x55, sizeof(err));
 	if (!serve_parse_hourly(&p, &a, err, sizeof(err))) {
-		const size_t el = strnlen(err, sizeof(err));
-		CHECK(el > 0 && el < sizeof(err));
-		/* The error body, as send_error() writes it. */
-		char *body = NULL;
-		size_t bl = 0;
-		FILE *f = open_memstream(&body, &bl);
-		CHECK(f);
-		cli_put_json_string(f, err);
-		CHECK(fclose(f) == 0);
-		CHECK(bl >= 2 && body[0] == '"' && body[bl - 1] == '"');
-		CHECK(valid_utf8((const unsigned char *)body, bl));
-		for (size_t i = 0; i < bl; i++)
-			CHECK((unsigned char)body[i] >= 0x20);
-		free(body);
+		check_refusal(err, sizeof(err));
 	} else {
 		CHECK(!unknown);
-		for (int j = 0; j < N_PARAMS; j++)
-			CHECK(seen[j] <= 1 && (j == P_SPARSE || seen[j] == 1));
+		CHECK(seen[P_CUSTOMER] == 1 && seen[P_START] == 1 &&
+		      seen[P_END] == 1 && seen[P_SPARSE] <= 1);
+		/* /counts's parameters are unknown to /hourly. */
+		CHECK(seen[P_BUCKET] + seen[P_TZ] + seen[P_TOP] + seen[P_ALL] ==
+		      0);
 		const size_t cl = strlen(a.customer_id);
 		CHECK(cl == p.len[P_CUSTOMER] && cl > 0);
 		CHECK(valid_utf8((const unsigned char *)a.customer_id, cl));
@@ -202,13 +271,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (seen[P_SPARSE] == 0)
 			CHECK(!a.sparse);
 
+		/* Past the library's one limit, a 400 naming it. */
 		evc_hourly_result *r = NULL;
-		CHECK(evc_hourly(store, a.customer_id, a.start, a.end, &r) ==
-		      EVC_OK);
-		CHECK(r->n_buckets >= 1 && r->n_buckets <= HTTP_MAX_BUCKETS);
-		CHECK(r->total == 0);
+		const int rc =
+		    evc_hourly(store, a.customer_id, a.start, a.end, &r);
+		CHECK(rc == EVC_OK || rc == EVC_ERANGE);
+		if (rc == EVC_OK) {
+			CHECK(r->n_buckets >= 1 &&
+			      r->n_buckets <= EVC_HOURLY_MAX_BUCKETS);
+			CHECK(r->total == 0);
+		} else {
+			CHECK(strstr(evc_errmsg(store), "at most"));
+		}
 		evc_hourly_free(r);
 	}
+	check_counts(&p, seen, unknown);
+	serve_params_free(&p);
 	for (size_t i = 0; i < n_args; i++) {
 		free(keys[i]);
 		free(values[i]);

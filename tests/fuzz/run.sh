@@ -16,7 +16,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
 seconds=${1:-30}
 dir=${EVCOUNT_FUZZ_BUILD:-build-fuzz}
-names=(time csv ingest query)
+names=(time csv ingest query store tz)
 
 if ! command -v clang >/dev/null; then
 	echo "fuzz: clang not found; skipped" >&2
@@ -42,7 +42,7 @@ if [[ -e $dir/meson-private/coredata.dat ]]; then
 else
 	CC=clang meson setup "$dir" "${opts[@]}" >/dev/null
 fi
-targets=()
+targets=(tests/fuzz/store-seeds)
 for n in "${names[@]}"; do
 	targets+=("tests/fuzz/fuzz-$n")
 done
