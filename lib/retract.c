@@ -445,7 +445,8 @@ static int retract(struct retraction *x, const char *const *paths,
 	int rc;
 
 	for (size_t f = 0; f < x->n_files; f++) {
-		if ((rc = evc__input_open(&x->in[f], paths[f], &store->err)))
+		if ((rc = evc__input_open(&x->in[f], paths[f], &store->err)) ||
+		    (rc = evc__input_qualify(be, &x->in[f], &store->err)))
 			return rc;
 		if (x->in[f].size == UINT64_MAX)
 			return evc__fail(&store->err, EVC_EINVAL,

@@ -332,9 +332,12 @@ out:
 /* A store that many machines reach knows a file by host and path: the
  * same path on another machine is another file (its copies are still
  * found by content). */
-static int qualify_realpath(evc_input *in, evc_error *err)
+int evc__input_qualify(const evc_backend *be, evc_input *in, evc_error *err)
 {
 	char host[256];
+
+	if (!be->shared_paths)
+		return EVC_OK;
 
 	if (gethostname(host, sizeof(host)) != 0)
 		return evc__fail(err, EVC_EIO, "%s: host name: %s", in->path,
@@ -372,7 +375,7 @@ int evc__source_claim(evc_store *store, evc_input *in, bool force,
 	memset(claim, 0, sizeof(*claim));
 	claim->in = in;
 	claim->key = evc__input_head_hash(in);
-	if (store->be->shared_paths && (rc = qualify_realpath(in, err)))
+	if ((rc = evc__input_qualify(store->be, in, err)))
 		return rc;
 	if ((rc = match(store, in, claim, &m)))
 		return rc;

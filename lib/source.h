@@ -29,6 +29,10 @@ typedef struct evc_input {
  * non-regular file (pipe, device) gives EVC_OK with size UINT64_MAX. */
 int evc__input_open(evc_input *in, const char *path, evc_error *err);
 void evc__input_close(evc_input *in);
+/* A store that many machines reach (storage.h: shared_paths) knows a file
+ * by host and path: the input's realpath becomes "host:/resolved/path".
+ * Call once, before the input is matched with sources. */
+int evc__input_qualify(const evc_backend *be, evc_input *in, evc_error *err);
 /* The fingerprint of the input's first bytes: the claim key of its write
  * transactions (storage.h). */
 uint64_t evc__input_head_hash(const evc_input *in);
