@@ -27,6 +27,7 @@
 	X(PQgetisnull)                                                         \
 	X(PQgetlength)                                                         \
 	X(PQgetvalue)                                                          \
+	X(PQnfields)                                                           \
 	X(PQntuples)                                                           \
 	X(PQprepare)                                                           \
 	X(PQputCopyData)                                                       \
@@ -59,6 +60,7 @@ int evc__libpq_load(const char **why);
 #define PQgetisnull          evc__PQgetisnull
 #define PQgetlength          evc__PQgetlength
 #define PQgetvalue           evc__PQgetvalue
+#define PQnfields            evc__PQnfields
 #define PQntuples            evc__PQntuples
 #define PQprepare            evc__PQprepare
 #define PQputCopyData        evc__PQputCopyData
