@@ -437,11 +437,14 @@ START_TEST(forget_and_prune_give_the_space_back)
 	ck_assert_msg(st.size_after * 2 < st.size_before, "size %llu then %llu",
 	              (unsigned long long)st.size_before,
 	              (unsigned long long)st.size_after);
-	/* And the file itself, not only the store's own figure. */
-	size_t len;
-	char *bytes = tu_read_file(path, &len);
-	ck_assert_uint_le(len, st.size_after);
-	free(bytes);
+	/* And the file itself, not only the store's own figure (a
+	 * PostgreSQL store has no file of its own). */
+	if (!tu_pg()) {
+		size_t len;
+		char *bytes = tu_read_file(path, &len);
+		ck_assert_uint_le(len, st.size_after);
+		free(bytes);
+	}
 	free(csv);
 	evc_close(s);
 }
