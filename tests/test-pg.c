@@ -5,10 +5,14 @@
  * untouched, stores are created once however many create them at once,
  * passwords stay out of every message, a rolled-back ingest leaves no
  * customer behind, customer ids probe past a taken one, sources are known
- * by host and path, and the size is the tables'. Run by tests/pg-run.sh
+ * by host and path, and the size is the tables'; corrections and writers
+ * wait for each other, a removed customer leaves its id to nobody it
+ * would hide, and the backend's own check finds what no constraint keeps.
+ * Run by tests/pg-run.sh
  * (suite pg); without $EVC_TEST_PG every test says it is skipped. The only
  * test that includes <libpq-fe.h>.
  */
+#include "storage.h"
 #include "testutil.h"
 
 #include <libpq-fe.h>
@@ -136,6 +140,25 @@ START_TEST(newer_schema_is_refused)
 	snprintf(q, sizeof(q), "SELECT schema_version FROM %s.evcount_store",
 	         schema_of(path));
 	ck_assert_int_eq(sql_int(c, q), 999);
+	PQfinish(c);
+}
+END_TEST
+
+START_TEST(older_schema_is_refused)
+{
+	SKIP_WITHOUT_PG();
+	const char *path = tu_store_path();
+	char q[512];
+	evc_store *s =
+	    tu_open_store(path, EVC_OPEN_READWRITE | EVC_OPEN_CREATE);
+	tu_ingest_ok(s, rows);
+	evc_close(s);
+	PGconn *c = connect_db();
+	sqlf(c, q, sizeof(q),
+	     "UPDATE %1$s.evcount_store SET schema_version = 1",
+	     schema_of(path));
+	tu_open_fails_unchanged(path, all_flags[_i], EVC_ESCHEMA);
+	ck_assert_ptr_nonnull(strstr(evc_errmsg(NULL), "version 1"));
 	PQfinish(c);
 }
 END_TEST
@@ -545,12 +568,143 @@ START_TEST(writers_of_different_files_both_count)
 }
 END_TEST
 
+/* ---- corrections --------------------------------------------------------- */
+
+static int count_problem(const evc_problem *p, void *payload)
+{
+	char *seen = payload;
+	strncat(seen, p->what, 1023 - strlen(seen));
+	strncat(seen, "\n", 1023 - strlen(seen));
+	return 0;
+}
+
+/* An impostor holds c1's first id, so c1 probed on past it; a prune
+ * removes the impostor (it has no counts): c1 is moved back where its
+ * lookup starts, and found by every handle. */
+START_TEST(a_removed_id_leaves_no_gap)
+{
+	SKIP_WITHOUT_PG();
+	const char *path = tu_store_path();
+	char q[512], seen[1024] = "";
+	evc_store *s =
+	    tu_open_store(path, EVC_OPEN_READWRITE | EVC_OPEN_CREATE);
+	PGconn *c = connect_db();
+	snprintf(q, sizeof(q),
+	         "INSERT INTO %s.customers VALUES (%lld, 'impostor')",
+	         schema_of(path), first_id("c1"));
+	sql(c, q);
+	tu_ingest_ok(s, rows);
+	evc_correction_stats st;
+	ck_assert_int_eq(evc_prune(s, ts("2000-01-01"), 0, &st), EVC_OK);
+	ck_assert_uint_eq(st.customers_removed, 1); /* the impostor */
+	snprintf(q, sizeof(q), "SELECT id FROM %s.customers WHERE name = 'c1'",
+	         schema_of(path));
+	ck_assert_int_eq(sql_int(c, q), first_id("c1"));
+	ck_assert_uint_eq(tu_total(s, "c1", ts("2021-03-01"), ts("2021-03-02")),
+	                  2);
+	tu_ingest_ok(s, "c1,click," TU_UUID ",2021-03-01T02:17:00Z\n");
+	evc_close(s);
+	s = tu_open_store(path, EVC_OPEN_READONLY);
+	ck_assert_uint_eq(tu_total(s, "c1", ts("2021-03-01"), ts("2021-03-02")),
+	                  3);
+	uint64_t n;
+	ck_assert_int_eq(evc_customer_count(s, &n), EVC_OK);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_msg(evc_check(s, count_problem, seen, &n) == EVC_OK, "%s",
+	              seen);
+	evc_close(s);
+	PQfinish(c);
+}
+END_TEST
+
+/* Another handle remembers c1's id; after a forget, its next ingest of
+ * c1 makes the customer again rather than count under a removed id. */
+START_TEST(a_forgotten_customer_is_forgotten_by_every_handle)
+{
+	SKIP_WITHOUT_PG();
+	const char *path = tu_store_path();
+	char seen[1024] = "";
+	evc_store *a =
+	    tu_open_store(path, EVC_OPEN_READWRITE | EVC_OPEN_CREATE);
+	evc_store *b = tu_open_store(path, EVC_OPEN_READWRITE);
+	tu_ingest_ok(a, rows);
+	ck_assert_int_eq(evc_forget(b, "c1", 0, NULL), EVC_OK);
+	tu_ingest_ok(a, "c1,click," TU_UUID ",2021-03-01T05:00:00Z\n");
+	ck_assert_uint_eq(tu_total(b, "c1", ts("2021-03-01"), ts("2021-03-02")),
+	                  1);
+	uint64_t n;
+	ck_assert_int_eq(evc_customer_count(b, &n), EVC_OK);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_msg(evc_check(b, count_problem, seen, &n) == EVC_OK, "%s",
+	              seen);
+	evc_close(a);
+	evc_close(b);
+}
+END_TEST
+
+/* A correction waits for every writer, and every writer for it (each
+ * wait as long as the claim's, then "busy"). */
+START_TEST(corrections_and_writers_wait_for_each_other)
+{
+	SKIP_WITHOUT_PG();
+	const char *path = tu_store_path();
+	evc_store *a =
+	    tu_open_store(path, EVC_OPEN_READWRITE | EVC_OPEN_CREATE);
+	evc_store *b = tu_open_store(path, EVC_OPEN_READWRITE);
+	evc_error err = {0};
+	tu_ingest_ok(a, rows);
+
+	ck_assert_int_eq(a->be->begin_write(a->db, 42, &err), EVC_OK);
+	ck_assert_int_eq(evc_forget(b, "c1", 0, NULL), EVC_EBUSY);
+	a->be->rollback(a->db);
+
+	ck_assert_int_eq(a->be->begin_write(a->db, EVC_CLAIM_ALL, &err),
+	                 EVC_OK);
+	ck_assert_int_eq(tu_ingest_str(b, rows, NULL, NULL), EVC_EBUSY);
+	a->be->rollback(a->db);
+
+	ck_assert_int_eq(evc_forget(b, "c1", 0, NULL), EVC_OK);
+	ck_assert_uint_eq(tu_total(a, "c1", ts("2021-03-01"), ts("2021-03-02")),
+	                  0);
+	evc_close(a);
+	evc_close(b);
+}
+END_TEST
+
+/* What no constraint of the schema keeps: a customer id string stored
+ * twice, a customer its lookup cannot reach. */
+START_TEST(integrity_finds_what_no_constraint_keeps)
+{
+	SKIP_WITHOUT_PG();
+	const char *path = tu_store_path();
+	char q[512], seen[1024] = "";
+	evc_store *s =
+	    tu_open_store(path, EVC_OPEN_READWRITE | EVC_OPEN_CREATE);
+	tu_ingest_ok(s, rows);
+	uint64_t n;
+	ck_assert_int_eq(evc_check(s, count_problem, seen, &n), EVC_OK);
+	PGconn *c = connect_db();
+	snprintf(q, sizeof(q),
+	         "INSERT INTO %s.customers VALUES (7, 'c2');"
+	         " INSERT INTO %s.customers VALUES (%lld, 'lost')",
+	         schema_of(path), schema_of(path), first_id("lost") + 1);
+	sql(c, q);
+	ck_assert_int_eq(evc_check(s, count_problem, seen, &n), EVC_ECORRUPT);
+	ck_assert_msg(strstr(seen, "customer c2 is stored 2 times"), "%s",
+	              seen);
+	ck_assert_msg(strstr(seen, "customer lost (id"), "%s", seen);
+	PQfinish(c);
+	evc_close(s);
+}
+END_TEST
+
 static Suite *pg_suite(void)
 {
 	Suite *s = suite_create("pg");
 	TCase *tc = tcase_create("refuse_foreign_schemas");
 	tcase_add_loop_test(tc, foreign_schema_is_not_store, 0, N_FLAGS);
 	tcase_add_loop_test(tc, newer_schema_is_refused, 0, N_FLAGS);
+	tcase_add_loop_test(tc, older_schema_is_refused, 0, N_FLAGS);
 	tcase_add_test(tc, empty_schema);
 	tcase_add_test(tc, missing_schema_is_not_created);
 	tcase_add_test(tc, bad_schema_parameter);
@@ -568,6 +722,14 @@ static Suite *pg_suite(void)
 	tcase_add_test(tc, customer_id_taken_probes_on);
 	tcase_add_test(tc, sources_are_known_by_host);
 	tcase_add_test(tc, writers_of_different_files_both_count);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("corrections");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, a_removed_id_leaves_no_gap);
+	tcase_add_test(tc, a_forgotten_customer_is_forgotten_by_every_handle);
+	tcase_add_test(tc, corrections_and_writers_wait_for_each_other);
+	tcase_add_test(tc, integrity_finds_what_no_constraint_keeps);
 	suite_add_tcase(s, tc);
 	return s;
 }
