@@ -142,7 +142,8 @@ const char *evc_errmsg(const evc_store *store);
  *   transaction (an existing empty schema is used); several processes
  *   creating the same store at once end with one store. A schema holding
  *   anything else is refused (::EVC_ENOTSTORE), a store of a newer schema
- *   version too (::EVC_ESCHEMA), untouched. A missing schema without
+ *   version too (::EVC_ESCHEMA), or of the development versions before
+ *   schema 3 (::EVC_ESCHEMA), untouched. A missing schema without
  *   ::EVC_OPEN_CREATE is ::EVC_ENOTFOUND.
  * - Read-only handles read in read-only transactions: the server refuses
  *   any write.
@@ -833,7 +834,10 @@ int evc_retract(evc_store *store, const char *const *paths, size_t n_paths,
 
 /**
  * Remove every count of a customer, and the customer id itself, then give
- * the space back to the file system.
+ * the space back to the file system. (On PostgreSQL: a VACUUM of the
+ * store's tables, which makes the removed rows' space free for later
+ * writes and gives back the empty pages at the end of each table; readers
+ * and writers go on meanwhile.)
  *
  * @param store a store opened with ::EVC_OPEN_READWRITE.
  * @param customer_id the customer; an unknown one removes nothing.
