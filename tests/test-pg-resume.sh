@@ -53,6 +53,20 @@ check_prefix() { # store, what
 	return 1
 }
 
+# A killed client's session may still be finishing the COMMIT it sent:
+# wait until the server has ended every other session before looking.
+settle() {
+	local i n
+	for i in $(seq 1 100); do
+		n=$("$EVC_TEST_PG_CTL" psql -At -c "SELECT count(*) FROM
+			pg_stat_activity WHERE datname = current_database()
+			AND pid <> pg_backend_pid()
+			AND backend_type = 'client backend'")
+		[ "$n" = 0 ] && return 0
+		sleep 0.05
+	done
+}
+
 ms_now() { date +%s%3N; }
 sleep_ms() { sleep "$(($1 / 1000)).$(printf '%03d' $(($1 % 1000)))"; }
 
@@ -77,6 +91,7 @@ for round in $(seq 1 "$rounds"); do
 			kills=$((kills + 1))
 		fi
 		wait "$pid" 2>/dev/null || true
+		settle
 		check_prefix "$db" "round $round kill $attempt" || round_ok=0
 	done
 	if ! "$cli" --db "$db" ingest --no-progress --checkpoint 128K \
