@@ -174,10 +174,16 @@ int cli_counts_json(FILE *f, evc_store *store, const struct counts_args *a,
 		return EVC_ENOMEM;
 	}
 	o.head = head;
-	const int rc = evc_counts(store, &opts, on_counts, &o);
+	/* Read first: the counts then include every ingest up to it. */
+	int64_t as_of = 0;
+	int rc = evc_as_of(store, &as_of);
+	if (rc == EVC_OK)
+		rc = evc_counts(store, &opts, on_counts, &o);
 	if (rc == EVC_OK) {
 		write_head(&o);
-		fputs("]}\n", f);
+		fputc(']', f);
+		cli_put_as_of(f, as_of);
+		fputs("}\n", f);
 	}
 	free(head);
 	return rc;

@@ -13,7 +13,7 @@ static bool shown(const struct hourly_args *a, const evc_bucket *b)
 }
 
 void cli_hourly_json(FILE *f, const struct hourly_args *a,
-                     const evc_hourly_result *r)
+                     const evc_hourly_result *r, int64_t as_of)
 {
 	char t[EVC_TIME_BUFSZ];
 	bool first = true;
@@ -35,7 +35,9 @@ void cli_hourly_json(FILE *f, const struct hourly_args *a,
 		        b->partial ? "true" : "false");
 		first = false;
 	}
-	fputs("]}\n", f);
+	fputc(']', f);
+	cli_put_as_of(f, as_of);
+	fputs("}\n", f);
 }
 
 static void print_csv(const struct hourly_args *a, const evc_hourly_result *r)
@@ -76,8 +78,14 @@ static void print_table(const struct hourly_args *a, const evc_hourly_result *r)
 int cli_hourly(evc_store *store, const struct hourly_args *a)
 {
 	evc_hourly_result *r;
+	int64_t as_of = 0;
 	int rc;
 
+	/* Read first: the counts then include every ingest up to it. */
+	if (a->format == FORMAT_JSON && (rc = evc_as_of(store, &as_of))) {
+		fprintf(stderr, PROG ": %s\n", cli_errmsg(store, rc));
+		return EXIT_FAIL;
+	}
 	rc = evc_hourly(store, a->customer_id, a->start, a->end, &r);
 	if (rc != EVC_OK) {
 		/* Too many hours (or bounds the library refuses) is the
@@ -89,7 +97,7 @@ int cli_hourly(evc_store *store, const struct hourly_args *a)
 	}
 	switch (a->format) {
 	case FORMAT_JSON:
-		cli_hourly_json(stdout, a, r);
+		cli_hourly_json(stdout, a, r, as_of);
 		break;
 	case FORMAT_CSV:
 		print_csv(a, r);

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Shared by the CLI's files: evcount-cli.c parses the command line and
- * validates it; cli-ingest.c, cli-hourly.c, cli-sources.c, cli-export.c,
- * cli-customers.c and cli-stats.c call the library and report; output.c holds
- * the escaping they share.
+ * validates it; the cli-*.c files, one per command (cli-correct.c for
+ * retract, forget and prune), call the library and report; output.c holds
+ * the escaping and formatting they share.
  */
 #ifndef EVCOUNT_CLI_H
 #define EVCOUNT_CLI_H
@@ -38,6 +38,8 @@ struct ingest_args {
 	const char *rejects;       /* NULL: report rejected rows on stderr */
 	char **files;              /* "-" is stdin */
 	int n_files;
+	const char *stream; /* non-NULL: files[0] is a piece of this stream */
+	uint64_t offset;    /* the stream offset of its first byte */
 };
 
 struct hourly_args {
@@ -78,9 +80,10 @@ int cli_ingest(evc_store *store, const struct ingest_args *a);
 int cli_hourly(evc_store *store, const struct hourly_args *a);
 
 /* `r`, the result of the query `a`, as one JSON object and a newline: the
- * output of hourly --format json, and the body of serve's /hourly. */
+ * output of hourly --format json, and the body of serve's /hourly; as_of
+ * is evc_as_of() read before the query. */
 void cli_hourly_json(FILE *f, const struct hourly_args *a,
-                     const evc_hourly_result *r);
+                     const evc_hourly_result *r, int64_t as_of);
 
 /* Count and print on stdout. Returns an exit status. */
 int cli_counts(evc_store *store, const struct counts_args *a);
@@ -97,6 +100,15 @@ int cli_serve_main(const char *db, int argc, char **argv);
 /* The one-shot form with --server: ingest `in`, then serve with the
  * defaults. Returns an exit status. */
 int cli_serve_oneshot(const char *db, const struct ingest_args *in);
+
+/* The corrections: take back what files added, remove customers, remove
+ * what is before a time; each reports on stdout what it did (or, dry,
+ * would do). Return an exit status. */
+int cli_retract(evc_store *store, const char *const *files, size_t n,
+                bool dry_run);
+int cli_forget(evc_store *store, const char *const *ids, size_t n,
+               bool dry_run);
+int cli_prune(evc_store *store, int64_t before, bool dry_run);
 
 /* List the sources of `store` on stdout. Returns an exit status. */
 int cli_sources(evc_store *store, enum cli_format format);
@@ -139,6 +151,10 @@ void cli_put_csv_field(FILE *f, const char *s, size_t len);
 /* Table alignment: the printed width of `v`, and the larger of two widths. */
 int cli_width_u64(uint64_t v);
 int cli_max_int(int a, int b);
+
+/* The "as_of" member closing a query's JSON object: the time of the
+ * store's last ingest (null before any), written as `,"as_of":...`. */
+void cli_put_as_of(FILE *f, int64_t as_of);
 
 /* `t` as YYYY-MM-DDTHH:MM:SSZ in `buf`, which is returned. */
 const char *cli_fmt_time(int64_t t, char buf[EVC_TIME_BUFSZ]);

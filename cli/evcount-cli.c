@@ -30,11 +30,17 @@ enum {
 	CMD_ONESHOT = 0x80u,
 	CMD_CHECK = 0x100u,
 	CMD_COUNTS = 0x200u,
+	CMD_RETRACT = 0x400u,
+	CMD_FORGET = 0x800u,
+	CMD_PRUNE = 0x1000u,
 };
 /* Options before the command word, and those of every command but serve. */
 #define CMD_ANY                                                                \
 	(CMD_INGEST | CMD_HOURLY | CMD_SOURCES | CMD_CUSTOMERS | CMD_STATS |   \
-	 CMD_EXPORT | CMD_ONESHOT | CMD_CHECK | CMD_COUNTS)
+	 CMD_EXPORT | CMD_ONESHOT | CMD_CHECK | CMD_COUNTS | CMD_RETRACT |     \
+	 CMD_FORGET | CMD_PRUNE)
+/* The corrections: --dry-run. */
+#define CMD_CORRECT (CMD_RETRACT | CMD_FORGET | CMD_PRUNE)
 /* The listings: --format table|json|csv and nothing else. */
 #define CMD_LISTING (CMD_SOURCES | CMD_CUSTOMERS | CMD_STATS | CMD_CHECK)
 #define CMD_QUERY   (CMD_HOURLY | CMD_ONESHOT | CMD_COUNTS)
@@ -61,6 +67,10 @@ enum opt_id {
 	OPT_TOP,
 	OPT_BUCKET,
 	OPT_TZ,
+	OPT_STREAM,
+	OPT_OFFSET,
+	OPT_DRY_RUN,
+	OPT_BEFORE,
 };
 
 struct opt_def {
@@ -90,9 +100,20 @@ static const struct opt_def opt_defs[] = {
      "commit every SIZE bytes (suffix K, M or G; 256M)"},
     {"no-progress", no_argument, OPT_NO_PROGRESS, CMD_LOADER, NULL,
      "no progress bar (else drawn on a terminal)"},
-    {"customer-id", required_argument, OPT_CUSTOMER, CMD_QUERY, "ID",
-     "the customer to count (alias: --customer_id; counts: repeat it)"},
-    {"customer_id", required_argument, OPT_CUSTOMER, CMD_QUERY, "ID", NULL},
+    {"stream", required_argument, OPT_STREAM, CMD_INGEST, "NAME",
+     "ingest: FILE is bytes of the tracked stream NAME"},
+    {"offset", required_argument, OPT_OFFSET, CMD_INGEST, "N",
+     "ingest --stream: the stream offset of FILE's first byte"},
+    {"customer-id", required_argument, OPT_CUSTOMER, CMD_QUERY | CMD_FORGET,
+     "ID",
+     "the customer to count (alias: --customer_id; counts, forget: repeat "
+     "it)"},
+    {"customer_id", required_argument, OPT_CUSTOMER, CMD_QUERY | CMD_FORGET,
+     "ID", NULL},
+    {"before", required_argument, OPT_BEFORE, CMD_PRUNE, "TS",
+     "prune: remove every count before TS"},
+    {"dry-run", no_argument, OPT_DRY_RUN, CMD_CORRECT, NULL,
+     "say what would be removed, remove nothing"},
     {"start", required_argument, OPT_START, CMD_QUERY, "TS",
      "start of the range, inclusive"},
     {"end", required_argument, OPT_END, CMD_QUERY, "TS",
@@ -146,6 +167,10 @@ struct cli {
 	const char *checkpoint;
 	bool epoch;
 	bool server;
+	const char *stream;
+	const char *offset;
+	bool dry_run;
+	const char *before;
 	char **operands;
 	int n_operands;
 };
@@ -178,6 +203,39 @@ static const char about_loader[] =
     "(file,line,reason,\n"
     "text with several FILEs). Each FILE ends with a summary line on "
     "stderr.\n";
+
+static const char about_stream[] =
+    "With --stream NAME --offset N, the one FILE ('-': stdin) is bytes N.. "
+    "of the\n"
+    "tracked stream NAME. The store keeps the stream's committed offset with "
+    "its\n"
+    "counts: bytes sent again count nothing, an N past the committed offset "
+    "is\n"
+    "refused (naming it), and a last line without a newline is held back: "
+    "the\n"
+    "summary gives the committed offset, where the next piece starts.\n";
+
+static const char about_retract[] =
+    "retract takes back exactly the counts that each FILE's ingests added: "
+    "it reads\n"
+    "the FILE again, checks it still holds the bytes ingested (else it "
+    "refuses,\n"
+    "subtracting nothing) and subtracts the rows they counted, all FILEs in "
+    "one\n"
+    "transaction. Ingesting a retracted FILE again counts it as new. A copy "
+    "whose\n"
+    "counts continue the original's must be retracted with it.\n";
+
+static const char about_erase[] =
+    "forget removes every count of a customer and its id (an erasure "
+    "request);\n"
+    "prune removes every count before a time (retention). Each is one "
+    "transaction,\n"
+    "then the space is given back to the file system. A FILE ingested before "
+    "and\n"
+    "retracted after loses nothing more of what was removed. --dry-run says "
+    "what\n"
+    "would go.\n";
 
 static const char about_query[] =
     "TS is YYYY-MM-DD (midnight UTC) or YYYY-MM-DDTHH:MM:SS[.fraction] "
@@ -260,10 +318,13 @@ static int cmd_stats(const struct cli *c);
 static int cmd_export(const struct cli *c);
 static int cmd_check(const struct cli *c);
 static int cmd_counts(const struct cli *c);
+static int cmd_retract(const struct cli *c);
+static int cmd_forget(const struct cli *c);
+static int cmd_prune(const struct cli *c);
 static int cmd_serve(const struct cli *c);
 static int cmd_oneshot(const struct cli *c);
 
-#define MAX_ABOUT 2
+#define MAX_ABOUT 3
 
 struct command {
 	const char *name;     /* the command word; NULL for the one-shot form */
@@ -283,10 +344,13 @@ static const struct command commands[] = {
      CMD_INGEST,
      "ingest [--strict] [--rejects FILE] [--follow]\n"
      "                   [--force] [--checkpoint SIZE] [--no-progress] "
-     "FILE...",
+     "FILE...\n"
+     "       " PROG " [--db PATH] ingest --stream NAME --offset N "
+     "[--strict]\n"
+     "                   [--rejects FILE] FILE|-",
      "add the events of CSV FILEs to the store, each exactly once\n"
      "             ('-' reads stdin)",
-     {about_loader},
+     {about_loader, about_stream},
      cmd_ingest},
     {"hourly",
      "hourly",
@@ -341,6 +405,27 @@ static const struct command commands[] = {
      "verify the store: its storage and every row",
      {about_check},
      cmd_check},
+    {"retract",
+     "retract",
+     CMD_RETRACT,
+     "retract [--dry-run] FILE...",
+     "take back exactly the counts that FILEs added",
+     {about_retract},
+     cmd_retract},
+    {"forget",
+     "forget",
+     CMD_FORGET,
+     "forget --customer-id ID [--customer-id ID ...] [--dry-run]",
+     "remove every count of a customer, and its id",
+     {about_erase},
+     cmd_forget},
+    {"prune",
+     "prune",
+     CMD_PRUNE,
+     "prune --before TS [--dry-run]",
+     "remove every count before a time",
+     {about_erase},
+     cmd_prune},
     {"serve",
      "serve",
      CMD_SERVE,
@@ -668,6 +753,18 @@ static int parse_options(struct cli *c, int argc, char **argv,
 		case OPT_SERVER:
 			c->server = true;
 			break;
+		case OPT_STREAM:
+			c->stream = optarg;
+			break;
+		case OPT_OFFSET:
+			c->offset = optarg;
+			break;
+		case OPT_DRY_RUN:
+			c->dry_run = true;
+			break;
+		case OPT_BEFORE:
+			c->before = optarg;
+			break;
 		default:
 			return bad_option(ret, argv, cmd);
 		}
@@ -708,8 +805,9 @@ static int parse_command_line(struct cli *c, int argc, char **argv)
 		return rc;
 	if (optind >= argc)
 		return cli_usage_error("missing command (ingest, hourly, "
-		                       "sources, export, customers, stats, "
-		                       "check or serve) or FILE");
+		                       "counts, sources, export, customers, "
+		                       "stats, check, retract, forget, prune "
+		                       "or serve) or FILE");
 	c->cmd = find_command(argv[optind]);
 	/* serve has options of its own: only --db may come before it. */
 	if (c->cmd->bit == CMD_SERVE) {
@@ -840,6 +938,32 @@ static int fill_ingest_args(const struct cli *c, struct ingest_args *in)
 	in->rejects = c->rejects;
 	in->files = c->operands;
 	in->n_files = c->n_operands;
+	in->stream = c->stream;
+	in->offset = 0;
+	if (c->offset && !c->stream)
+		return cli_usage_error("--offset: only with --stream");
+	if (c->stream) {
+		char *end;
+		if (!c->offset)
+			return cli_usage_error(
+			    "--stream: needs --offset N, the stream offset of "
+			    "the input's first byte");
+		errno = 0;
+		if (*c->offset < '0' || *c->offset > '9' ||
+		    (in->offset = strtoull(c->offset, &end, 10), *end) ||
+		    errno == ERANGE)
+			return cli_usage_error(
+			    "--offset: expected a byte offset, not \"%s\"",
+			    c->offset);
+		if (c->follow || c->force)
+			return cli_usage_error(
+			    "--stream: --%s does not apply to a stream",
+			    c->follow ? "follow" : "force");
+		if (c->n_operands != 1)
+			return cli_usage_error(
+			    "--stream: one FILE ('-': stdin), not %d",
+			    c->n_operands);
+	}
 	if (c->checkpoint)
 		return cli_parse_size("checkpoint", c->checkpoint,
 		                      &in->checkpoint_bytes);
@@ -948,6 +1072,68 @@ static int cmd_counts(const struct cli *c)
 	    (rc = open_store(&store, db_path(c), EVC_OPEN_READONLY)) != EXIT_OK)
 		return rc;
 	rc = cli_counts(store, &a);
+	evc_close(store);
+	return rc;
+}
+
+/* retract, forget, prune: read-write, and nothing created. */
+static int open_for_correction(const struct cli *c, evc_store **store)
+{
+	return open_store(store, db_path(c), EVC_OPEN_READWRITE);
+}
+
+static int cmd_retract(const struct cli *c)
+{
+	evc_store *store;
+	int rc;
+
+	if (c->n_operands == 0)
+		return cli_usage_error("retract: missing FILE");
+	if ((rc = open_for_correction(c, &store)) != EXIT_OK)
+		return rc;
+	rc = cli_retract(store, (const char *const *)c->operands,
+	                 (size_t)c->n_operands, c->dry_run);
+	evc_close(store);
+	return rc;
+}
+
+static int cmd_forget(const struct cli *c)
+{
+	evc_store *store;
+	int rc;
+
+	if ((rc = no_operands(c)) != EXIT_OK)
+		return rc;
+	if (c->n_customers == 0)
+		return cli_usage_error("forget: missing --customer-id");
+	for (size_t i = 0; i < c->n_customers; i++)
+		if (!*c->customers[i] || !cli_is_utf8(c->customers[i]))
+			return cli_usage_error("--customer-id: %s customer id",
+			                       *c->customers[i] ? "not a UTF-8"
+			                                        : "empty");
+	if ((rc = open_for_correction(c, &store)) != EXIT_OK)
+		return rc;
+	rc = cli_forget(store, c->customers, c->n_customers, c->dry_run);
+	evc_close(store);
+	return rc;
+}
+
+static int cmd_prune(const struct cli *c)
+{
+	evc_store *store;
+	int64_t before;
+	int rc;
+
+	if ((rc = no_operands(c)) != EXIT_OK)
+		return rc;
+	if (!c->before)
+		return cli_usage_error("prune: missing --before");
+	if (evc_parse_time(c->before, &before) != EVC_OK)
+		return cli_usage_error("--before: bad timestamp \"%s\": %s",
+		                       c->before, evc_errmsg(NULL));
+	if ((rc = open_for_correction(c, &store)) != EXIT_OK)
+		return rc;
+	rc = cli_prune(store, before, c->dry_run);
 	evc_close(store);
 	return rc;
 }

@@ -324,7 +324,10 @@ static enum MHD_Result get_hourly(struct server *s, struct MHD_Connection *conn,
 	store = serve_worker_store(s);
 	if (!store)
 		return serve_send_error(conn, rp, 500, "store unavailable");
-	rc = evc_hourly(store, a.customer_id, a.start, a.end, &r);
+	int64_t as_of = 0;
+	rc = evc_as_of(store, &as_of);
+	if (rc == EVC_OK)
+		rc = evc_hourly(store, a.customer_id, a.start, a.end, &r);
 	if (rc == EVC_ERANGE || rc == EVC_EINVAL)
 		return serve_send_error(conn, rp, 400, "%s",
 		                        cli_errmsg(store, rc));
@@ -339,7 +342,7 @@ static enum MHD_Result get_hourly(struct server *s, struct MHD_Connection *conn,
 		evc_hourly_free(r);
 		return MHD_NO;
 	}
-	cli_hourly_json(f, &a, r);
+	cli_hourly_json(f, &a, r, as_of);
 	evc_hourly_free(r);
 	return serve_send_stream(conn, rp, 200, "application/json", f, &buf,
 	                         &len);

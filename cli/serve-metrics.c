@@ -69,7 +69,10 @@ enum MHD_Result serve_get_metrics(struct server *s, struct MHD_Connection *conn,
 	if (!store)
 		return serve_send_error(conn, rp, 500, "store unavailable");
 	/* The figures of `stats`, from one snapshot. */
+	int64_t as_of = 0;
 	rc = evc_store_info(store, &sum);
+	if (rc == EVC_OK)
+		rc = evc_as_of(store, &as_of);
 	if (rc != EVC_OK) {
 		serve_worker_store_failed(s, rc);
 		return serve_send_error(conn, rp, 500, "store failure");
@@ -138,7 +141,8 @@ enum MHD_Result serve_get_metrics(struct server *s, struct MHD_Connection *conn,
 	                "Customers with counts in the store.");
 	fprintf(f, "evcount_store_customers %" PRIu64 "\n", sum.customers);
 	put_metric_head(f, "evcount_store_sources", "gauge",
-	                "Input files ingested into the store.");
+	                "Input files and tracked streams ingested into the "
+	                "store, retracted ones left out.");
 	fprintf(f, "evcount_store_sources %" PRIu64 "\n", sum.sources);
 	put_metric_head(f, "evcount_store_rows_counted", "gauge",
 	                "Events counted, from files and streams.");
@@ -148,6 +152,13 @@ enum MHD_Result serve_get_metrics(struct server *s, struct MHD_Connection *conn,
 	                "Rows rejected by ingests of files.");
 	fprintf(f, "evcount_store_rows_rejected %" PRIu64 "\n",
 	        sum.rows_rejected);
+	/* 0 until the first ingest: "never" needs no other value. */
+	put_metric_head(f, "evcount_store_last_ingest_timestamp_seconds",
+	                "gauge",
+	                "When the store's last ingest committed, epoch "
+	                "seconds (0: never).");
+	fprintf(f, "evcount_store_last_ingest_timestamp_seconds %" PRId64 "\n",
+	        as_of);
 
 	return serve_send_stream(conn, rp, 200, "text/plain; version=0.0.4", f,
 	                         &buf, &len);

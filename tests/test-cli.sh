@@ -39,11 +39,14 @@ rc_is() {
 	[ "$rc" -eq "$1" ] || bad "exit status $rc, expected $1"
 }
 
-# out_is TEXT: stdout is exactly TEXT and one newline.
+# out_is TEXT: stdout is exactly TEXT and one newline, but for the time of
+# a query's "as_of", which TEXT writes "@" (the "as_of" cases check it).
 out_is() {
 	printf '%s\n' "$1" >"$T/expected"
-	cmp -s "$T/expected" "$T/out" ||
-		bad "stdout differs: $(diff "$T/expected" "$T/out" | head -n 8 | tr '\n' '|')"
+	sed -E 's/"as_of":"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z"/"as_of":"@"/g' \
+		"$T/out" >"$T/out.norm"
+	cmp -s "$T/expected" "$T/out.norm" ||
+		bad "stdout differs: $(diff "$T/expected" "$T/out.norm" | head -n 8 | tr '\n' '|')"
 }
 
 out_has() {
@@ -141,7 +144,7 @@ EOF
 	done
 } >many.csv
 
-C1_JSON='{"customer_id":"c1","start":"2021-03-01T00:15:00Z","end":"2021-03-01T04:30:00Z","total":4,"buckets":[{"hour":"2021-03-01T00:00:00Z","count":2,"partial":true},{"hour":"2021-03-01T01:00:00Z","count":0,"partial":false},{"hour":"2021-03-01T02:00:00Z","count":1,"partial":false},{"hour":"2021-03-01T03:00:00Z","count":0,"partial":false},{"hour":"2021-03-01T04:00:00Z","count":1,"partial":true}]}'
+C1_JSON='{"customer_id":"c1","start":"2021-03-01T00:15:00Z","end":"2021-03-01T04:30:00Z","total":4,"buckets":[{"hour":"2021-03-01T00:00:00Z","count":2,"partial":true},{"hour":"2021-03-01T01:00:00Z","count":0,"partial":false},{"hour":"2021-03-01T02:00:00Z","count":1,"partial":false},{"hour":"2021-03-01T03:00:00Z","count":0,"partial":false},{"hour":"2021-03-01T04:00:00Z","count":1,"partial":true}],"as_of":"@"}'
 C1_CSV='hour,count,partial
 2021-03-01T00:00:00Z,2,1
 2021-03-01T01:00:00Z,0,0
@@ -175,6 +178,26 @@ run --db main.db hourly "${C1[@]}" --format json
 rc_is 0
 out_is "$C1_JSON"
 err_empty
+done_
+
+case_ "as_of: the time of the store's last committed ingest"
+before=$(date -u +%s)
+run --db asof.db ingest events.csv
+after=$(date -u +%s)
+run --db asof.db hourly "${C1[@]}" --format json
+rc_is 0
+as_of=$(sed -En 's/.*"as_of":"([^"]+)"\}$/\1/p' "$T/out")
+[ -n "$as_of" ] || bad "no as_of: $(cat "$T/out")"
+t=$(date -u -d "$as_of" +%s 2>/dev/null || echo 0)
+[ "$t" -ge "$before" ] && [ "$t" -le "$after" ] ||
+	bad "as_of $as_of is not between the ingest's start and end"
+run --db asof.db counts --customer-id c1 "${DAY[@]}" --format json
+grep -q "\"as_of\":\"$as_of\"}\$" "$T/out" || bad "counts: $(cat "$T/out")"
+# A retry that counts nothing is an ingest that ran: time moves on.
+sleep 1
+run --db asof.db ingest events.csv
+run --db asof.db hourly "${C1[@]}" --format json
+grep -q "\"as_of\":\"$as_of\"}\$" "$T/out" && bad "as_of did not move"
 done_
 
 case_ "hourly --format csv"
@@ -224,7 +247,7 @@ done_
 case_ "--sparse in json keeps the total"
 run --db main.db hourly "${C1[@]}" --format json --sparse
 rc_is 0
-out_is '{"customer_id":"c1","start":"2021-03-01T00:15:00Z","end":"2021-03-01T04:30:00Z","total":4,"buckets":[{"hour":"2021-03-01T00:00:00Z","count":2,"partial":true},{"hour":"2021-03-01T02:00:00Z","count":1,"partial":false},{"hour":"2021-03-01T04:00:00Z","count":1,"partial":true}]}'
+out_is '{"customer_id":"c1","start":"2021-03-01T00:15:00Z","end":"2021-03-01T04:30:00Z","total":4,"buckets":[{"hour":"2021-03-01T00:00:00Z","count":2,"partial":true},{"hour":"2021-03-01T02:00:00Z","count":1,"partial":false},{"hour":"2021-03-01T04:00:00Z","count":1,"partial":true}],"as_of":"@"}'
 done_
 
 case_ "--sparse in table"
@@ -295,14 +318,14 @@ case_ "json escapes quote and backslash"
 run --db main.db hourly --customer-id 'a"b\c' --start 2021-03-01T03:00:00Z \
 	--end 2021-03-01T04:00:00Z --format json
 rc_is 0
-out_is '{"customer_id":"a\"b\\c","start":"2021-03-01T03:00:00Z","end":"2021-03-01T04:00:00Z","total":1,"buckets":[{"hour":"2021-03-01T03:00:00Z","count":1,"partial":false}]}'
+out_is '{"customer_id":"a\"b\\c","start":"2021-03-01T03:00:00Z","end":"2021-03-01T04:00:00Z","total":1,"buckets":[{"hour":"2021-03-01T03:00:00Z","count":1,"partial":false}],"as_of":"@"}'
 done_
 
 case_ "json escapes control characters as \\u00XX"
 run --db main.db hourly --customer-id $'x\ty\x01z\x1f' \
 	--start 2021-03-01T03:00:00Z --end 2021-03-01T04:00:00Z --format json
 rc_is 0
-out_is '{"customer_id":"x\u0009y\u0001z\u001f","start":"2021-03-01T03:00:00Z","end":"2021-03-01T04:00:00Z","total":0,"buckets":[{"hour":"2021-03-01T03:00:00Z","count":0,"partial":false}]}'
+out_is '{"customer_id":"x\u0009y\u0001z\u001f","start":"2021-03-01T03:00:00Z","end":"2021-03-01T04:00:00Z","total":0,"buckets":[{"hour":"2021-03-01T03:00:00Z","count":0,"partial":false}],"as_of":"@"}'
 done_
 
 case_ "ingest several files, one summary each"
@@ -400,7 +423,7 @@ err_has '^evcount-cli: .+'
 err_lacks ' rows? counted'
 run --db strict.db hourly --customer-id c3 "${DAY[@]}" --format json --sparse
 rc_is 0
-out_is '{"customer_id":"c3","start":"2021-03-01T00:00:00Z","end":"2021-03-02T00:00:00Z","total":0,"buckets":[]}'
+out_is '{"customer_id":"c3","start":"2021-03-01T00:00:00Z","end":"2021-03-02T00:00:00Z","total":0,"buckets":[],"as_of":null}'
 done_
 
 case_ "--strict on a clean file"
@@ -706,7 +729,7 @@ run --db src.db sources --format json
 rc_is 0
 err_empty
 out_lines 1
-out_has "^\\{\"sources\":\\[\\{\"id\":1,\"path\":\"src-a\\.csv\",\"realpath\":\"$REAL/src-a\\.csv\",\"size\":$sa,\"offset\":$sa,\"rows_counted\":2,\"rows_rejected\":1,\"rows_warned\":1,\"first_ingest\":$TS,\"last_ingest\":$TS\\},\\{\"id\":2,\"path\":\"$SB_JSON\",\"realpath\":\"$REAL/$SB_JSON\",\"size\":$sb,\"offset\":$sb,\"rows_counted\":1,\"rows_rejected\":0,\"rows_warned\":0,\"first_ingest\":$TS,\"last_ingest\":$TS\\}\\]\\}\$"
+out_has "^\\{\"sources\":\\[\\{\"id\":1,\"path\":\"src-a\\.csv\",\"realpath\":\"$REAL/src-a\\.csv\",\"size\":$sa,\"offset\":$sa,\"rows_counted\":2,\"rows_rejected\":1,\"rows_warned\":1,\"first_ingest\":$TS,\"last_ingest\":$TS,\"kind\":\"file\",\"retracted\":null\\},\\{\"id\":2,\"path\":\"$SB_JSON\",\"realpath\":\"$REAL/$SB_JSON\",\"size\":$sb,\"offset\":$sb,\"rows_counted\":1,\"rows_rejected\":0,\"rows_warned\":0,\"first_ingest\":$TS,\"last_ingest\":$TS,\"kind\":\"file\",\"retracted\":null\\}\\]\\}\$"
 done_
 
 case_ "sources: csv by default off a terminal, offsets follow appends"
@@ -716,13 +739,13 @@ run --db src.db ingest src-a.csv
 run --db src.db sources
 rc_is 0
 out_lines 3
-out_has '^id,path,realpath,size,offset,rows_counted,rows_rejected,rows_warned,first_ingest,last_ingest$'
-out_has "^1,src-a\\.csv,$REAL/src-a\\.csv,$sa2,$sa2,3,1,1,[-0-9T:]+Z,[-0-9T:]+Z\$"
+out_has '^id,path,realpath,size,offset,rows_counted,rows_rejected,rows_warned,first_ingest,last_ingest,kind,retracted$'
+out_has "^1,src-a\\.csv,$REAL/src-a\\.csv,$sa2,$sa2,3,1,1,[-0-9T:]+Z,[-0-9T:]+Z,file,\$"
 out_has "^2,$SB_CSV,\"$REAL/$SB_CSV_IN,$sb,$sb,1,0,0,"
 run --db src.db sources --format table
 rc_is 0
-out_has '^id +path +size +offset +counted +rejected +warned +first ingest +last ingest +realpath$'
-out_has "^ 1 +src-a\\.csv +$sa2 +$sa2 +3 +1 +1 "
+out_has '^id +kind +path +size +offset +counted +rejected +warned +first ingest +last ingest +retracted +realpath$'
+out_has "^ 1 +file +src-a\\.csv +$sa2 +$sa2 +3 +1 +1 "
 out_lines 3
 done_
 
@@ -1073,7 +1096,7 @@ case_ "counts: several customers in the order given, unknown ones zero"
 run --db zones.db counts --customer-id n3 --customer-id zz --customer-id n1 \
 	--start 2021-03-14T06:00:00Z --end 2021-03-14T07:00:00Z --format json
 rc_is 0
-out_is '{"start":"2021-03-14T06:00:00Z","end":"2021-03-14T07:00:00Z","bucket":"hour","tz":"UTC","customers":[{"customer_id":"n3","total":1,"buckets":[{"start":"2021-03-14T06:00:00Z","end":"2021-03-14T07:00:00Z","count":1,"partial":false}]},{"customer_id":"zz","total":0,"buckets":[{"start":"2021-03-14T06:00:00Z","end":"2021-03-14T07:00:00Z","count":0,"partial":false}]},{"customer_id":"n1","total":0,"buckets":[{"start":"2021-03-14T06:00:00Z","end":"2021-03-14T07:00:00Z","count":0,"partial":false}]}]}'
+out_is '{"start":"2021-03-14T06:00:00Z","end":"2021-03-14T07:00:00Z","bucket":"hour","tz":"UTC","customers":[{"customer_id":"n3","total":1,"buckets":[{"start":"2021-03-14T06:00:00Z","end":"2021-03-14T07:00:00Z","count":1,"partial":false}]},{"customer_id":"zz","total":0,"buckets":[{"start":"2021-03-14T06:00:00Z","end":"2021-03-14T07:00:00Z","count":0,"partial":false}]},{"customer_id":"n1","total":0,"buckets":[{"start":"2021-03-14T06:00:00Z","end":"2021-03-14T07:00:00Z","count":0,"partial":false}]}],"as_of":"@"}'
 done_
 
 case_ "counts: --all-customers by id, --sparse leaves out the silent ones"
@@ -1139,6 +1162,180 @@ run --db zones.db hourly --customer-id n1 --customer-id n2 "${DAY[@]}"
 usage_error 'customer'
 done_
 
+# ---- corrections and streams ---------------------------------------------------
+
+# k1 twice in 00:10, k2 at 01:00 and 02:00; k1 again in 00:10 and k3 at
+# 03:00 in another file.
+cat >fix.csv <<EOF
+k1,click,$(uuid 201),2021-03-01T00:10:00Z
+k1,click,$(uuid 202),2021-03-01T00:10:30Z
+k2,click,$(uuid 203),2021-03-01T01:00:00Z
+k2,click,$(uuid 204),2021-03-01T02:00:00Z
+EOF
+cat >fix-other.csv <<EOF
+k1,click,$(uuid 205),2021-03-01T00:10:00Z
+k3,click,$(uuid 206),2021-03-01T03:00:00Z
+EOF
+FIX_BOTH='customer_id,minute,count
+k1,2021-03-01T00:10:00Z,3
+k2,2021-03-01T01:00:00Z,1
+k2,2021-03-01T02:00:00Z,1
+k3,2021-03-01T03:00:00Z,1'
+
+case_ "retract --dry-run says what would go and changes nothing"
+run --db fix.db ingest fix.csv fix-other.csv
+rc_is 0
+run --db fix.db retract --dry-run fix.csv
+rc_is 0
+out_is 'would retract fix.csv: 4 rows in 1 source, 4 events, 2 customers (1 left with none, removed), 3 hours (2 left empty, removed)'
+err_empty
+run --db fix.db export
+out_is "$FIX_BOTH"
+done_
+
+case_ "retract takes back exactly what the file added"
+run --db fix.db retract fix.csv
+rc_is 0
+out_is 'retracted fix.csv: 4 rows in 1 source, 4 events, 2 customers (1 left with none, removed), 3 hours (2 left empty, removed)'
+run --db fix.db export
+out_is 'customer_id,minute,count
+k1,2021-03-01T00:10:00Z,1
+k3,2021-03-01T03:00:00Z,1'
+run --db fix.db sources --format csv
+out_has '^1,fix\.csv,.*,file,[0-9]{4}-[0-9-]+T[0-9:]+Z$'
+out_has '^2,fix-other\.csv,.*,file,$'
+done_
+
+case_ "retract refuses a file retracted already, never ingested or changed"
+run --db fix.db retract fix.csv
+rc_is 1
+out_empty
+err_has '^evcount-cli: fix\.csv: refused: it was never ingested, or was retracted already; nothing subtracted$'
+run --db fix.db retract events.csv
+rc_is 1
+err_has 'never ingested'
+sed -i 's/03:00:00Z/03:00:01Z/' fix-other.csv
+run --db fix.db retract fix-other.csv
+rc_is 1
+err_has '^evcount-cli: fix-other\.csv: refused: it no longer holds what was ingested from it'
+run --db fix.db retract nowhere.csv
+rc_is 1
+err_has 'nowhere\.csv: cannot open'
+run --db fix.db export
+out_is 'customer_id,minute,count
+k1,2021-03-01T00:10:00Z,1
+k3,2021-03-01T03:00:00Z,1'
+done_
+
+case_ "a retracted file ingested again counts as new"
+run --db fix.db ingest fix.csv
+rc_is 0
+err_has '^fix\.csv: 4 rows counted, 0 rejected, 0 warned '
+run --db fix.db export
+out_is "$FIX_BOTH"
+done_
+
+case_ "forget removes a customer and its id"
+run --db fix.db forget --customer-id k3 --dry-run
+rc_is 0
+out_is 'would forget customer "k3": 1 event in 1 hour'
+run --db fix.db forget --customer-id k3 --customer-id nobody
+rc_is 0
+out_has '^forgot customer "k3": 1 event in 1 hour; store [0-9.]+ [kMG]B, now [0-9.]+ [kMG]B$'
+out_has '^forgot customer "nobody": no counts \(an unknown customer\)$'
+run --db fix.db customers --format csv
+out_lacks '^k3,'
+out_has '^k1,3,'
+done_
+
+case_ "prune removes what is before the minute of its time"
+run --db fix.db prune --before 2021-03-01T01:00:59Z --dry-run
+rc_is 0
+out_is 'would prune counts before 2021-03-01T01:00:00Z: 3 events, 1 customer (1 left with none, removed), 1 hour'
+run --db fix.db prune --before 2021-03-01T01:00:59Z
+rc_is 0
+out_has '^pruned counts before 2021-03-01T01:00:00Z: 3 events, 1 customer \(1 left with none, removed\), 1 hour; store '
+run --db fix.db export
+out_is 'customer_id,minute,count
+k2,2021-03-01T01:00:00Z,1
+k2,2021-03-01T02:00:00Z,1'
+run --db fix.db check
+rc_is 0
+done_
+
+case_ "corrections: usage errors"
+run --db fix.db retract
+usage_error 'retract: missing FILE'
+run --db fix.db forget
+usage_error 'forget: missing --customer-id'
+run --db fix.db forget --customer-id ''
+usage_error 'empty customer id'
+run --db fix.db prune
+usage_error 'prune: missing --before'
+run --db fix.db prune --before yesterday
+usage_error '--before: bad timestamp "yesterday"'
+run --db fix.db prune --before 2021-03-01 extra
+usage_error "unexpected argument 'extra'"
+run --db fix.db hourly "${C1[@]}" --dry-run
+usage_error "'--dry-run' does not apply to hourly"
+run --db none.db retract fix.csv
+rc_is 1
+err_has 'no such store'
+done_
+
+# A stream sent in pieces through stdin: the first cut inside line 3.
+cat >stream.csv <<EOF
+s1,click,$(uuid 301),2021-03-01T00:00:00Z
+s1,click,$(uuid 302),2021-03-01T00:01:00Z
+s2,click,$(uuid 303),2021-03-01T00:02:00Z
+s1,click,$(uuid 304),2021-03-01T00:03:00Z
+EOF
+LINE=$(($(head -n 1 stream.csv | wc -c)))
+
+case_ "ingest --stream: a piece cut inside a line commits up to the line"
+head -c $((2 * LINE + 10)) stream.csv >piece1
+IN=piece1 run --db st.db ingest --stream web --offset 0 -
+rc_is 0
+err_has "^<stdin>: 2 rows counted, 0 rejected, 0 warned, an unterminated last line held back in [0-9.]+ s; stream web committed to offset $((2 * LINE))\$"
+done_
+
+case_ "ingest --stream: the rest, then the same again, count once"
+tail -c +$((2 * LINE + 1)) stream.csv >piece2
+IN=piece2 run --db st.db ingest --stream web --offset $((2 * LINE)) -
+rc_is 0
+err_has "^<stdin>: 2 rows counted, 0 rejected, 0 warned in [0-9.]+ s; stream web committed to offset $((4 * LINE))\$"
+run --db st.db ingest --stream web --offset 0 stream.csv
+rc_is 0
+err_has "^stream\.csv: 0 rows counted, 0 rejected, 0 warned, $((4 * LINE)) bytes already counted, skipped in [0-9.]+ s; stream web committed to offset $((4 * LINE))\$"
+run --db st.db hourly --customer-id s1 --start 2021-03-01 --end 2021-03-01T01:00:00Z
+out_has '^2021-03-01T00:00:00Z,3,0$'
+run --db st.db sources --format csv
+out_has "^1,web,,$((4 * LINE)),$((4 * LINE)),4,0,0,[-0-9T:]+Z,[-0-9T:]+Z,stream,\$"
+done_
+
+case_ "ingest --stream: a gap is refused, naming where to send from"
+IN=piece2 run --db st.db ingest --stream web --offset $((5 * LINE)) -
+rc_is 1
+err_has "^evcount-cli: stream web: offset $((5 * LINE)) is past the committed offset $((4 * LINE)): bytes $((4 * LINE)) to $((5 * LINE)) are missing; send from offset $((4 * LINE))\$"
+err_has "^evcount-cli: stream web: committed offset $((4 * LINE))\$"
+done_
+
+case_ "ingest --stream: usage errors"
+run --db st.db ingest --stream web -
+usage_error '--stream: needs --offset N'
+run --db st.db ingest --offset 3 -
+usage_error '--offset: only with --stream'
+run --db st.db ingest --stream web --offset -1 -
+usage_error '--offset: expected a byte offset, not "-1"'
+run --db st.db ingest --stream web --offset 0 stream.csv fix.csv
+usage_error '--stream: one FILE'
+run --db st.db ingest --stream web --offset 0 --follow -
+usage_error '--stream: --follow does not apply'
+run --db st.db ingest --stream '' --offset 0 -
+rc_is 1
+err_has 'stream name must be 1 to 255 bytes'
+done_
+
 # ---- usage errors -----------------------------------------------------------
 
 case_ "unknown option"
@@ -1185,7 +1382,7 @@ case_ "negative times floor down"
 run --db main.db hourly --customer-id c1 --start 1969-12-31T23:59:59Z \
 	--end 1970-01-01T00:00:00Z --format json
 rc_is 0
-out_is '{"customer_id":"c1","start":"1969-12-31T23:59:00Z","end":"1970-01-01T00:00:00Z","total":0,"buckets":[{"hour":"1969-12-31T23:00:00Z","count":0,"partial":true}]}'
+out_is '{"customer_id":"c1","start":"1969-12-31T23:59:00Z","end":"1970-01-01T00:00:00Z","total":0,"buckets":[{"hour":"1969-12-31T23:00:00Z","count":0,"partial":true}],"as_of":"@"}'
 done_
 
 case_ "too many hours"

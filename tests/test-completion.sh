@@ -77,6 +77,11 @@ complete_is "--format --follow --force" evcount-cli data.csv --f
 complete_is "--quiet" evcount-cli serve --q
 complete_is "--top --tz" evcount-cli counts --t
 complete_is "--all-customers" evcount-cli counts --a
+complete_is "retract" evcount-cli ret
+complete_is "prune" evcount-cli pr
+complete_is "--db --dry-run" evcount-cli forget --d
+complete_is "--before" evcount-cli prune --b
+complete_is "--strict --stream" evcount-cli ingest --st
 complete_is "week" evcount-cli counts --bucket w
 complete_is "" evcount-cli counts --top ""
 if [ -r "${TZDIR:-/usr/share/zoneinfo}/zone1970.tab" ]; then

@@ -399,6 +399,12 @@ cp body metrics
 	bad "rows rejected: $(metric evcount_store_rows_rejected), stats $s_rejected"
 [ "$(metric evcount_store_sources)" = "$s_sources" ] || bad "sources"
 [ "$(metric evcount_store_customers)" = "$s_customers" ] || bad "customers"
+# The gauge is the time in /hourly's as_of.
+query customer_id=carol start=2021-03-01 end=2021-03-02
+as_of=$(sed -En 's/.*"as_of":"([^"]+)"\}$/\1/p' body)
+[ "$(metric evcount_store_last_ingest_timestamp_seconds)" = \
+	"$(date -u -d "$as_of" +%s 2>/dev/null)" ] ||
+	bad "last ingest $(metric evcount_store_last_ingest_timestamp_seconds), as_of $as_of"
 done_
 
 # ---- log ----------------------------------------------------------------------
