@@ -26,7 +26,8 @@ static _Thread_local struct worker *this_worker;
 struct request {
 	struct timespec start;
 	bool headers_seen;
-	bool bad_escape; /* the raw URL has a malformed or NUL %-escape */
+	bool bad_escape;       /* the raw URL has a malformed or NUL %-escape */
+	struct upload *upload; /* a POST /ingest's body */
 };
 
 /* libmicrohttpd passes malformed escapes through as text and cuts decoded
@@ -52,12 +53,9 @@ static uint64_t elapsed_ns(const struct timespec *since)
 	       (uint64_t)(now.tv_nsec - since->tv_nsec);
 }
 
-/* The calling worker's store, opened on its first request; NULL if the
- * store cannot be opened (logged). */
-evc_store *serve_worker_store(struct server *s)
+struct worker *serve_worker(struct server *s)
 {
 	struct worker *w = this_worker;
-	int rc;
 
 	if (!w) {
 		w = calloc(1, sizeof(*w));
@@ -69,6 +67,18 @@ evc_store *serve_worker_store(struct server *s)
 		pthread_mutex_unlock(&s->workers_lock);
 		this_worker = w;
 	}
+	return w;
+}
+
+/* The calling worker's store, opened on its first request; NULL if the
+ * store cannot be opened (logged). */
+evc_store *serve_worker_store(struct server *s)
+{
+	struct worker *w = serve_worker(s);
+	int rc;
+
+	if (!w)
+		return NULL;
 	if (!w->store) {
 		rc = evc_open(&w->store, s->db, EVC_OPEN_READONLY);
 		if (rc != EVC_OK)
@@ -81,10 +91,9 @@ evc_store *serve_worker_store(struct server *s)
 /* After a store failure the handle is dropped, so that the next request
  * opens the store afresh rather than repeating a failure that a reopen
  * would cure (a replaced file, a transient I/O error). */
-void serve_worker_store_failed(struct server *s, int rc)
+static void store_failed(struct server *s, evc_store **slot, int rc)
 {
-	struct worker *w = this_worker;
-	const char *msg = cli_errmsg(w->store, rc);
+	const char *msg = cli_errmsg(*slot, rc);
 
 	fprintf(stderr, PROG ": serve: %s\n", msg);
 	/* A damaged store stays damaged: /healthz says so from now on. */
@@ -96,9 +105,20 @@ void serve_worker_store_failed(struct server *s, int rc)
 		}
 		pthread_mutex_unlock(&s->health_lock);
 	}
-	evc_close(w->store);
-	w->store = NULL;
+	evc_close(*slot);
+	*slot = NULL;
 }
+
+void serve_worker_store_failed(struct server *s, int rc)
+{
+	store_failed(s, &this_worker->store, rc);
+}
+
+void serve_worker_writer_failed(struct server *s, int rc)
+{
+	store_failed(s, &this_worker->writer, rc);
+}
+
 /* ---- responses ---------------------------------------------------------- */
 
 /* Takes over `body`, malloc'ed, which libmicrohttpd frees. */
@@ -272,9 +292,9 @@ static bool authorized(const struct server *s, struct MHD_Connection *conn)
 
 /* Sees every query argument, repeated ones included, which
  * MHD_lookup_connection_value() would hide behind the first. */
-static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind,
-                                     const char *key, size_t key_size,
-                                     const char *value, size_t value_size)
+enum MHD_Result serve_collect_param(void *cls, enum MHD_ValueKind kind,
+                                    const char *key, size_t key_size,
+                                    const char *value, size_t value_size)
 {
 	serve_params_add(cls, key, value, value_size);
 	return MHD_YES;
@@ -292,8 +312,8 @@ static enum MHD_Result get_hourly(struct server *s, struct MHD_Connection *conn,
 	FILE *f;
 	int rc;
 
-	MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, collect_param,
-	                            &p);
+	MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND,
+	                            serve_collect_param, &p);
 	const bool ok = serve_parse_hourly(&p, &a, err, sizeof(err));
 	serve_params_free(&p);
 	if (!ok)
@@ -400,8 +420,8 @@ static enum MHD_Result get_counts(struct server *s, struct MHD_Connection *conn,
 	size_t len = 0;
 	int rc;
 
-	MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, collect_param,
-	                            &p);
+	MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND,
+	                            serve_collect_param, &p);
 	if (!serve_parse_counts(&p, &a, err, sizeof(err))) {
 		serve_params_free(&p);
 		return serve_send_error(conn, rp, 400, "%s", err);
@@ -548,6 +568,40 @@ enum MHD_Result serve_handle(void *cls, struct MHD_Connection *conn,
 	enum MHD_Result ret;
 	uint64_t ns;
 
+	/* A POST to /ingest is looked at once its headers are in (refused at
+	 * once if it is to be), its body taken as it comes, and answered
+	 * once it is all in. */
+	if (req && strcmp(method, MHD_HTTP_METHOD_POST) == 0 &&
+	    strcmp(url, "/ingest") == 0) {
+		rp.endpoint = EP_INGEST;
+		if (!req->headers_seen) {
+			bool answered = true;
+			req->headers_seen = true;
+			if (!authorized(s, conn))
+				ret = serve_send_error_ex(
+				    conn, &rp, 401, NULL, true,
+				    "missing or wrong bearer token");
+			else if (req->bad_escape)
+				ret = serve_send_error(
+				    conn, &rp, 400,
+				    "malformed or NUL %%-escape in the URL");
+			else
+				ret = serve_ingest_begin(
+				    s, conn, &rp, &req->upload, &answered);
+			if (!answered)
+				return ret;
+		} else if (*upload_data_size) {
+			serve_ingest_data(s, req->upload, upload_data,
+			                  *upload_data_size);
+			*upload_data_size = 0;
+			return MHD_YES;
+		} else {
+			serve_conn_answering(conn);
+			ret = serve_ingest_end(s, conn, &rp, req->upload);
+		}
+		goto done;
+	}
+
 	/* GET and HEAD are answered on the second call, once the request is
 	 * complete: a response queued before that makes libmicrohttpd close
 	 * the connection, and keep-alive is most of the speed of a busy
@@ -570,6 +624,8 @@ enum MHD_Result serve_handle(void *cls, struct MHD_Connection *conn,
 		rp.endpoint = EP_HOURLY;
 	else if (strcmp(url, "/counts") == 0)
 		rp.endpoint = EP_COUNTS;
+	else if (strcmp(url, "/ingest") == 0)
+		rp.endpoint = EP_INGEST;
 	else if (strcmp(url, "/healthz") == 0)
 		rp.endpoint = EP_HEALTHZ;
 	else if (strcmp(url, "/metrics") == 0)
@@ -580,8 +636,10 @@ enum MHD_Result serve_handle(void *cls, struct MHD_Connection *conn,
 		                          "missing or wrong bearer token");
 	else if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
 	         strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
-		ret = serve_send_error_ex(conn, &rp, 405, "GET, HEAD", false,
-		                          "method %s not allowed", method);
+		ret = serve_send_error_ex(
+		    conn, &rp, 405,
+		    rp.endpoint == EP_INGEST ? "GET, HEAD, POST" : "GET, HEAD",
+		    false, "method %s not allowed", method);
 	else if (req && req->bad_escape)
 		ret = serve_send_error(conn, &rp, 400,
 		                       "malformed or NUL %%-escape in the URL");
@@ -589,6 +647,8 @@ enum MHD_Result serve_handle(void *cls, struct MHD_Connection *conn,
 		ret = get_hourly(s, conn, &rp);
 	else if (rp.endpoint == EP_COUNTS)
 		ret = get_counts(s, conn, &rp);
+	else if (rp.endpoint == EP_INGEST)
+		ret = serve_get_ingest(s, conn, &rp);
 	else if (rp.endpoint == EP_HEALTHZ)
 		ret = get_healthz(s, conn, &rp);
 	else if (rp.endpoint == EP_METRICS)
@@ -596,6 +656,7 @@ enum MHD_Result serve_handle(void *cls, struct MHD_Connection *conn,
 	else
 		ret = serve_send_error(conn, &rp, 404, "no such endpoint");
 
+done:
 	if (req && rp.status) {
 		ns = elapsed_ns(&req->start);
 		serve_record_metrics(s, &rp, ns);
@@ -617,6 +678,7 @@ void *serve_request_begin(void *cls, const char *uri,
 		clock_gettime(CLOCK_MONOTONIC, &req->start);
 		req->headers_seen = false;
 		req->bad_escape = bad_escape(uri);
+		req->upload = NULL;
 		atomic_fetch_add(&s->m.in_flight, 1);
 	}
 	return req;
@@ -632,8 +694,10 @@ void serve_request_end(void *cls, struct MHD_Connection *conn, void **req_cls,
 	if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
 		serve_conn_waiting(conn);
 	if (*req_cls) {
+		struct request *req = *req_cls;
 		atomic_fetch_sub(&s->m.in_flight, 1);
-		free(*req_cls);
+		serve_upload_free(s, req->upload);
+		free(req);
 		*req_cls = NULL;
 	}
 }

@@ -11,11 +11,12 @@
 #include <stdlib.h>
 
 static const char *const endpoint_names[N_ENDPOINTS] = {
-    "/hourly", "/counts", "/healthz", "/metrics", "other"};
+    "/hourly", "/counts", "/ingest", "/healthz", "/metrics", "other"};
 
 /* Every status the handler itself answers with; libmicrohttpd's own errors
  * (414, 431, malformed requests) never reach it and are not counted. */
-static const unsigned statuses[] = {200, 400, 401, 404, 405, 500, 503};
+static const unsigned statuses[] = {200, 400, 401, 403, 404, 405,
+                                    409, 413, 415, 500, 503};
 _Static_assert(sizeof(statuses) / sizeof(statuses[0]) == N_STATUSES,
                "N_STATUSES");
 

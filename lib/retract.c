@@ -50,7 +50,7 @@ struct retraction {
 	size_t file, first, n;
 	size_t next_check; /* the next of them whose offset to verify at */
 	struct keyset hours, customers;
-	uint64_t events, hours_removed, rows;
+	uint64_t events, hours_removed, customers_removed, rows;
 	char why[256];
 };
 
@@ -366,6 +366,7 @@ static void subtracted(void *ctx, const evc_hour_set *set, const evc_removal *r)
 		keyset_add(&x->customers, h->customer, 0);
 	}
 	x->hours_removed += r->hours;
+	x->customers_removed += r->customers_removed;
 }
 
 /* Every row of the file's sources read again as the ingests read them,
@@ -488,6 +489,7 @@ static int retract(struct retraction *x, const char *const *paths,
 	stats->customers = x->customers.n;
 	stats->hours = x->hours.n;
 	stats->hours_removed = x->hours_removed;
+	stats->customers_removed = x->customers_removed;
 	stats->sources = x->n_t;
 	stats->size_before = stats->size_after = before.size;
 	if (flags & EVC_CORRECT_DRY_RUN) {
