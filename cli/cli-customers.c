@@ -66,6 +66,7 @@ static int on_customer(const evc_customer_info *c, void *payload)
 		print_json_row(c, l->n == 0);
 		break;
 	case FORMAT_TABLE:
+	case FORMAT_CHART: /* not offered: parse_format() */
 		if (!(r = cli_listing_keep(l)))
 			return 1;
 		*r = *c;

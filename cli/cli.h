@@ -3,7 +3,7 @@
  * Shared by the CLI's files: evcount-cli.c parses the command line and
  * validates it; cli-ingest.c, cli-hourly.c, cli-sources.c, cli-export.c,
  * cli-customers.c and cli-stats.c call the library and report; output.c holds
- * the escaping they share.
+ * the escaping they share, chart.c the terminal chart of hourly and counts.
  */
 #ifndef EVCOUNT_CLI_H
 #define EVCOUNT_CLI_H
@@ -27,6 +27,14 @@ enum cli_format {
 	FORMAT_TABLE,
 	FORMAT_CSV,
 	FORMAT_JSON,
+	FORMAT_CHART,
+};
+
+/* How a chart is drawn: its width in columns, and whether with Unicode
+ * blocks (else '#'). */
+struct chart_style {
+	int columns;
+	bool unicode;
 };
 
 struct ingest_args {
@@ -45,6 +53,7 @@ struct hourly_args {
 	int64_t start;
 	int64_t end;
 	enum cli_format format;
+	struct chart_style chart; /* FORMAT_CHART */
 	bool sparse;
 };
 
@@ -62,6 +71,7 @@ struct counts_args {
 	const char *bucket; /* as given, checked by the library */
 	const char *tz;     /* "UTC" when not given */
 	enum cli_format format;
+	struct chart_style chart; /* FORMAT_CHART */
 	bool sparse;
 };
 
@@ -142,6 +152,29 @@ int cli_max_int(int a, int b);
 
 /* `t` as YYYY-MM-DDTHH:MM:SSZ in `buf`, which is returned. */
 const char *cli_fmt_time(int64_t t, char buf[EVC_TIME_BUFSZ]);
+
+/* The chart the terminal takes (chart.c): COLUMNS, else the width of the
+ * terminal on stdout, else 80; Unicode blocks when the locale is UTF-8 and
+ * not `ascii`. */
+struct chart_style cli_chart_style(bool ascii);
+
+/* One chart, drawn bar by bar: cli_chart_start() with the labels' width and
+ * the largest count, cli_chart_bar() per bucket, cli_chart_end() for the
+ * footer. */
+struct chart {
+	FILE *f;
+	bool unicode;
+	int label_width, count_width, bar_width;
+	uint64_t max;
+	uint64_t scaled_max; /* max >> shift: see bar_units() */
+	unsigned shift;
+	bool any_partial;
+};
+void cli_chart_start(struct chart *c, FILE *f, const struct chart_style *s,
+                     int label_width, uint64_t max);
+void cli_chart_bar(struct chart *c, const char *label, uint64_t count,
+                   bool partial);
+void cli_chart_end(struct chart *c, uint64_t total);
 
 /* A listing (sources, customers): csv and json rows are printed as they
  * come, a table's rows are kept to align it on its widest cell. */
