@@ -119,6 +119,11 @@ int cli_export(evc_store *store, const struct export_args *a);
  * Returns an exit status. */
 int cli_customers(evc_store *store, enum cli_format format);
 
+/* What cli_customers() prints as JSON, to `f`; with `limit`, a stop once
+ * more than *limit bytes were written (EVC_EABORTED). Returns the
+ * library's status. */
+int cli_customers_json(FILE *f, evc_store *store, size_t limit);
+
 /* Print the summary of `store` on stdout. Returns an exit status. */
 int cli_stats(evc_store *store, enum cli_format format);
 

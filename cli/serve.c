@@ -6,9 +6,10 @@
  *                                 [--token-file FILE] [--quiet]
  *                                 [--ingest FILE...]
  *
- * Endpoints: GET /hourly and /counts (the JSON of `hourly --format json`
- * and `counts --format json`, byte for byte), GET /healthz and GET
- * /metrics (Prometheus text format).
+ * Endpoints: GET /hourly, /counts and /customers (the JSON of `hourly
+ * --format json`, `counts --format json` and `customers --format json`,
+ * byte for byte), GET /healthz and GET /metrics (Prometheus text
+ * format).
  *
  * This file holds the options, the listening socket, the token and the
  * server's start and stop; the main thread only waits for SIGINT/SIGTERM.
@@ -456,6 +457,8 @@ static void print_serve_help(void)
 	     "          &start=TS&end=TS[&bucket=WIDTH][&tz=ZONE][&sparse=1]\n"
 	     "           the JSON of 'counts --format json' for the same "
 	     "query\n"
+	     "  /customers\n"
+	     "           the JSON of 'customers --format json'\n"
 	     "  /healthz {\"status\":\"ok\"} if the store is readable, else "
 	     "503\n"
 	     "  /metrics request counts, latencies and store facts, in the "

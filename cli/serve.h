@@ -27,6 +27,7 @@
 enum endpoint {
 	EP_HOURLY,
 	EP_COUNTS,
+	EP_CUSTOMERS,
 	EP_HEALTHZ,
 	EP_METRICS,
 	EP_OTHER,

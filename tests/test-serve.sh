@@ -6,10 +6,11 @@
 #   test-serve.sh PATH-TO-evcount-cli [SOURCE-ROOT]
 #
 # Starts the server on an ephemeral loopback port over a store built from a
-# fixture written here, and checks that /hourly and /counts answer exactly
-# what `hourly --format json` and `counts --format json` print, every error
-# status, /metrics and a clean shutdown. The last line is "N passed, M failed"; the exit status is
-# non-zero on any failure.
+# fixture written here, and checks that /hourly, /counts and /customers
+# answer exactly what `hourly --format json`, `counts --format json` and
+# `customers --format json` print, every error status, /metrics and a
+# clean shutdown. The last line is "N passed, M failed"; the
+# exit status is non-zero on any failure.
 
 set -u
 
@@ -221,6 +222,27 @@ counts_as_cli "--customer-id alice --start 2021-03-01T05:00:00 \
 grep -q '"total":6' body || bad "expected total 6: $(cat body)"
 done_
 
+# ---- /customers equals the CLI ------------------------------------------------
+
+case_ "/customers: the JSON of customers --format json, byte for byte"
+"$CLI" --db "$T/db" customers --format json >expect 2>err ||
+	bad "customers failed: $(cat err)"
+get /customers
+[ "$code" = 200 ] || bad "status $code ($(cat body))"
+grep -qi '^content-type: application/json' hdr || bad "content type: $(cat hdr)"
+cmp -s expect body || bad "body differs from the CLI's:
+      cli:  $(cat expect)
+      http: $(cat body)"
+grep -q '"customer_id":"q\\"uote"' body || bad "quote: $(cat body)"
+done_
+
+case_ "/customers: no parameters, and the token like the data endpoints"
+get '/customers?top=1'
+expect_error 400 'unknown parameter \\"top\\": /customers takes none'
+code=$(curl -s -o body -D hdr -w '%{http_code}' "$base/customers")
+expect_error 401
+done_
+
 # ---- errors -------------------------------------------------------------------
 
 case_ "400: missing parameter, named"
@@ -379,6 +401,11 @@ cp body metrics
 [ "$(metric "$k400")" = $((b400 + 1)) ] || bad "$k400 did not move"
 [ "$(metric evcount_http_request_duration_seconds_count)" -ge $((n_before + 3)) ] ||
 	bad "histogram count did not move"
+for key in 'endpoint="/customers",status="200"' \
+	'endpoint="/customers",status="401"'; do
+	[ "$(metric "evcount_http_requests_total{$key}")" -ge 1 ] 2>/dev/null ||
+		bad "$key not counted"
+done
 inf=$(metric 'evcount_http_request_duration_seconds_bucket{le="+Inf"}')
 [ "$inf" = "$(metric evcount_http_request_duration_seconds_count)" ] ||
 	bad "+Inf bucket $inf differs from _count"
@@ -442,6 +469,16 @@ case_ "SIGINT, and --quiet logs nothing"
 stop_server INT
 [ "$stop_rc" = 0 ] || bad "SIGINT: exit status $stop_rc"
 grep -v '^listening on ' log2 | grep -q . && bad "--quiet still logs: $(cat log2)"
+done_
+
+case_ "/customers: a list past --max-response-memory is a 400"
+start_server log5 --db "$T/db" serve --listen 127.0.0.1:0 --quiet \
+	--max-response-memory 200 || bad "no start: $(cat log5)"
+wait_ready || bad "not ready"
+get /customers
+expect_error 400 'result too large: more than --max-response-memory \(200 bytes\)'
+stop_server TERM
+[ "$stop_rc" = 0 ] || bad "exit status $stop_rc"
 done_
 
 case_ "EVCOUNT_TOKEN"
