@@ -367,7 +367,7 @@ static const struct command commands[] = {
      CMD_SERVE,
      "serve [--listen HOST:PORT] [--threads N]\n"
      "                   [--token-file FILE] [--quiet] [--ingest FILE...]",
-     "answer hourly queries over HTTP",
+     "answer queries over HTTP, with a page that charts them",
      {NULL},
      cmd_serve},
     {NULL,

@@ -2,7 +2,7 @@
 /*
  * evcount-cli serve's requests: the access handler, authentication, the
  * responses and the endpoints /hourly, /counts, /customers and /healthz
- * (/metrics is in serve-metrics.c).
+ * (/metrics is in serve-metrics.c, the page at / in serve-page.c).
  */
 #include "serve-query.h"
 #include "serve.h"
@@ -641,8 +641,14 @@ enum MHD_Result serve_handle(void *cls, struct MHD_Connection *conn,
 		rp.endpoint = EP_HEALTHZ;
 	else if (strcmp(url, "/metrics") == 0)
 		rp.endpoint = EP_METRICS;
+	else
+		rp.endpoint = serve_page_endpoint(url);
 
-	if (rp.endpoint != EP_HEALTHZ && !authorized(s, conn))
+	/* The page holds no counts: it asks for the token itself. */
+	const bool tokenless = rp.endpoint == EP_HEALTHZ ||
+	                       rp.endpoint == EP_PAGE ||
+	                       rp.endpoint == EP_ASSETS;
+	if (!tokenless && !authorized(s, conn))
 		ret = serve_send_error_ex(conn, &rp, 401, NULL, true,
 		                          "missing or wrong bearer token");
 	else if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
@@ -658,6 +664,8 @@ enum MHD_Result serve_handle(void *cls, struct MHD_Connection *conn,
 		ret = get_counts(s, conn, &rp);
 	else if (rp.endpoint == EP_CUSTOMERS)
 		ret = get_customers(s, conn, &rp);
+	else if (rp.endpoint == EP_PAGE || rp.endpoint == EP_ASSETS)
+		ret = serve_get_page(s, conn, &rp, url);
 	else if (rp.endpoint == EP_HEALTHZ)
 		ret = get_healthz(s, conn, &rp);
 	else if (rp.endpoint == EP_METRICS)

@@ -8,8 +8,8 @@
  *
  * Endpoints: GET /hourly, /counts and /customers (the JSON of `hourly
  * --format json`, `counts --format json` and `customers --format json`,
- * byte for byte), GET /healthz and GET /metrics (Prometheus text
- * format).
+ * byte for byte), GET /healthz, GET /metrics (Prometheus text format) and
+ * GET /, a page that charts /counts (serve-page.c).
  *
  * This file holds the options, the listening socket, the token and the
  * server's start and stop; the main thread only waits for SIGINT/SIGTERM.
@@ -307,6 +307,12 @@ static int serve(const char *db, const struct serve_opts *o)
 	s->quiet = o->quiet;
 	s->response_budget = (size_t)o->response_budget;
 	atomic_init(&s->held, 0);
+	if (serve_page_init(s) != 0) {
+		perror(PROG);
+		free(token);
+		free(s);
+		return EXIT_FAIL;
+	}
 	pthread_mutex_init(&s->workers_lock, NULL);
 	pthread_mutex_init(&s->conns_lock, NULL);
 	pthread_mutex_init(&s->health_lock, NULL);
@@ -433,6 +439,7 @@ out:
 	pthread_cond_destroy(&s->reaper_wake);
 	pthread_mutex_destroy(&s->conns_lock);
 	pthread_mutex_destroy(&s->health_lock);
+	serve_page_free(s);
 	free(token);
 	free(s);
 	return rc;
@@ -464,6 +471,9 @@ static void print_serve_help(void)
 	     "  /metrics request counts, latencies and store facts, in the "
 	     "Prometheus text\n"
 	     "           format\n"
+	     "  /        a page for a browser that charts /counts, with the "
+	     "table beside it\n"
+	     "           (built in: it loads nothing from elsewhere)\n"
 	     "Query values are URL-encoded: send a '+' in a timestamp as "
 	     "%2B. A query spans\n"
 	     "at most 1,000,000 buckets per customer, as on the command line. "
@@ -480,7 +490,9 @@ static void print_serve_help(void)
 	     "(URL too long),\n"
 	     "431 (headers too large), 505 (HTTP version). With a token every "
 	     "endpoint but\n"
-	     "/healthz needs the header 'Authorization: Bearer TOKEN'.\n"
+	     "/healthz and the page needs the header 'Authorization: Bearer "
+	     "TOKEN'; the page\n"
+	     "asks for it, and keeps it for the browser tab.\n"
 	     "\n"
 	     "Options:\n"
 	     "      --listen HOST:PORT   address to listen on (default "
