@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * evcount-cli hourly: one evc_hourly() call, printed as table, csv or json.
+ * evcount-cli hourly: one evc_hourly() call, printed as table, csv, json or
+ * a chart (chart.c).
  */
 #include "cli.h"
 
@@ -75,6 +76,26 @@ static void print_table(const struct hourly_args *a, const evc_hourly_result *r)
 	printf("%-20s  %*" PRIu64 "\n", "total", w, r->total);
 }
 
+static void print_chart(const struct hourly_args *a, const evc_hourly_result *r)
+{
+	char t[EVC_TIME_BUFSZ];
+	uint64_t max = 0;
+	struct chart c;
+
+	for (size_t i = 0; i < r->n_buckets; i++)
+		if (r->buckets[i].count > max)
+			max = r->buckets[i].count;
+	cli_chart_start(&c, stdout, &a->chart, 20, max);
+	for (size_t i = 0; i < r->n_buckets; i++) {
+		const evc_bucket *b = &r->buckets[i];
+
+		if (shown(a, b))
+			cli_chart_bar(&c, cli_fmt_time(b->hour, t), b->count,
+			              b->partial);
+	}
+	cli_chart_end(&c, r->total);
+}
+
 int cli_hourly(evc_store *store, const struct hourly_args *a)
 {
 	evc_hourly_result *r;
@@ -104,6 +125,9 @@ int cli_hourly(evc_store *store, const struct hourly_args *a)
 		break;
 	case FORMAT_TABLE:
 		print_table(a, r);
+		break;
+	case FORMAT_CHART:
+		print_chart(a, r);
 		break;
 	}
 	evc_hourly_free(r);

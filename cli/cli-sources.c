@@ -96,6 +96,7 @@ static int on_source(const evc_source_info *s, void *payload)
 		print_json_row(s, l->n == 0);
 		break;
 	case FORMAT_TABLE:
+	case FORMAT_CHART: /* not offered: parse_format() */
 		if (keep_row(l, s))
 			return 1;
 		break;

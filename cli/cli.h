@@ -3,7 +3,8 @@
  * Shared by the CLI's files: evcount-cli.c parses the command line and
  * validates it; the cli-*.c files, one per command (cli-correct.c for
  * retract, forget and prune), call the library and report; output.c holds
- * the escaping and formatting they share.
+ * the escaping and formatting they share, chart.c the terminal chart of
+ * hourly and counts.
  */
 #ifndef EVCOUNT_CLI_H
 #define EVCOUNT_CLI_H
@@ -27,6 +28,14 @@ enum cli_format {
 	FORMAT_TABLE,
 	FORMAT_CSV,
 	FORMAT_JSON,
+	FORMAT_CHART,
+};
+
+/* How a chart is drawn: its width in columns, and whether with Unicode
+ * blocks (else '#'). */
+struct chart_style {
+	int columns;
+	bool unicode;
 };
 
 struct ingest_args {
@@ -47,6 +56,7 @@ struct hourly_args {
 	int64_t start;
 	int64_t end;
 	enum cli_format format;
+	struct chart_style chart; /* FORMAT_CHART */
 	bool sparse;
 };
 
@@ -64,6 +74,7 @@ struct counts_args {
 	const char *bucket; /* as given, checked by the library */
 	const char *tz;     /* "UTC" when not given */
 	enum cli_format format;
+	struct chart_style chart; /* FORMAT_CHART */
 	bool sparse;
 };
 
@@ -121,6 +132,11 @@ int cli_export(evc_store *store, const struct export_args *a);
  * Returns an exit status. */
 int cli_customers(evc_store *store, enum cli_format format);
 
+/* What cli_customers() prints as JSON, to `f`; with `limit`, a stop once
+ * more than *limit bytes were written (EVC_EABORTED). Returns the
+ * library's status. */
+int cli_customers_json(FILE *f, evc_store *store, size_t limit);
+
 /* Print the summary of `store` on stdout. Returns an exit status. */
 int cli_stats(evc_store *store, enum cli_format format);
 
@@ -158,6 +174,29 @@ void cli_put_as_of(FILE *f, int64_t as_of);
 
 /* `t` as YYYY-MM-DDTHH:MM:SSZ in `buf`, which is returned. */
 const char *cli_fmt_time(int64_t t, char buf[EVC_TIME_BUFSZ]);
+
+/* The chart the terminal takes (chart.c): COLUMNS, else the width of the
+ * terminal on stdout, else 80; Unicode blocks when the locale is UTF-8 and
+ * not `ascii`. */
+struct chart_style cli_chart_style(bool ascii);
+
+/* One chart, drawn bar by bar: cli_chart_start() with the labels' width and
+ * the largest count, cli_chart_bar() per bucket, cli_chart_end() for the
+ * footer. */
+struct chart {
+	FILE *f;
+	bool unicode;
+	int label_width, count_width, bar_width;
+	uint64_t max;
+	uint64_t scaled_max; /* max >> shift: see bar_units() */
+	unsigned shift;
+	bool any_partial;
+};
+void cli_chart_start(struct chart *c, FILE *f, const struct chart_style *s,
+                     int label_width, uint64_t max);
+void cli_chart_bar(struct chart *c, const char *label, uint64_t count,
+                   bool partial);
+void cli_chart_end(struct chart *c, uint64_t total);
 
 /* A listing (sources, customers): csv and json rows are printed as they
  * come, a table's rows are kept to align it on its widest cell. */

@@ -71,6 +71,7 @@ enum opt_id {
 	OPT_OFFSET,
 	OPT_DRY_RUN,
 	OPT_BEFORE,
+	OPT_ASCII,
 };
 
 struct opt_def {
@@ -118,7 +119,9 @@ static const struct opt_def opt_defs[] = {
      "start of the range, inclusive"},
     {"end", required_argument, OPT_END, CMD_QUERY, "TS",
      "end of the range, exclusive"},
-    {"format", required_argument, OPT_FORMAT, CMD_QUERY | CMD_LISTING, "FMT",
+    {"format", required_argument, OPT_FORMAT, CMD_QUERY, "FMT",
+     "table, chart, json or csv; default: table on a tty, else csv"},
+    {"format", required_argument, OPT_FORMAT, CMD_LISTING, "FMT",
      "table, json or csv; default: table on a tty, else csv"},
     {"format", required_argument, OPT_FORMAT, CMD_EXPORT, "FMT",
      "export: csv or json; default: csv"},
@@ -126,6 +129,8 @@ static const struct opt_def opt_defs[] = {
      "export: minutes as epoch seconds"},
     {"sparse", no_argument, OPT_SPARSE, CMD_QUERY, NULL,
      "leave out the hours (buckets) without events"},
+    {"ascii", no_argument, OPT_ASCII, CMD_QUERY, NULL,
+     "chart: bars of '#', not Unicode blocks"},
     {"all-customers", no_argument, OPT_ALL_CUSTOMERS, CMD_COUNTS, NULL,
      "counts: every customer of the store, by id"},
     {"top", required_argument, OPT_TOP, CMD_COUNTS, "N",
@@ -160,6 +165,7 @@ struct cli {
 	const char *start;
 	const char *end;
 	const char *format;
+	bool ascii;
 	bool sparse;
 	bool follow;
 	bool force;
@@ -247,6 +253,19 @@ static const char about_query[] =
     "marked partial; a query spans at most 1,000,000 hours. Output goes to "
     "stdout,\n"
     "one row per hour (csv: hour,count,partial; json: one object).\n";
+
+static const char about_chart[] =
+    "--format chart draws a bar per bucket after its start and count, the "
+    "largest\n"
+    "count filling the width: COLUMNS, else the terminal's, else 80 (at "
+    "least 10\n"
+    "cells of bar). Bars are Unicode eighth blocks in a UTF-8 locale, else "
+    "'#' (and\n"
+    "with --ascii); a zero has no bar, any other count at least the "
+    "smallest one;\n"
+    "* marks a partial bucket. A footer gives the total, the maximum and the "
+    "scale;\n"
+    "counts draws a chart per customer, each to its own scale.\n";
 
 static const char about_sources[] =
     "sources lists each ingested FILE: id, path (as last given), realpath, "
@@ -356,9 +375,10 @@ static const struct command commands[] = {
      "hourly",
      CMD_HOURLY,
      "hourly --customer-id ID --start TS --end TS\n"
-     "                   [--format table|json|csv] [--sparse]",
+     "                   [--format table|chart|json|csv] [--ascii] "
+     "[--sparse]",
      "print a customer's event count for each UTC hour in [start, end)",
-     {about_query},
+     {about_query, about_chart},
      cmd_hourly},
     {"counts",
      "counts",
@@ -366,9 +386,10 @@ static const struct command commands[] = {
      "counts --customer-id ID [--customer-id ID ...] | --all-customers\n"
      "                   [--top N] --start TS --end TS [--bucket W] "
      "[--tz ZONE]\n"
-     "                   [--format table|json|csv] [--sparse]",
+     "                   [--format table|chart|json|csv] [--ascii] "
+     "[--sparse]",
      "print customers' event counts in buckets of any width, in any zone",
-     {about_counts},
+     {about_counts, about_chart},
      cmd_counts},
     {"sources",
      "sources",
@@ -431,7 +452,7 @@ static const struct command commands[] = {
      CMD_SERVE,
      "serve [--listen HOST:PORT] [--threads N]\n"
      "                   [--token-file FILE] [--quiet] [--ingest FILE...]",
-     "answer hourly queries over HTTP",
+     "answer queries over HTTP, with a page that charts them",
      {NULL},
      cmd_serve},
     {NULL,
@@ -441,7 +462,7 @@ static const struct command commands[] = {
      "                   [--format FMT] [--sparse] [--strict] [--rejects "
      "FILE] ...",
      "one-shot: ingest FILE, then query it as hourly does",
-     {about_loader, about_query},
+     {about_loader, about_query, about_chart},
      cmd_oneshot},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -735,6 +756,9 @@ static int parse_options(struct cli *c, int argc, char **argv,
 		case OPT_SPARSE:
 			c->sparse = true;
 			break;
+		case OPT_ASCII:
+			c->ascii = true;
+			break;
 		case OPT_FOLLOW:
 			c->follow = true;
 			break;
@@ -858,14 +882,30 @@ static const char *db_path(const struct cli *c)
 	return env && *env ? env : "./evcount.db";
 }
 
-/* --format, of which export has no table: its rows are not for reading. */
-static int parse_format(const struct cli *c, bool table_ok,
+/* The formats a command offers: export has no table (its rows are not for
+ * reading), only the queries have a chart (a listing has no counts to
+ * draw). */
+enum format_offer {
+	OFFER_EXPORT,
+	OFFER_LISTING,
+	OFFER_QUERY,
+};
+
+static int parse_format(const struct cli *c, enum format_offer offer,
                         enum cli_format dflt, enum cli_format *out)
 {
+	static const char *const names[] = {
+	    [OFFER_EXPORT] = "csv or json",
+	    [OFFER_LISTING] = "table, json or csv",
+	    [OFFER_QUERY] = "table, chart, json or csv",
+	};
+
 	if (!c->format)
 		*out = dflt;
-	else if (table_ok && strcmp(c->format, "table") == 0)
+	else if (offer != OFFER_EXPORT && strcmp(c->format, "table") == 0)
 		*out = FORMAT_TABLE;
+	else if (offer == OFFER_QUERY && strcmp(c->format, "chart") == 0)
+		*out = FORMAT_CHART;
 	else if (strcmp(c->format, "csv") == 0)
 		*out = FORMAT_CSV;
 	else if (strcmp(c->format, "json") == 0)
@@ -873,7 +913,7 @@ static int parse_format(const struct cli *c, bool table_ok,
 	else
 		return cli_usage_error(
 		    "--format: unknown format \"%s\" (use %s)", c->format,
-		    table_ok ? "table, json or csv" : "csv or json");
+		    names[offer]);
 	return EXIT_OK;
 }
 
@@ -881,6 +921,21 @@ static int parse_format(const struct cli *c, bool table_ok,
 static enum cli_format tty_format(void)
 {
 	return isatty(STDOUT_FILENO) ? FORMAT_TABLE : FORMAT_CSV;
+}
+
+/* A query's --format, and with a chart how the terminal draws it. */
+static int parse_query_format(const struct cli *c, enum cli_format *out,
+                              struct chart_style *chart)
+{
+	int rc = parse_format(c, OFFER_QUERY, tty_format(), out);
+
+	if (rc != EXIT_OK)
+		return rc;
+	if (c->ascii && *out != FORMAT_CHART)
+		return cli_usage_error("--ascii: only with --format chart");
+	if (*out == FORMAT_CHART)
+		*chart = cli_chart_style(c->ascii);
+	return EXIT_OK;
 }
 
 /* The query options, checked as /hourly's parameters are (query-args.c). */
@@ -901,7 +956,7 @@ static int check_hourly_args(const struct cli *c, struct hourly_args *q)
 		                       "several)",
 		                       c->cmd->title);
 	q->sparse = c->sparse;
-	return parse_format(c, true, tty_format(), &q->format);
+	return parse_query_format(c, &q->format, &q->chart);
 }
 
 static int open_store(evc_store **store, const char *path, unsigned flags)
@@ -1022,7 +1077,8 @@ static int run_listing(const struct cli *c,
 	int rc;
 
 	if ((rc = no_operands(c)) != EXIT_OK ||
-	    (rc = parse_format(c, true, tty_format(), &format)) != EXIT_OK ||
+	    (rc = parse_format(c, OFFER_LISTING, tty_format(), &format)) !=
+	        EXIT_OK ||
 	    (rc = open_store(&store, db_path(c), EVC_OPEN_READONLY)) != EXIT_OK)
 		return rc;
 	rc = list(store, format);
@@ -1068,7 +1124,7 @@ static int cmd_counts(const struct cli *c)
 		return rc;
 	if (!counts_check(&in, &query_cli, &a, err, sizeof(err)))
 		return cli_usage_error("%s", err);
-	if ((rc = parse_format(c, true, tty_format(), &a.format)) != EXIT_OK ||
+	if ((rc = parse_query_format(c, &a.format, &a.chart)) != EXIT_OK ||
 	    (rc = open_store(&store, db_path(c), EVC_OPEN_READONLY)) != EXIT_OK)
 		return rc;
 	rc = cli_counts(store, &a);
@@ -1150,7 +1206,8 @@ static int cmd_export(const struct cli *c)
 	int rc;
 
 	if ((rc = no_operands(c)) != EXIT_OK ||
-	    (rc = parse_format(c, false, FORMAT_CSV, &a.format)) != EXIT_OK ||
+	    (rc = parse_format(c, OFFER_EXPORT, FORMAT_CSV, &a.format)) !=
+	        EXIT_OK ||
 	    (rc = open_store(&store, db_path(c), EVC_OPEN_READONLY)) != EXIT_OK)
 		return rc;
 	rc = cli_export(store, &a);
@@ -1183,7 +1240,7 @@ static int cmd_oneshot(const struct cli *c)
 		return rc;
 	if (c->server) {
 		if (c->customer_id || c->start || c->end || c->format ||
-		    c->sparse)
+		    c->sparse || c->ascii)
 			return cli_usage_error(
 			    "--server takes no query options: "
 			    "queries come over HTTP");

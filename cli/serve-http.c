@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * evcount-cli serve's requests: the access handler, authentication, the
- * responses and the endpoints /hourly and /healthz (/metrics is in
- * serve-metrics.c).
+ * responses and the endpoints /hourly, /counts, /customers and /healthz
+ * (/metrics is in serve-metrics.c, the page at / in serve-page.c).
  */
 #include "serve-query.h"
 #include "serve.h"
@@ -474,6 +474,74 @@ static enum MHD_Result get_counts(struct server *s, struct MHD_Connection *conn,
 	                         &len);
 }
 
+/* ---- /customers --------------------------------------------------------- */
+
+/* The first query argument's name, if any: /customers takes none. */
+static enum MHD_Result first_param(void *cls, enum MHD_ValueKind kind,
+                                   const char *key, const char *value)
+{
+	const char **first = cls;
+
+	*first = key;
+	return MHD_NO;
+}
+
+/* The JSON of `customers --format json`, within the response budget as
+ * /counts is: about 100 bytes a customer, plus its id, is held before it
+ * is built, and a list that grows past the budget is refused. */
+static enum MHD_Result
+get_customers(struct server *s, struct MHD_Connection *conn, struct reply *rp)
+{
+	const char *param = NULL;
+	evc_store *store;
+	uint64_t customers;
+	char *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, first_param,
+	                          &param);
+	if (param)
+		return serve_send_error(conn, rp, 400,
+		                        "unknown parameter \"%s\": /customers "
+		                        "takes none",
+		                        param);
+	store = serve_worker_store(s);
+	if (!store)
+		return serve_send_error(conn, rp, 500, "store unavailable");
+	if (evc_customer_count(store, &customers) != EVC_OK)
+		customers = 0;
+	const double bytes = (double)customers * 160 + 512;
+	size_t need = bytes > (double)s->response_budget ? s->response_budget
+	                                                 : (size_t)bytes;
+	if (!serve_reserve(s, rp, need))
+		return serve_send_error(
+		    conn, rp, 503,
+		    "server busy: responses being sent hold its "
+		    "--max-response-memory (%zu bytes); retry later",
+		    s->response_budget);
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return MHD_NO;
+	rc = cli_customers_json(f, store, s->response_budget);
+	if (rc != EVC_OK) {
+		fclose(f);
+		free(buf);
+		if (rc == EVC_EABORTED)
+			return serve_send_error(
+			    conn, rp, 400,
+			    "result too large: more than --max-response-memory "
+			    "(%zu bytes)",
+			    s->response_budget);
+		serve_worker_store_failed(s, rc);
+		return serve_send_error(conn, rp, 500, "%s",
+		                        rc == EVC_ECORRUPT ? "store damaged"
+		                                           : "store failure");
+	}
+	return serve_send_stream(conn, rp, 200, "application/json", f, &buf,
+	                         &len);
+}
+
 /* ---- /healthz ----------------------------------------------------------- */
 
 /* How long a probe of the store stands for /healthz: a scrape every few
@@ -626,12 +694,20 @@ enum MHD_Result serve_handle(void *cls, struct MHD_Connection *conn,
 		rp.endpoint = EP_COUNTS;
 	else if (strcmp(url, "/ingest") == 0)
 		rp.endpoint = EP_INGEST;
+	else if (strcmp(url, "/customers") == 0)
+		rp.endpoint = EP_CUSTOMERS;
 	else if (strcmp(url, "/healthz") == 0)
 		rp.endpoint = EP_HEALTHZ;
 	else if (strcmp(url, "/metrics") == 0)
 		rp.endpoint = EP_METRICS;
+	else
+		rp.endpoint = serve_page_endpoint(url);
 
-	if (rp.endpoint != EP_HEALTHZ && !authorized(s, conn))
+	/* The page holds no counts: it asks for the token itself. */
+	const bool tokenless = rp.endpoint == EP_HEALTHZ ||
+	                       rp.endpoint == EP_PAGE ||
+	                       rp.endpoint == EP_ASSETS;
+	if (!tokenless && !authorized(s, conn))
 		ret = serve_send_error_ex(conn, &rp, 401, NULL, true,
 		                          "missing or wrong bearer token");
 	else if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
@@ -649,6 +725,10 @@ enum MHD_Result serve_handle(void *cls, struct MHD_Connection *conn,
 		ret = get_counts(s, conn, &rp);
 	else if (rp.endpoint == EP_INGEST)
 		ret = serve_get_ingest(s, conn, &rp);
+	else if (rp.endpoint == EP_CUSTOMERS)
+		ret = get_customers(s, conn, &rp);
+	else if (rp.endpoint == EP_PAGE || rp.endpoint == EP_ASSETS)
+		ret = serve_get_page(s, conn, &rp, url);
 	else if (rp.endpoint == EP_HEALTHZ)
 		ret = get_healthz(s, conn, &rp);
 	else if (rp.endpoint == EP_METRICS)

@@ -11,7 +11,8 @@
 #include <stdlib.h>
 
 static const char *const endpoint_names[N_ENDPOINTS] = {
-    "/hourly", "/counts", "/ingest", "/healthz", "/metrics", "other"};
+    "/hourly",  "/counts", "/ingest", "/customers", "/healthz",
+    "/metrics", "/",       "/assets", "other"};
 
 /* Every status the handler itself answers with; libmicrohttpd's own errors
  * (414, 431, malformed requests) never reach it and are not counted. */

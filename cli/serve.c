@@ -6,9 +6,10 @@
  *                                 [--token-file FILE] [--quiet]
  *                                 [--ingest FILE...]
  *
- * Endpoints: GET /hourly and /counts (the JSON of `hourly --format json`
- * and `counts --format json`, byte for byte), GET /healthz and GET
- * /metrics (Prometheus text format).
+ * Endpoints: GET /hourly, /counts and /customers (the JSON of `hourly
+ * --format json`, `counts --format json` and `customers --format json`,
+ * byte for byte), GET /healthz, GET /metrics (Prometheus text format) and
+ * GET /, a page that charts /counts (serve-page.c).
  *
  * This file holds the options, the listening socket, the token and the
  * server's start and stop; the main thread only waits for SIGINT/SIGTERM.
@@ -313,6 +314,12 @@ static int serve(const char *db, const struct serve_opts *o)
 	s->ingest_enabled = o->ingest_enabled;
 	s->max_ingest_body = o->max_ingest_body;
 	atomic_init(&s->held, 0);
+	if (serve_page_init(s) != 0) {
+		perror(PROG);
+		free(token);
+		free(s);
+		return EXIT_FAIL;
+	}
 	pthread_mutex_init(&s->workers_lock, NULL);
 	pthread_mutex_init(&s->conns_lock, NULL);
 	pthread_mutex_init(&s->health_lock, NULL);
@@ -449,6 +456,7 @@ out:
 	pthread_cond_destroy(&s->reaper_wake);
 	pthread_mutex_destroy(&s->conns_lock);
 	pthread_mutex_destroy(&s->health_lock);
+	serve_page_free(s);
 	free(token);
 	free(s);
 	return rc;
@@ -478,6 +486,8 @@ static void print_serve_help(void)
 	     "           {\"stream\":...,\"committed_offset\":N}: where the "
 	     "stream's next piece\n"
 	     "           starts\n"
+	     "  /customers\n"
+	     "           the JSON of 'customers --format json'\n"
 	     "  /healthz {\"status\":\"ok\"} if the store is readable, else "
 	     "503\n"
 	     "  /metrics request counts, latencies and store facts, in the "
@@ -494,6 +504,9 @@ static void print_serve_help(void)
 	     "committed offset), 413 past --max-ingest-body, 415 for another "
 	     "type, 403\n"
 	     "without --ingest-enabled.\n"
+	     "  /        a page for a browser that charts /counts, with the "
+	     "table beside it\n"
+	     "           (built in: it loads nothing from elsewhere)\n"
 	     "Query values are URL-encoded: send a '+' in a timestamp as "
 	     "%2B. A query spans\n"
 	     "at most 1,000,000 buckets per customer, as on the command line. "
@@ -510,7 +523,9 @@ static void print_serve_help(void)
 	     "(URL too long),\n"
 	     "431 (headers too large), 505 (HTTP version). With a token every "
 	     "endpoint but\n"
-	     "/healthz needs the header 'Authorization: Bearer TOKEN'.\n"
+	     "/healthz and the page needs the header 'Authorization: Bearer "
+	     "TOKEN'; the page\n"
+	     "asks for it, and keeps it for the browser tab.\n"
 	     "\n"
 	     "Options:\n"
 	     "      --listen HOST:PORT   address to listen on (default "

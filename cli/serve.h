@@ -2,10 +2,11 @@
 /*
  * Shared by the files of evcount-cli serve: serve.c (options, start and
  * stop), serve-http.c (requests and responses), serve-metrics.c (counters
- * and /metrics) and serve-reaper.c (connections that trickle their
- * request). libmicrohttpd runs a pool of worker threads; each lazily opens
- * its own read-only store, since a store handle may be used by one thread
- * at a time and per-worker handles need no lock on the request path.
+ * and /metrics), serve-page.c (the page at /) and serve-reaper.c
+ * (connections that trickle their request). libmicrohttpd runs a pool of
+ * worker threads; each lazily opens its own read-only store, since a store
+ * handle may be used by one thread at a time and per-worker handles need no
+ * lock on the request path.
  */
 #ifndef EVCOUNT_SERVE_H
 #define EVCOUNT_SERVE_H
@@ -28,8 +29,11 @@ enum endpoint {
 	EP_HOURLY,
 	EP_COUNTS,
 	EP_INGEST,
+	EP_CUSTOMERS,
 	EP_HEALTHZ,
 	EP_METRICS,
+	EP_PAGE,   /* GET /, the page */
+	EP_ASSETS, /* the files it loads, under /assets/ */
 	EP_OTHER,
 	N_ENDPOINTS
 };
@@ -92,6 +96,10 @@ struct server {
 	 * body. */
 	bool ingest_enabled;
 	uint64_t max_ingest_body;
+	/* The page as served: index.html with the token's presence written
+	 * in (serve-page.c); NULL: as built. */
+	char *page;
+	size_t page_len;
 };
 
 /* What a request was answered with, for the metrics and the log. */
@@ -178,6 +186,18 @@ void serve_record_metrics(struct server *s, const struct reply *rp,
                           uint64_t ns);
 enum MHD_Result serve_get_metrics(struct server *s, struct MHD_Connection *conn,
                                   struct reply *rp);
+
+/* ---- the page (serve-page.c) -------------------------------------------- */
+
+/* Write into s->page whether the page must ask for a token (s->token).
+ * Returns 0, or -1 when out of memory. */
+int serve_page_init(struct server *s);
+void serve_page_free(struct server *s);
+/* EP_PAGE or EP_ASSETS for the page's paths, else EP_OTHER. */
+enum endpoint serve_page_endpoint(const char *url);
+/* Answer a path of the page's (serve_page_endpoint() said so). */
+enum MHD_Result serve_get_page(struct server *s, struct MHD_Connection *conn,
+                               struct reply *rp, const char *url);
 
 /* ---- slow senders (serve-reaper.c) --------------------------------------- */
 

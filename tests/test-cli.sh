@@ -1334,6 +1334,276 @@ usage_error '--stream: --follow does not apply'
 run --db st.db ingest --stream '' --offset 0 -
 rc_is 1
 err_has 'stream name must be 1 to 255 bytes'
+# ---- charts -----------------------------------------------------------------
+
+# ch, over [00:10, 05:30): 2 in hour 00 (partial), none in 01, 3 in 02, 1 in
+# 03, 7 in 04, none in 05 (partial). spike: 1 at 00:00, 1000 at 01:00, 1 at
+# 03:59. At 80 columns ch's bars get 80 - 20 - 2 - 1 - 3 = 54 cells, 432
+# eighths: 7 fills them, 2 is 123.4 eighths (15 cells and 3/8), 3 is 185.1
+# (23 and 1/8), 1 is 61.7 (7 and 6/8). The charts are compared byte for
+# byte, in a pipe, the width and the locale set by each case.
+{
+	for t in 00:20 00:40 02:00 02:10 02:20 03:00; do
+		echo "ch,click,$(uuid 201),2021-03-01T$t:00Z"
+	done
+	for i in $(seq 7); do
+		echo "ch,click,$(uuid $((201 + i))),2021-03-01T04:00:00Z"
+	done
+	echo "spike,click,$(uuid 301),2021-03-01T00:00:00Z"
+	for i in $(seq 1000); do
+		echo "spike,click,$(uuid $((301 + i))),2021-03-01T01:00:00Z"
+	done
+	echo "spike,click,$(uuid 1302),2021-03-01T03:59:00Z"
+} >chart.csv
+CH=(--customer-id ch --start 2021-03-01T00:10:00Z --end 2021-03-01T05:30:00Z)
+CH_UNICODE='2021-03-01T00:00:00Z  2 * ███████████████▍
+2021-03-01T01:00:00Z  0
+2021-03-01T02:00:00Z  3   ███████████████████████▏
+2021-03-01T03:00:00Z  1   ███████▊
+2021-03-01T04:00:00Z  7   ██████████████████████████████████████████████████████
+2021-03-01T05:00:00Z  0 *
+total 13, max 7, █ ≈ 0.1296 events, * partial'
+CH_ASCII='2021-03-01T00:00:00Z  2 * ###############
+2021-03-01T01:00:00Z  0
+2021-03-01T02:00:00Z  3   #######################
+2021-03-01T03:00:00Z  1   ########
+2021-03-01T04:00:00Z  7   ######################################################
+2021-03-01T05:00:00Z  0 *
+total 13, max 7, # ~ 0.1296 events, * partial'
+# The width a chart takes must come from each case, never from the caller.
+unset COLUMNS
+
+case_ "chart: eighth blocks to COLUMNS, partial marked, a zero without a bar"
+run --db chart.db ingest --no-progress chart.csv
+rc_is 0
+COLUMNS=80 LC_ALL=C.UTF-8 run --db chart.db hourly "${CH[@]}" --format chart
+rc_is 0
+out_is "$CH_UNICODE"
+err_empty
+done_
+
+case_ "chart: '#' with --ascii, and in a locale that is not UTF-8"
+COLUMNS=80 LC_ALL=C.UTF-8 run --db chart.db hourly "${CH[@]}" --format chart \
+	--ascii
+rc_is 0
+out_is "$CH_ASCII"
+COLUMNS=80 LC_ALL=C run --db chart.db hourly "${CH[@]}" --format chart
+rc_is 0
+out_is "$CH_ASCII"
+COLUMNS=80 LC_ALL=C LANG=C.UTF-8 run --db chart.db hourly "${CH[@]}" \
+	--format chart
+out_is "$CH_ASCII"
+done_
+
+case_ "chart: a pipe without COLUMNS, or with a COLUMNS that is no width, is 80 wide"
+LC_ALL=C.UTF-8 run --db chart.db hourly "${CH[@]}" --format chart
+rc_is 0
+out_is "$CH_UNICODE"
+for cols in "" 0 -5 abc 80x 99999; do
+	COLUMNS=$cols LC_ALL=C.UTF-8 run --db chart.db hourly "${CH[@]}" \
+		--format chart
+	out_is "$CH_UNICODE"
+done
+done_
+
+case_ "chart: another COLUMNS rescales the bars and the footer"
+COLUMNS=60 LC_ALL=C.UTF-8 run --db chart.db hourly "${CH[@]}" --format chart
+rc_is 0
+out_is '2021-03-01T00:00:00Z  2 * █████████▊
+2021-03-01T01:00:00Z  0
+2021-03-01T02:00:00Z  3   ██████████████▋
+2021-03-01T03:00:00Z  1   ████▉
+2021-03-01T04:00:00Z  7   ██████████████████████████████████
+2021-03-01T05:00:00Z  0 *
+total 13, max 7, █ ≈ 0.2059 events, * partial'
+done_
+
+case_ "chart: the narrowest chart has 10 cells of bar, however narrow COLUMNS"
+# 20 + 2 + 1 + 3 + 10 = 36 columns; fewer still draw 10 cells, wrapping.
+for cols in 36 35 1; do
+	COLUMNS=$cols LC_ALL=C.UTF-8 run --db chart.db hourly "${CH[@]}" \
+		--format chart
+	rc_is 0
+	out_is '2021-03-01T00:00:00Z  2 * ██▉
+2021-03-01T01:00:00Z  0
+2021-03-01T02:00:00Z  3   ████▎
+2021-03-01T03:00:00Z  1   █▍
+2021-03-01T04:00:00Z  7   ██████████
+2021-03-01T05:00:00Z  0 *
+total 13, max 7, █ = 0.7 events, * partial'
+done
+COLUMNS=36 LC_ALL=C run --db chart.db hourly "${CH[@]}" --format chart
+out_is '2021-03-01T00:00:00Z  2 * ###
+2021-03-01T01:00:00Z  0
+2021-03-01T02:00:00Z  3   ####
+2021-03-01T03:00:00Z  1   #
+2021-03-01T04:00:00Z  7   ##########
+2021-03-01T05:00:00Z  0 *
+total 13, max 7, # = 0.7 events, * partial'
+done_
+
+case_ "chart: one huge bucket, and the smallest counts still get a bar"
+COLUMNS=80 LC_ALL=C.UTF-8 run --db chart.db hourly --customer-id spike \
+	--start 2021-03-01 --end 2021-03-01T04:00:00Z --format chart
+rc_is 0
+out_is '2021-03-01T00:00:00Z     1   ▏
+2021-03-01T01:00:00Z  1000   ███████████████████████████████████████████████████
+2021-03-01T02:00:00Z     0
+2021-03-01T03:00:00Z     1   ▏
+total 1002, max 1000, █ ≈ 19.61 events'
+COLUMNS=80 LC_ALL=C run --db chart.db hourly --customer-id spike \
+	--start 2021-03-01 --end 2021-03-01T04:00:00Z --format chart
+out_is '2021-03-01T00:00:00Z     1   #
+2021-03-01T01:00:00Z  1000   ###################################################
+2021-03-01T02:00:00Z     0
+2021-03-01T03:00:00Z     1   #
+total 1002, max 1000, # ~ 19.61 events'
+done_
+
+case_ "chart: an all-zero range has no bars and nothing to scale"
+COLUMNS=80 LC_ALL=C.UTF-8 run --db chart.db hourly --customer-id ch \
+	--start 2021-03-01T05:00:00Z --end 2021-03-01T07:30:00Z --format chart
+rc_is 0
+out_is '2021-03-01T05:00:00Z  0
+2021-03-01T06:00:00Z  0
+2021-03-01T07:00:00Z  0 *
+total 0, max 0, nothing to scale, * partial'
+COLUMNS=80 LC_ALL=C.UTF-8 run --db chart.db hourly --customer-id ch \
+	--start 2021-03-01T05:00:00Z --end 2021-03-01T07:00:00Z --format chart \
+	--sparse
+rc_is 0
+out_is 'total 0, max 0, nothing to scale'
+done_
+
+case_ "chart: counts, a chart per customer in the order given, in a zone"
+COLUMNS=60 LC_ALL=C.UTF-8 run --db chart.db counts --customer-id spike \
+	--customer-id nobody --customer-id ch --start 2021-02-28T19:00:00 \
+	--end 2021-02-28T23:00:00 --tz America/New_York --format chart
+rc_is 0
+out_is 'customer spike
+2021-02-28T19:00:00-05:00     1   ▏
+2021-02-28T20:00:00-05:00  1000   ██████████████████████████
+2021-02-28T21:00:00-05:00     0
+2021-02-28T22:00:00-05:00     1   ▏
+total 1002, max 1000, █ ≈ 38.46 events
+
+customer nobody
+2021-02-28T19:00:00-05:00  0
+2021-02-28T20:00:00-05:00  0
+2021-02-28T21:00:00-05:00  0
+2021-02-28T22:00:00-05:00  0
+total 0, max 0, nothing to scale
+
+customer ch
+2021-02-28T19:00:00-05:00  2   ███████████████████▍
+2021-02-28T20:00:00-05:00  0
+2021-02-28T21:00:00-05:00  3   █████████████████████████████
+2021-02-28T22:00:00-05:00  1   █████████▋
+total 6, max 3, █ ≈ 0.1034 events'
+err_empty
+done_
+
+case_ "chart: counts of every customer, sparse, wider buckets"
+COLUMNS=60 LC_ALL=C run --db chart.db counts --all-customers \
+	--start 2021-03-01 --end 2021-03-02 --bucket 6h --format chart --sparse
+rc_is 0
+out_is 'customer ch
+2021-03-01T00:00:00Z  13   #################################
+total 13, max 13, # ~ 0.3939 events
+
+customer spike
+2021-03-01T00:00:00Z  1002   ###############################
+total 1002, max 1002, # ~ 32.32 events'
+done_
+
+if command -v sqlite3 >/dev/null; then
+	case_ "chart: counts with many digits keep their columns"
+	# An hour of 1234567890123456789 events, written with SQLite's own
+	# shell: the total, the minute blob (minute 0, the count as a varint)
+	# and the day's total agree, so the store reads as sound.
+	printf 'big,click,%s,2021-03-01T0%s:00:00Z\n' "$(uuid 401)" 0 \
+		"$(uuid 402)" 1 "$(uuid 403)" 3 >digits.csv
+	run --db digits.db ingest --no-progress digits.csv
+	rc_is 0
+	big=1234567890123456789
+	v=$big
+	blob=00
+	while [ "$v" -ge 128 ]; do
+		blob+=$(printf '%02x' $(((v & 127) | 128)))
+		v=$((v >> 7))
+	done
+	blob+=$(printf '%02x' "$v")
+	sqlite3 digits.db "UPDATE hour_counts SET total = $big,
+		minutes = X'$blob' WHERE hour = 1614560400 / 3600;
+		UPDATE day_counts SET total = $big + 2" || bad "sqlite3 failed"
+	run --db digits.db check
+	rc_is 0
+	COLUMNS=80 LC_ALL=C.UTF-8 run --db digits.db hourly --customer-id big \
+		--start 2021-03-01 --end 2021-03-01T04:00:00Z --format chart
+	rc_is 0
+	out_is '2021-03-01T00:00:00Z                    1   ▏
+2021-03-01T01:00:00Z  1234567890123456789   ████████████████████████████████████
+2021-03-01T02:00:00Z                    0
+2021-03-01T03:00:00Z                    1   ▏
+total 1234567890123456791, max 1234567890123456789, █ ≈ 34293552503429355 events'
+	COLUMNS=80 LC_ALL=C run --db digits.db counts --customer-id big \
+		--start 2021-03-01 --end 2021-03-02 --bucket day --format chart
+	rc_is 0
+	out_is 'customer big
+2021-03-01T00:00:00Z  1234567890123456791   ####################################
+total 1234567890123456791, max 1234567890123456791, # ~ 34293552503429355 events'
+	done_
+elif [ -n "${CI:-}" ]; then
+	case_ "chart: counts with many digits keep their columns"
+	bad "sqlite3 (the shell) not found, and CI is set"
+	done_
+else
+	skip "chart: counts with many digits" "sqlite3 (the shell) not found"
+fi
+
+if command -v script >/dev/null 2>&1 &&
+	script -qec true /dev/null >/dev/null 2>&1; then
+	case_ "chart: on a terminal, its width"
+	script -qec "stty cols 50; env -u COLUMNS LC_ALL=C.UTF-8 $(printf '%q ' \
+		"$CLI" --db chart.db hourly "${CH[@]}" --format chart)" \
+		/dev/null </dev/null 2>"$T/err" | tr -d '\r' >"$T/out"
+	rc=${PIPESTATUS[0]}
+	rc_is 0
+	out_is '2021-03-01T00:00:00Z  2 * ██████▉
+2021-03-01T01:00:00Z  0
+2021-03-01T02:00:00Z  3   ██████████▎
+2021-03-01T03:00:00Z  1   ███▍
+2021-03-01T04:00:00Z  7   ████████████████████████
+2021-03-01T05:00:00Z  0 *
+total 13, max 7, █ ≈ 0.2917 events, * partial'
+	done_
+else
+	skip "chart: on a terminal" "script(1) cannot run"
+fi
+
+case_ "chart: the one-shot form draws one too"
+COLUMNS=80 LC_ALL=C.UTF-8 run --db chart2.db chart.csv "${CH[@]}" \
+	--format chart --no-progress
+rc_is 0
+out_is "$CH_UNICODE"
+done_
+
+case_ "chart: --ascii needs --format chart; listings and export have no chart"
+run --db chart.db hourly "${CH[@]}" --ascii
+usage_error '--ascii: only with --format chart'
+run --db chart.db counts "${CH[@]}" --format csv --ascii
+usage_error '--ascii: only with --format chart'
+run --db chart.db customers --format chart
+usage_error 'unknown format "chart" \(use table, json or csv\)'
+run --db chart.db export --format chart
+usage_error 'unknown format "chart" \(use csv or json\)'
+run --db chart.db customers --ascii
+usage_error "option '--ascii' does not apply to customers"
+run --db chart.db hourly "${CH[@]}" --format graph
+usage_error 'unknown format "graph" \(use table, chart, json or csv\)'
+run --db chart.db counts --customer-id ch "${DAY[@]}" --bucket 7m \
+	--format chart
+usage_error 'does not divide a day'
 done_
 
 # ---- usage errors -----------------------------------------------------------

@@ -191,7 +191,12 @@ c 404 '/HOURLY' "/HOURLY?customer_id=alice&$Q"
 c 404 '/metrics/' '/metrics/'
 c 404 '/%2e%2e/etc/passwd' '/%2e%2e/etc/passwd'
 c 404 '/hourly%3F...' "/hourly%3Fcustomer_id=alice"
-c 404 'empty-ish /' '/'
+c 200 '/ is the page' '/'
+c 404 '/index.html' '/index.html'
+c 404 '/assets/' '/assets/'
+c 404 '/assets/page.js/' '/assets/page.js/'
+c 404 '/ASSETS/page.js' '/ASSETS/page.js'
+c 404 '/assets/%2e%2e/assets/page.js' '/assets/%2e%2e/assets/page.js'
 c 200 '/healthz?ignored=1' '/healthz?ignored=1'
 done_
 
