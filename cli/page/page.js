@@ -262,7 +262,10 @@ function render() {
 		+ ` from ${data.start} to ${data.end} in ${numbers.format(n)}`
 		+ ` bucket${n === 1 ? '' : 's'} (width ${data.bucket}, zone ${data.tz})`
 		+ (tooMany ? `: too many to draw (at most ${numbers.format(MAX_BUCKETS)});`
-			+ ' choose a wider bucket or a shorter range.' : '.');
+			+ ' choose a wider bucket or a shorter range.' : '.')
+		// A quiet hour and a late pipeline look alike but for this.
+		+ (data.as_of ? ` Counts as of ${data.as_of} (the store's last ingest).`
+			: ' Nothing ingested yet.');
 	document.querySelector('.result').hidden = tooMany;
 	if (tooMany) return;
 	drawChart();

@@ -140,6 +140,10 @@ async function checkView(page, want, when) {
 	check(`${when}: the table holds the same buckets`,
 		rows.length === buckets.length && wrong.length === 0,
 		`${rows.length} rows; ${JSON.stringify(wrong.slice(0, 3))}`);
+	const summary = await page.evaluate(
+		() => document.getElementById('result-summary').textContent);
+	check(`${when}: the summary says how fresh the counts are`,
+		want.as_of && summary.includes(`as of ${want.as_of}`), summary);
 }
 
 // Nothing sticks out of the window, whatever its width (a scroll bar
