@@ -242,6 +242,15 @@ enum MHD_Result serve_send_error_ex(struct MHD_Connection *conn,
 
 #define serve_send_error(conn, rp, status, ...)                                \
 	serve_send_error_ex(conn, rp, status, NULL, false, __VA_ARGS__)
+enum MHD_Result serve_send_busy(struct MHD_Connection *conn, struct reply *rp)
+{
+	return serve_send_error(conn, rp, 503,
+	                        "server busy: requests and responses being "
+	                        "sent hold its --max-response-memory (%zu "
+	                        "bytes); retry later",
+	                        rp->server->response_budget);
+}
+
 /* ---- authentication ----------------------------------------------------- */
 
 /* Whether a == b, in a time that depends on the lengths only: every byte
@@ -335,11 +344,7 @@ static enum MHD_Result get_hourly(struct server *s, struct MHD_Connection *conn,
 			    "%zu",
 			    (long long)hours, need, s->response_budget);
 		if (!serve_reserve(s, rp, need))
-			return serve_send_error(
-			    conn, rp, 503,
-			    "server busy: responses being sent hold its "
-			    "--max-response-memory (%zu bytes); retry later",
-			    s->response_budget);
+			return serve_send_busy(conn, rp);
 	}
 	store = serve_worker_store(s);
 	if (!store)
@@ -439,11 +444,7 @@ static enum MHD_Result get_counts(struct server *s, struct MHD_Connection *conn,
 		need = s->response_budget;
 	if (!serve_reserve(s, rp, need)) {
 		serve_params_free(&p);
-		return serve_send_error(
-		    conn, rp, 503,
-		    "server busy: responses being sent hold its "
-		    "--max-response-memory (%zu bytes); retry later",
-		    s->response_budget);
+		return serve_send_busy(conn, rp);
 	}
 	FILE *f = open_memstream(&buf, &len);
 	if (!f) {
@@ -515,11 +516,7 @@ get_customers(struct server *s, struct MHD_Connection *conn, struct reply *rp)
 	size_t need = bytes > (double)s->response_budget ? s->response_budget
 	                                                 : (size_t)bytes;
 	if (!serve_reserve(s, rp, need))
-		return serve_send_error(
-		    conn, rp, 503,
-		    "server busy: responses being sent hold its "
-		    "--max-response-memory (%zu bytes); retry later",
-		    s->response_budget);
+		return serve_send_busy(conn, rp);
 	FILE *f = open_memstream(&buf, &len);
 	if (!f)
 		return MHD_NO;

@@ -229,11 +229,7 @@ enum MHD_Result serve_ingest_end(struct server *s, struct MHD_Connection *conn,
 		                        " bytes (--max-ingest-body)",
 		                        s->max_ingest_body);
 	if (u->no_room)
-		return serve_send_error(
-		    conn, rp, 503,
-		    "server busy: requests and responses hold its "
-		    "--max-response-memory (%zu bytes); retry later",
-		    s->response_budget);
+		return serve_send_busy(conn, rp);
 	if (u->write_failed || lseek(u->fd, 0, SEEK_SET) != 0)
 		return serve_send_error(conn, rp, 500, "cannot hold the body");
 	if (!(store = writer_store(s)))

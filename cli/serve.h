@@ -179,6 +179,8 @@ enum MHD_Result serve_send_error_ex(struct MHD_Connection *conn,
     __attribute__((format(printf, 6, 7)));
 #define serve_send_error(conn, rp, status, ...)                                \
 	serve_send_error_ex(conn, rp, status, NULL, false, __VA_ARGS__)
+/* 503: the memory budget is held by requests and responses in flight. */
+enum MHD_Result serve_send_busy(struct MHD_Connection *conn, struct reply *rp);
 
 /* ---- metrics (serve-metrics.c) ------------------------------------------- */
 

@@ -511,16 +511,12 @@ EVC_EXPORT int evc_retract(evc_store *store, const char *const *paths,
 	evc_correction_stats local;
 	int rc;
 
-	if (!stats)
-		stats = &local;
-	memset(stats, 0, sizeof(*stats));
-	if (!store)
-		return evc__fail(NULL, EVC_EINVAL, "evc_retract: NULL store");
-	if (!paths || n_paths == 0 || (flags & ~EVC_CORRECT_DRY_RUN))
-		return evc__fail(&store->err, EVC_EINVAL, "evc_retract: %s",
-		                 flags & ~EVC_CORRECT_DRY_RUN
-		                     ? "unknown flags"
-		                     : "no file given");
+	if ((rc = evc__correction_args(store, "evc_retract", flags, &stats,
+	                               &local)))
+		return rc;
+	if (!paths || n_paths == 0)
+		return evc__fail(&store->err, EVC_EINVAL,
+		                 "evc_retract: no file given");
 	for (size_t i = 0; i < n_paths; i++)
 		if (!paths[i])
 			return evc__fail(&store->err, EVC_EINVAL,
