@@ -30,9 +30,13 @@ evcount_deps=(
 # replace that nodejs).
 installed()
 {
-	[[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == "install ok installed" ]] ||
-		dpkg-query -W -f='${Status}|${Provides}\n' 2>/dev/null |
-		grep -Eq "^install ok installed\|(.*[ ,])?$1([ ,(]|\$)"
+	local provided
+	[[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == "install ok installed" ]] &&
+		return 0
+	# Read whole before grep stops at its match: with pipefail, the
+	# writer's SIGPIPE would fail the pipe.
+	provided=$(dpkg-query -W -f='${Status}|${Provides}\n' 2>/dev/null)
+	grep -Eq "^install ok installed\|(.*[ ,])?$1([ ,(]|\$)" <<<"$provided"
 }
 
 install_deps()
