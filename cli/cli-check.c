@@ -23,6 +23,7 @@ static int on_problem(const evc_problem *p, void *payload)
 		cli_fmt_time(p->hour, hour);
 	switch (x->format) {
 	case FORMAT_TABLE:
+	case FORMAT_CHART: /* not offered: parse_format() */
 		if (p->customer_id)
 			printf("customer %s", p->customer_id);
 		if (p->has_hour)

@@ -2,8 +2,9 @@
 /*
  * evcount-cli counts: evc_counts() printed as JSON (one object, the body
  * of serve's /counts too), CSV in long form (customer_id,start,end,count,
- * partial) or a table, a block per customer. Customers are printed as the
- * library hands them over, so all customers of a large store stream.
+ * partial), a table, a block per customer, or a chart per customer
+ * (chart.c). Customers are printed as the library hands them over, so all
+ * customers of a large store stream.
  * Times are RFC 3339 local times of the query's zone, with their offsets
  * ("Z" for UTC).
  */
@@ -106,6 +107,34 @@ static void table_customer(struct out *o, const evc_customer_counts *c)
 	        c->total);
 }
 
+/* A chart per customer, scaled to its own largest count: customers are
+ * printed as they come, and a large one would flatten the others. */
+static void chart_customer(struct out *o, const evc_customer_counts *c)
+{
+	char s[EVC_LOCAL_TIME_BUFSZ];
+	uint64_t max = 0;
+	struct chart ch;
+
+	for (size_t i = 0; i < c->n_buckets; i++)
+		if (c->buckets[i].count > max)
+			max = c->buckets[i].count;
+	if (o->n)
+		putc('\n', o->f);
+	fputs("customer ", o->f);
+	fputs(c->customer_id, o->f);
+	putc('\n', o->f);
+	cli_chart_start(&ch, o->f, &o->a->chart, c->zone_is_utc ? 20 : 25, max);
+	for (size_t i = 0; i < c->n_buckets; i++) {
+		const evc_count_bucket *b = &c->buckets[i];
+
+		cli_chart_bar(
+		    &ch,
+		    local_time(b->start, b->start_offset, c->zone_is_utc, s),
+		    b->count, b->partial);
+	}
+	cli_chart_end(&ch, c->total);
+}
+
 static int on_counts(const evc_customer_counts *c, void *payload)
 {
 	struct out *o = payload;
@@ -120,6 +149,9 @@ static int on_counts(const evc_customer_counts *c, void *payload)
 		break;
 	case FORMAT_TABLE:
 		table_customer(o, c);
+		break;
+	case FORMAT_CHART:
+		chart_customer(o, c);
 		break;
 	}
 	o->n++;
@@ -174,10 +206,16 @@ int cli_counts_json(FILE *f, evc_store *store, const struct counts_args *a,
 		return EVC_ENOMEM;
 	}
 	o.head = head;
-	const int rc = evc_counts(store, &opts, on_counts, &o);
+	/* Read first: the counts then include every ingest up to it. */
+	int64_t as_of = 0;
+	int rc = evc_as_of(store, &as_of);
+	if (rc == EVC_OK)
+		rc = evc_counts(store, &opts, on_counts, &o);
 	if (rc == EVC_OK) {
 		write_head(&o);
-		fputs("]}\n", f);
+		fputc(']', f);
+		cli_put_as_of(f, as_of);
+		fputs("}\n", f);
 	}
 	free(head);
 	return rc;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * evcount-cli customers: every customer of the store with its total and
- * the span of its events, from evc_customers(), as table, csv or json.
+ * the span of its events, from evc_customers(), as table, csv or json (the
+ * body of serve's /customers too).
  */
 #include "cli.h"
 
@@ -32,25 +33,54 @@ static void print_csv_row(const evc_customer_info *c)
 	printf(",%" PRIu64 ",%s,%s\n", c->total, f ? f : "", l ? l : "");
 }
 
-static void put_json_time(const char *t)
+static void put_json_time(FILE *f, const char *t)
 {
 	if (t)
-		printf("\"%s\"", t);
+		fprintf(f, "\"%s\"", t);
 	else
-		fputs("null", stdout);
+		fputs("null", f);
 }
 
-static void print_json_row(const evc_customer_info *c, bool first_row)
+static void print_json_row(FILE *f, const evc_customer_info *c, bool first_row)
 {
 	char first[EVC_TIME_BUFSZ], last[EVC_TIME_BUFSZ];
 
-	fputs(first_row ? "{\"customer_id\":" : ",{\"customer_id\":", stdout);
-	cli_put_json_string(stdout, c->customer_id);
-	printf(",\"total\":%" PRIu64 ",\"first_minute\":", c->total);
-	put_json_time(span_time(c, c->first_minute, first));
-	fputs(",\"last_minute\":", stdout);
-	put_json_time(span_time(c, c->last_minute, last));
-	putchar('}');
+	fputs(first_row ? "{\"customer_id\":" : ",{\"customer_id\":", f);
+	cli_put_json_string(f, c->customer_id);
+	fprintf(f, ",\"total\":%" PRIu64 ",\"first_minute\":", c->total);
+	put_json_time(f, span_time(c, c->first_minute, first));
+	fputs(",\"last_minute\":", f);
+	put_json_time(f, span_time(c, c->last_minute, last));
+	putc('}', f);
+}
+
+/* JSON goes to any stream, up to a limit: serve builds its body so. */
+struct json_out {
+	FILE *f;
+	uint64_t n;
+	size_t limit;
+};
+
+static int on_json_customer(const evc_customer_info *c, void *payload)
+{
+	struct json_out *o = payload;
+
+	print_json_row(o->f, c, o->n++ == 0);
+	if (ferror(o->f))
+		return 1;
+	return o->limit && (size_t)ftell(o->f) > o->limit ? 1 : 0;
+}
+
+int cli_customers_json(FILE *f, evc_store *store, size_t limit)
+{
+	struct json_out o = {.f = f, .limit = limit};
+	int rc;
+
+	fputs("{\"customers\":[", f);
+	rc = evc_customers(store, on_json_customer, &o);
+	if (rc == EVC_OK)
+		fputs("]}\n", f);
+	return rc;
 }
 
 static int on_customer(const evc_customer_info *c, void *payload)
@@ -58,14 +88,10 @@ static int on_customer(const evc_customer_info *c, void *payload)
 	struct cli_listing *l = payload;
 	evc_customer_info *r;
 
-	switch (l->format) {
-	case FORMAT_CSV:
+	/* csv or a table: json is cli_customers_json()'s. */
+	if (l->format == FORMAT_CSV) {
 		print_csv_row(c);
-		break;
-	case FORMAT_JSON:
-		print_json_row(c, l->n == 0);
-		break;
-	case FORMAT_TABLE:
+	} else {
 		if (!(r = cli_listing_keep(l)))
 			return 1;
 		*r = *c;
@@ -73,7 +99,6 @@ static int on_customer(const evc_customer_info *c, void *payload)
 			l->nomem = true;
 			return 1;
 		}
-		break;
 	}
 	return cli_listing_next(l);
 }
@@ -108,17 +133,14 @@ int cli_customers(evc_store *store, enum cli_format format)
 	                        .size = sizeof(evc_customer_info)};
 	int rc;
 
+	if (format == FORMAT_JSON)
+		return cli_listing_end(&l, store,
+		                       cli_customers_json(stdout, store, 0));
 	if (format == FORMAT_CSV)
 		puts("customer_id,total,first_minute,last_minute");
-	else if (format == FORMAT_JSON)
-		fputs("{\"customers\":[", stdout);
 	rc = evc_customers(store, on_customer, &l);
-	if (rc == EVC_OK) {
-		if (format == FORMAT_JSON)
-			puts("]}");
-		else if (format == FORMAT_TABLE)
-			print_table(&l);
-	}
+	if (rc == EVC_OK && format == FORMAT_TABLE)
+		print_table(&l);
 	for (uint64_t i = 0; i < l.n && format == FORMAT_TABLE; i++)
 		free((char *)ROWS(&l)[i].customer_id);
 	return cli_listing_end(&l, store, rc);

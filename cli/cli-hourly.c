@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * evcount-cli hourly: one evc_hourly() call, printed as table, csv or json.
+ * evcount-cli hourly: one evc_hourly() call, printed as table, csv, json or
+ * a chart (chart.c).
  */
 #include "cli.h"
 
@@ -13,7 +14,7 @@ static bool shown(const struct hourly_args *a, const evc_bucket *b)
 }
 
 void cli_hourly_json(FILE *f, const struct hourly_args *a,
-                     const evc_hourly_result *r)
+                     const evc_hourly_result *r, int64_t as_of)
 {
 	char t[EVC_TIME_BUFSZ];
 	bool first = true;
@@ -35,7 +36,9 @@ void cli_hourly_json(FILE *f, const struct hourly_args *a,
 		        b->partial ? "true" : "false");
 		first = false;
 	}
-	fputs("]}\n", f);
+	fputc(']', f);
+	cli_put_as_of(f, as_of);
+	fputs("}\n", f);
 }
 
 static void print_csv(const struct hourly_args *a, const evc_hourly_result *r)
@@ -73,11 +76,37 @@ static void print_table(const struct hourly_args *a, const evc_hourly_result *r)
 	printf("%-20s  %*" PRIu64 "\n", "total", w, r->total);
 }
 
+static void print_chart(const struct hourly_args *a, const evc_hourly_result *r)
+{
+	char t[EVC_TIME_BUFSZ];
+	uint64_t max = 0;
+	struct chart c;
+
+	for (size_t i = 0; i < r->n_buckets; i++)
+		if (r->buckets[i].count > max)
+			max = r->buckets[i].count;
+	cli_chart_start(&c, stdout, &a->chart, 20, max);
+	for (size_t i = 0; i < r->n_buckets; i++) {
+		const evc_bucket *b = &r->buckets[i];
+
+		if (shown(a, b))
+			cli_chart_bar(&c, cli_fmt_time(b->hour, t), b->count,
+			              b->partial);
+	}
+	cli_chart_end(&c, r->total);
+}
+
 int cli_hourly(evc_store *store, const struct hourly_args *a)
 {
 	evc_hourly_result *r;
+	int64_t as_of = 0;
 	int rc;
 
+	/* Read first: the counts then include every ingest up to it. */
+	if (a->format == FORMAT_JSON && (rc = evc_as_of(store, &as_of))) {
+		fprintf(stderr, PROG ": %s\n", cli_errmsg(store, rc));
+		return EXIT_FAIL;
+	}
 	rc = evc_hourly(store, a->customer_id, a->start, a->end, &r);
 	if (rc != EVC_OK) {
 		/* Too many hours (or bounds the library refuses) is the
@@ -89,13 +118,16 @@ int cli_hourly(evc_store *store, const struct hourly_args *a)
 	}
 	switch (a->format) {
 	case FORMAT_JSON:
-		cli_hourly_json(stdout, a, r);
+		cli_hourly_json(stdout, a, r, as_of);
 		break;
 	case FORMAT_CSV:
 		print_csv(a, r);
 		break;
 	case FORMAT_TABLE:
 		print_table(a, r);
+		break;
+	case FORMAT_CHART:
+		print_chart(a, r);
 		break;
 	}
 	evc_hourly_free(r);

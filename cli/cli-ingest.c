@@ -6,6 +6,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -272,6 +273,26 @@ static void print_summary(const char *name, const evc_ingest_stats *st,
 	        elapsed > 0 ? (double)st->bytes / elapsed / 1e6 : 0.0);
 }
 
+/* The closing line of a piece of a tracked stream. */
+static void print_stream_summary(const char *name, const char *stream,
+                                 const evc_ingest_stats *st, uint64_t committed,
+                                 double elapsed)
+{
+	fprintf(stderr,
+	        "%s: %" PRIu64 " row%s counted, %" PRIu64 " rejected, %" PRIu64
+	        " warned",
+	        name, st->rows_counted, plural(st->rows_counted),
+	        st->rows_rejected, st->rows_warned);
+	if (st->bytes_skipped)
+		fprintf(stderr, ", %" PRIu64 " bytes already counted, skipped",
+		        st->bytes_skipped);
+	if (st->rows_held)
+		fprintf(stderr, ", an unterminated last line held back");
+	fprintf(stderr,
+	        " in %.2f s; stream %s committed to offset %" PRIu64 "\n",
+	        elapsed, stream, committed);
+}
+
 /* After a failure, what the store kept of the input: nothing of a stream
  * or in strict mode, else the file's checkpoints, which a later ingest
  * resumes after. */
@@ -313,10 +334,24 @@ static int ingest_one(evc_store *store, const char *file,
 	opts.payload = &x;
 	t0 = now();
 	x.bar.t0 = t0;
-	if (is_stdin)
+	uint64_t committed = 0;
+	if (a->stream) {
+		const int fd =
+		    is_stdin ? STDIN_FILENO : open(file, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			fprintf(stderr, PROG ": %s: cannot open: %s\n", file,
+			        strerror(errno));
+			return EXIT_FAIL;
+		}
+		rc = evc_ingest_stream(store, a->stream, a->offset, fd, &opts,
+		                       &st, &committed);
+		if (!is_stdin)
+			close(fd);
+	} else if (is_stdin) {
 		rc = evc_ingest_fd(store, STDIN_FILENO, x.name, &opts, &st);
-	else
+	} else {
 		rc = evc_ingest_csv(store, file, &opts, &st);
+	}
 	elapsed = now() - t0;
 	clear_bar(&x.bar);
 	if (x.hidden)
@@ -333,6 +368,14 @@ static int ingest_one(evc_store *store, const char *file,
 		print_kept(x.name, a->strict, &st);
 		return EXIT_FAIL;
 	}
+	if (rc != EVC_OK && a->stream) {
+		/* The stream's committed offset is where to go on from. */
+		fprintf(stderr, PROG ": %s\n", cli_errmsg(store, rc));
+		fprintf(stderr,
+		        PROG ": stream %s: committed offset %" PRIu64 "\n",
+		        a->stream, committed);
+		return EXIT_FAIL;
+	}
 	if (rc != EVC_OK) {
 		/* EVC_ECHANGED's message names the file and what changed. */
 		fprintf(stderr, PROG ": %s\n", cli_errmsg(store, rc));
@@ -342,7 +385,11 @@ static int ingest_one(evc_store *store, const char *file,
 			print_kept(x.name, a->strict, &st);
 		return EXIT_FAIL;
 	}
-	print_summary(x.name, &st, elapsed);
+	if (a->stream)
+		print_stream_summary(x.name, a->stream, &st, committed,
+		                     elapsed);
+	else
+		print_summary(x.name, &st, elapsed);
 	return EXIT_OK;
 }
 

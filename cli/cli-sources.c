@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * evcount-cli sources: the inputs the store has ingested, from evc_sources(),
- * as table, csv or json.
+ * evcount-cli sources: the inputs the store has ingested (files and tracked
+ * streams, retracted ones too), from evc_sources(), as table, csv or json.
  */
 #include "cli.h"
 
@@ -20,36 +20,48 @@ struct table_row {
 
 #define ROWS(l) ((struct table_row *)(l)->rows)
 
+static const char *kind(const evc_source_info *s)
+{
+	return s->stream ? "stream" : "file";
+}
+
 static void print_csv_row(const evc_source_info *s)
 {
-	char first[EVC_TIME_BUFSZ], last[EVC_TIME_BUFSZ];
+	char first[EVC_TIME_BUFSZ], last[EVC_TIME_BUFSZ], gone[EVC_TIME_BUFSZ];
 
 	printf("%" PRId64 ",", s->id);
 	cli_put_csv_field(stdout, s->path, strlen(s->path));
 	putchar(',');
 	cli_put_csv_field(stdout, s->realpath, strlen(s->realpath));
 	printf(",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
-	       ",%s,%s\n",
+	       ",%s,%s,%s,%s\n",
 	       s->size, s->offset, s->rows_counted, s->rows_rejected,
 	       s->rows_warned, cli_fmt_time(s->first_ingest, first),
-	       cli_fmt_time(s->last_ingest, last));
+	       cli_fmt_time(s->last_ingest, last), kind(s),
+	       s->retracted ? cli_fmt_time(s->retracted, gone) : "");
 }
 
 static void print_json_row(const evc_source_info *s, bool first_row)
 {
-	char first[EVC_TIME_BUFSZ], last[EVC_TIME_BUFSZ];
+	char first[EVC_TIME_BUFSZ], last[EVC_TIME_BUFSZ], gone[EVC_TIME_BUFSZ];
 
 	printf("%s{\"id\":%" PRId64 ",\"path\":", first_row ? "" : ",", s->id);
 	cli_put_json_string(stdout, s->path);
 	fputs(",\"realpath\":", stdout);
 	cli_put_json_string(stdout, s->realpath);
-	printf(",\"size\":%" PRIu64 ",\"offset\":%" PRIu64
-	       ",\"rows_counted\":%" PRIu64 ",\"rows_rejected\":%" PRIu64
-	       ",\"rows_warned\":%" PRIu64
-	       ",\"first_ingest\":\"%s\",\"last_ingest\":\"%s\"}",
-	       s->size, s->offset, s->rows_counted, s->rows_rejected,
-	       s->rows_warned, cli_fmt_time(s->first_ingest, first),
-	       cli_fmt_time(s->last_ingest, last));
+	printf(
+	    ",\"size\":%" PRIu64 ",\"offset\":%" PRIu64
+	    ",\"rows_counted\":%" PRIu64 ",\"rows_rejected\":%" PRIu64
+	    ",\"rows_warned\":%" PRIu64
+	    ",\"first_ingest\":\"%s\",\"last_ingest\":\"%s\",\"kind\":\"%s\","
+	    "\"retracted\":",
+	    s->size, s->offset, s->rows_counted, s->rows_rejected,
+	    s->rows_warned, cli_fmt_time(s->first_ingest, first),
+	    cli_fmt_time(s->last_ingest, last), kind(s));
+	if (s->retracted)
+		printf("\"%s\"}", cli_fmt_time(s->retracted, gone));
+	else
+		fputs("null}", stdout);
 }
 
 static int keep_row(struct cli_listing *l, const evc_source_info *s)
@@ -84,6 +96,7 @@ static int on_source(const evc_source_info *s, void *payload)
 		print_json_row(s, l->n == 0);
 		break;
 	case FORMAT_TABLE:
+	case FORMAT_CHART: /* not offered: parse_format() */
 		if (keep_row(l, s))
 			return 1;
 		break;
@@ -97,6 +110,7 @@ static void print_table(const struct cli_listing *x)
 	/* Headers are the narrowest cells. */
 	int w_id = 2, w_path = 4, w_size = 4, w_off = 6, w_cnt = 7, w_rej = 8,
 	    w_warn = 6;
+	char gone[EVC_TIME_BUFSZ];
 
 	for (uint64_t i = 0; i < x->n; i++) {
 		const evc_source_info *s = &ROWS(x)[i].info;
@@ -111,21 +125,24 @@ static void print_table(const struct cli_listing *x)
 		w_rej = cli_max_int(w_rej, cli_width_u64(s->rows_rejected));
 		w_warn = cli_max_int(w_warn, cli_width_u64(s->rows_warned));
 	}
-	printf("%*s  %-*s  %*s  %*s  %*s  %*s  %*s  %-20s  %-20s  %s\n", w_id,
-	       "id", w_path, "path", w_size, "size", w_off, "offset", w_cnt,
-	       "counted", w_rej, "rejected", w_warn, "warned", "first ingest",
-	       "last ingest", "realpath");
+	printf("%*s  %-6s  %-*s  %*s  %*s  %*s  %*s  %*s  %-20s  %-20s  "
+	       "%-20s  %s\n",
+	       w_id, "id", "kind", w_path, "path", w_size, "size", w_off,
+	       "offset", w_cnt, "counted", w_rej, "rejected", w_warn, "warned",
+	       "first ingest", "last ingest", "retracted", "realpath");
 	for (uint64_t i = 0; i < x->n; i++) {
 		const evc_source_info *s = &ROWS(x)[i].info;
 
-		printf("%*" PRId64 "  %-*s  %*" PRIu64 "  %*" PRIu64
+		printf("%*" PRId64 "  %-6s  %-*s  %*" PRIu64 "  %*" PRIu64
 		       "  %*" PRIu64 "  %*" PRIu64 "  %*" PRIu64
-		       "  %-20s  %-20s  %s\n",
-		       w_id, s->id, w_path, s->path, w_size, s->size, w_off,
-		       s->offset, w_cnt, s->rows_counted, w_rej,
+		       "  %-20s  %-20s  %-20s  %s\n",
+		       w_id, s->id, kind(s), w_path, s->path, w_size, s->size,
+		       w_off, s->offset, w_cnt, s->rows_counted, w_rej,
 		       s->rows_rejected, w_warn, s->rows_warned,
 		       cli_fmt_time(s->first_ingest, first),
-		       cli_fmt_time(s->last_ingest, last), s->realpath);
+		       cli_fmt_time(s->last_ingest, last),
+		       s->retracted ? cli_fmt_time(s->retracted, gone) : "-",
+		       s->realpath);
 	}
 }
 
@@ -137,7 +154,7 @@ int cli_sources(evc_store *store, enum cli_format format)
 
 	if (format == FORMAT_CSV)
 		puts("id,path,realpath,size,offset,rows_counted,rows_rejected,"
-		     "rows_warned,first_ingest,last_ingest");
+		     "rows_warned,first_ingest,last_ingest,kind,retracted");
 	else if (format == FORMAT_JSON)
 		fputs("{\"sources\":[", stdout);
 	rc = evc_sources(store, on_source, &l);

@@ -36,6 +36,7 @@ int cli_stats(evc_store *store, enum cli_format format)
 	}
 	switch (format) {
 	case FORMAT_TABLE:
+	case FORMAT_CHART: /* not offered: parse_format() */
 		printf("customers      %" PRIu64 "\n"
 		       "sources        %" PRIu64 "\n"
 		       "rows_counted   %" PRIu64 "\n"

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Shared by the CLI's files: evcount-cli.c parses the command line and
- * validates it; cli-ingest.c, cli-hourly.c, cli-sources.c, cli-export.c,
- * cli-customers.c and cli-stats.c call the library and report; output.c holds
- * the escaping they share.
+ * validates it; the cli-*.c files, one per command (cli-correct.c for
+ * retract, forget and prune), call the library and report; output.c holds
+ * the escaping and formatting they share, chart.c the terminal chart of
+ * hourly and counts.
  */
 #ifndef EVCOUNT_CLI_H
 #define EVCOUNT_CLI_H
@@ -27,6 +28,14 @@ enum cli_format {
 	FORMAT_TABLE,
 	FORMAT_CSV,
 	FORMAT_JSON,
+	FORMAT_CHART,
+};
+
+/* How a chart is drawn: its width in columns, and whether with Unicode
+ * blocks (else '#'). */
+struct chart_style {
+	int columns;
+	bool unicode;
 };
 
 struct ingest_args {
@@ -38,6 +47,8 @@ struct ingest_args {
 	const char *rejects;       /* NULL: report rejected rows on stderr */
 	char **files;              /* "-" is stdin */
 	int n_files;
+	const char *stream; /* non-NULL: files[0] is a piece of this stream */
+	uint64_t offset;    /* the stream offset of its first byte */
 };
 
 struct hourly_args {
@@ -45,6 +56,7 @@ struct hourly_args {
 	int64_t start;
 	int64_t end;
 	enum cli_format format;
+	struct chart_style chart; /* FORMAT_CHART */
 	bool sparse;
 };
 
@@ -62,6 +74,7 @@ struct counts_args {
 	const char *bucket; /* as given, checked by the library */
 	const char *tz;     /* "UTC" when not given */
 	enum cli_format format;
+	struct chart_style chart; /* FORMAT_CHART */
 	bool sparse;
 };
 
@@ -78,9 +91,10 @@ int cli_ingest(evc_store *store, const struct ingest_args *a);
 int cli_hourly(evc_store *store, const struct hourly_args *a);
 
 /* `r`, the result of the query `a`, as one JSON object and a newline: the
- * output of hourly --format json, and the body of serve's /hourly. */
+ * output of hourly --format json, and the body of serve's /hourly; as_of
+ * is evc_as_of() read before the query. */
 void cli_hourly_json(FILE *f, const struct hourly_args *a,
-                     const evc_hourly_result *r);
+                     const evc_hourly_result *r, int64_t as_of);
 
 /* Count and print on stdout. Returns an exit status. */
 int cli_counts(evc_store *store, const struct counts_args *a);
@@ -98,6 +112,15 @@ int cli_serve_main(const char *db, int argc, char **argv);
  * defaults. Returns an exit status. */
 int cli_serve_oneshot(const char *db, const struct ingest_args *in);
 
+/* The corrections: take back what files added, remove customers, remove
+ * what is before a time; each reports on stdout what it did (or, dry,
+ * would do). Return an exit status. */
+int cli_retract(evc_store *store, const char *const *files, size_t n,
+                bool dry_run);
+int cli_forget(evc_store *store, const char *const *ids, size_t n,
+               bool dry_run);
+int cli_prune(evc_store *store, int64_t before, bool dry_run);
+
 /* List the sources of `store` on stdout. Returns an exit status. */
 int cli_sources(evc_store *store, enum cli_format format);
 
@@ -108,6 +131,11 @@ int cli_export(evc_store *store, const struct export_args *a);
 /* List the customers of `store` with their totals and spans on stdout.
  * Returns an exit status. */
 int cli_customers(evc_store *store, enum cli_format format);
+
+/* What cli_customers() prints as JSON, to `f`; with `limit`, a stop once
+ * more than *limit bytes were written (EVC_EABORTED). Returns the
+ * library's status. */
+int cli_customers_json(FILE *f, evc_store *store, size_t limit);
 
 /* Print the summary of `store` on stdout. Returns an exit status. */
 int cli_stats(evc_store *store, enum cli_format format);
@@ -140,8 +168,35 @@ void cli_put_csv_field(FILE *f, const char *s, size_t len);
 int cli_width_u64(uint64_t v);
 int cli_max_int(int a, int b);
 
+/* The "as_of" member closing a query's JSON object: the time of the
+ * store's last ingest (null before any), written as `,"as_of":...`. */
+void cli_put_as_of(FILE *f, int64_t as_of);
+
 /* `t` as YYYY-MM-DDTHH:MM:SSZ in `buf`, which is returned. */
 const char *cli_fmt_time(int64_t t, char buf[EVC_TIME_BUFSZ]);
+
+/* The chart the terminal takes (chart.c): COLUMNS, else the width of the
+ * terminal on stdout, else 80; Unicode blocks when the locale is UTF-8 and
+ * not `ascii`. */
+struct chart_style cli_chart_style(bool ascii);
+
+/* One chart, drawn bar by bar: cli_chart_start() with the labels' width and
+ * the largest count, cli_chart_bar() per bucket, cli_chart_end() for the
+ * footer. */
+struct chart {
+	FILE *f;
+	bool unicode;
+	int label_width, count_width, bar_width;
+	uint64_t max;
+	uint64_t scaled_max; /* max >> shift: see bar_units() */
+	unsigned shift;
+	bool any_partial;
+};
+void cli_chart_start(struct chart *c, FILE *f, const struct chart_style *s,
+                     int label_width, uint64_t max);
+void cli_chart_bar(struct chart *c, const char *label, uint64_t count,
+                   bool partial);
+void cli_chart_end(struct chart *c, uint64_t total);
 
 /* A listing (sources, customers): csv and json rows are printed as they
  * come, a table's rows are kept to align it on its widest cell. */

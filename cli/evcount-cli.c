@@ -30,11 +30,17 @@ enum {
 	CMD_ONESHOT = 0x80u,
 	CMD_CHECK = 0x100u,
 	CMD_COUNTS = 0x200u,
+	CMD_RETRACT = 0x400u,
+	CMD_FORGET = 0x800u,
+	CMD_PRUNE = 0x1000u,
 };
 /* Options before the command word, and those of every command but serve. */
 #define CMD_ANY                                                                \
 	(CMD_INGEST | CMD_HOURLY | CMD_SOURCES | CMD_CUSTOMERS | CMD_STATS |   \
-	 CMD_EXPORT | CMD_ONESHOT | CMD_CHECK | CMD_COUNTS)
+	 CMD_EXPORT | CMD_ONESHOT | CMD_CHECK | CMD_COUNTS | CMD_RETRACT |     \
+	 CMD_FORGET | CMD_PRUNE)
+/* The corrections: --dry-run. */
+#define CMD_CORRECT (CMD_RETRACT | CMD_FORGET | CMD_PRUNE)
 /* The listings: --format table|json|csv and nothing else. */
 #define CMD_LISTING (CMD_SOURCES | CMD_CUSTOMERS | CMD_STATS | CMD_CHECK)
 #define CMD_QUERY   (CMD_HOURLY | CMD_ONESHOT | CMD_COUNTS)
@@ -61,6 +67,11 @@ enum opt_id {
 	OPT_TOP,
 	OPT_BUCKET,
 	OPT_TZ,
+	OPT_STREAM,
+	OPT_OFFSET,
+	OPT_DRY_RUN,
+	OPT_BEFORE,
+	OPT_ASCII,
 };
 
 struct opt_def {
@@ -90,14 +101,27 @@ static const struct opt_def opt_defs[] = {
      "commit every SIZE bytes (suffix K, M or G; 256M)"},
     {"no-progress", no_argument, OPT_NO_PROGRESS, CMD_LOADER, NULL,
      "no progress bar (else drawn on a terminal)"},
-    {"customer-id", required_argument, OPT_CUSTOMER, CMD_QUERY, "ID",
-     "the customer to count (alias: --customer_id; counts: repeat it)"},
-    {"customer_id", required_argument, OPT_CUSTOMER, CMD_QUERY, "ID", NULL},
+    {"stream", required_argument, OPT_STREAM, CMD_INGEST, "NAME",
+     "ingest: FILE is bytes of the tracked stream NAME"},
+    {"offset", required_argument, OPT_OFFSET, CMD_INGEST, "N",
+     "ingest --stream: the stream offset of FILE's first byte"},
+    {"customer-id", required_argument, OPT_CUSTOMER, CMD_QUERY | CMD_FORGET,
+     "ID",
+     "the customer to count (alias: --customer_id; counts, forget: repeat "
+     "it)"},
+    {"customer_id", required_argument, OPT_CUSTOMER, CMD_QUERY | CMD_FORGET,
+     "ID", NULL},
+    {"before", required_argument, OPT_BEFORE, CMD_PRUNE, "TS",
+     "prune: remove every count before TS"},
+    {"dry-run", no_argument, OPT_DRY_RUN, CMD_CORRECT, NULL,
+     "say what would be removed, remove nothing"},
     {"start", required_argument, OPT_START, CMD_QUERY, "TS",
      "start of the range, inclusive"},
     {"end", required_argument, OPT_END, CMD_QUERY, "TS",
      "end of the range, exclusive"},
-    {"format", required_argument, OPT_FORMAT, CMD_QUERY | CMD_LISTING, "FMT",
+    {"format", required_argument, OPT_FORMAT, CMD_QUERY, "FMT",
+     "table, chart, json or csv; default: table on a tty, else csv"},
+    {"format", required_argument, OPT_FORMAT, CMD_LISTING, "FMT",
      "table, json or csv; default: table on a tty, else csv"},
     {"format", required_argument, OPT_FORMAT, CMD_EXPORT, "FMT",
      "export: csv or json; default: csv"},
@@ -105,6 +129,8 @@ static const struct opt_def opt_defs[] = {
      "export: minutes as epoch seconds"},
     {"sparse", no_argument, OPT_SPARSE, CMD_QUERY, NULL,
      "leave out the hours (buckets) without events"},
+    {"ascii", no_argument, OPT_ASCII, CMD_QUERY, NULL,
+     "chart: bars of '#', not Unicode blocks"},
     {"all-customers", no_argument, OPT_ALL_CUSTOMERS, CMD_COUNTS, NULL,
      "counts: every customer of the store, by id"},
     {"top", required_argument, OPT_TOP, CMD_COUNTS, "N",
@@ -139,6 +165,7 @@ struct cli {
 	const char *start;
 	const char *end;
 	const char *format;
+	bool ascii;
 	bool sparse;
 	bool follow;
 	bool force;
@@ -146,6 +173,10 @@ struct cli {
 	const char *checkpoint;
 	bool epoch;
 	bool server;
+	const char *stream;
+	const char *offset;
+	bool dry_run;
+	const char *before;
 	char **operands;
 	int n_operands;
 };
@@ -179,6 +210,39 @@ static const char about_loader[] =
     "text with several FILEs). Each FILE ends with a summary line on "
     "stderr.\n";
 
+static const char about_stream[] =
+    "With --stream NAME --offset N, the one FILE ('-': stdin) is bytes N.. "
+    "of the\n"
+    "tracked stream NAME. The store keeps the stream's committed offset with "
+    "its\n"
+    "counts: bytes sent again count nothing, an N past the committed offset "
+    "is\n"
+    "refused (naming it), and a last line without a newline is held back: "
+    "the\n"
+    "summary gives the committed offset, where the next piece starts.\n";
+
+static const char about_retract[] =
+    "retract takes back exactly the counts that each FILE's ingests added: "
+    "it reads\n"
+    "the FILE again, checks it still holds the bytes ingested (else it "
+    "refuses,\n"
+    "subtracting nothing) and subtracts the rows they counted, all FILEs in "
+    "one\n"
+    "transaction. Ingesting a retracted FILE again counts it as new. A copy "
+    "whose\n"
+    "counts continue the original's must be retracted with it.\n";
+
+static const char about_erase[] =
+    "forget removes every count of a customer and its id (an erasure "
+    "request);\n"
+    "prune removes every count before a time (retention). Each is one "
+    "transaction,\n"
+    "then the space is given back to the file system. A FILE ingested before "
+    "and\n"
+    "retracted after loses nothing more of what was removed. --dry-run says "
+    "what\n"
+    "would go.\n";
+
 static const char about_query[] =
     "TS is YYYY-MM-DD (midnight UTC) or YYYY-MM-DDTHH:MM:SS[.fraction] "
     "followed by Z,\n"
@@ -189,6 +253,19 @@ static const char about_query[] =
     "marked partial; a query spans at most 1,000,000 hours. Output goes to "
     "stdout,\n"
     "one row per hour (csv: hour,count,partial; json: one object).\n";
+
+static const char about_chart[] =
+    "--format chart draws a bar per bucket after its start and count, the "
+    "largest\n"
+    "count filling the width: COLUMNS, else the terminal's, else 80 (at "
+    "least 10\n"
+    "cells of bar). Bars are Unicode eighth blocks in a UTF-8 locale, else "
+    "'#' (and\n"
+    "with --ascii); a zero has no bar, any other count at least the "
+    "smallest one;\n"
+    "* marks a partial bucket. A footer gives the total, the maximum and the "
+    "scale;\n"
+    "counts draws a chart per customer, each to its own scale.\n";
 
 static const char about_sources[] =
     "sources lists each ingested FILE: id, path (as last given), realpath, "
@@ -260,10 +337,13 @@ static int cmd_stats(const struct cli *c);
 static int cmd_export(const struct cli *c);
 static int cmd_check(const struct cli *c);
 static int cmd_counts(const struct cli *c);
+static int cmd_retract(const struct cli *c);
+static int cmd_forget(const struct cli *c);
+static int cmd_prune(const struct cli *c);
 static int cmd_serve(const struct cli *c);
 static int cmd_oneshot(const struct cli *c);
 
-#define MAX_ABOUT 2
+#define MAX_ABOUT 3
 
 struct command {
 	const char *name;     /* the command word; NULL for the one-shot form */
@@ -283,18 +363,22 @@ static const struct command commands[] = {
      CMD_INGEST,
      "ingest [--strict] [--rejects FILE] [--follow]\n"
      "                   [--force] [--checkpoint SIZE] [--no-progress] "
-     "FILE...",
+     "FILE...\n"
+     "       " PROG " [--db PATH] ingest --stream NAME --offset N "
+     "[--strict]\n"
+     "                   [--rejects FILE] FILE|-",
      "add the events of CSV FILEs to the store, each exactly once\n"
      "             ('-' reads stdin)",
-     {about_loader},
+     {about_loader, about_stream},
      cmd_ingest},
     {"hourly",
      "hourly",
      CMD_HOURLY,
      "hourly --customer-id ID --start TS --end TS\n"
-     "                   [--format table|json|csv] [--sparse]",
+     "                   [--format table|chart|json|csv] [--ascii] "
+     "[--sparse]",
      "print a customer's event count for each UTC hour in [start, end)",
-     {about_query},
+     {about_query, about_chart},
      cmd_hourly},
     {"counts",
      "counts",
@@ -302,9 +386,10 @@ static const struct command commands[] = {
      "counts --customer-id ID [--customer-id ID ...] | --all-customers\n"
      "                   [--top N] --start TS --end TS [--bucket W] "
      "[--tz ZONE]\n"
-     "                   [--format table|json|csv] [--sparse]",
+     "                   [--format table|chart|json|csv] [--ascii] "
+     "[--sparse]",
      "print customers' event counts in buckets of any width, in any zone",
-     {about_counts},
+     {about_counts, about_chart},
      cmd_counts},
     {"sources",
      "sources",
@@ -341,12 +426,33 @@ static const struct command commands[] = {
      "verify the store: its storage and every row",
      {about_check},
      cmd_check},
+    {"retract",
+     "retract",
+     CMD_RETRACT,
+     "retract [--dry-run] FILE...",
+     "take back exactly the counts that FILEs added",
+     {about_retract},
+     cmd_retract},
+    {"forget",
+     "forget",
+     CMD_FORGET,
+     "forget --customer-id ID [--customer-id ID ...] [--dry-run]",
+     "remove every count of a customer, and its id",
+     {about_erase},
+     cmd_forget},
+    {"prune",
+     "prune",
+     CMD_PRUNE,
+     "prune --before TS [--dry-run]",
+     "remove every count before a time",
+     {about_erase},
+     cmd_prune},
     {"serve",
      "serve",
      CMD_SERVE,
      "serve [--listen HOST:PORT] [--threads N]\n"
      "                   [--token-file FILE] [--quiet] [--ingest FILE...]",
-     "answer hourly queries over HTTP",
+     "answer queries over HTTP, with a page that charts them",
      {NULL},
      cmd_serve},
     {NULL,
@@ -356,7 +462,7 @@ static const struct command commands[] = {
      "                   [--format FMT] [--sparse] [--strict] [--rejects "
      "FILE] ...",
      "one-shot: ingest FILE, then query it as hourly does",
-     {about_loader, about_query},
+     {about_loader, about_query, about_chart},
      cmd_oneshot},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -650,6 +756,9 @@ static int parse_options(struct cli *c, int argc, char **argv,
 		case OPT_SPARSE:
 			c->sparse = true;
 			break;
+		case OPT_ASCII:
+			c->ascii = true;
+			break;
 		case OPT_FOLLOW:
 			c->follow = true;
 			break;
@@ -667,6 +776,18 @@ static int parse_options(struct cli *c, int argc, char **argv,
 			break;
 		case OPT_SERVER:
 			c->server = true;
+			break;
+		case OPT_STREAM:
+			c->stream = optarg;
+			break;
+		case OPT_OFFSET:
+			c->offset = optarg;
+			break;
+		case OPT_DRY_RUN:
+			c->dry_run = true;
+			break;
+		case OPT_BEFORE:
+			c->before = optarg;
 			break;
 		default:
 			return bad_option(ret, argv, cmd);
@@ -708,8 +829,9 @@ static int parse_command_line(struct cli *c, int argc, char **argv)
 		return rc;
 	if (optind >= argc)
 		return cli_usage_error("missing command (ingest, hourly, "
-		                       "sources, export, customers, stats, "
-		                       "check or serve) or FILE");
+		                       "counts, sources, export, customers, "
+		                       "stats, check, retract, forget, prune "
+		                       "or serve) or FILE");
 	c->cmd = find_command(argv[optind]);
 	/* serve has options of its own: only --db may come before it. */
 	if (c->cmd->bit == CMD_SERVE) {
@@ -760,14 +882,30 @@ static const char *db_path(const struct cli *c)
 	return env && *env ? env : "./evcount.db";
 }
 
-/* --format, of which export has no table: its rows are not for reading. */
-static int parse_format(const struct cli *c, bool table_ok,
+/* The formats a command offers: export has no table (its rows are not for
+ * reading), only the queries have a chart (a listing has no counts to
+ * draw). */
+enum format_offer {
+	OFFER_EXPORT,
+	OFFER_LISTING,
+	OFFER_QUERY,
+};
+
+static int parse_format(const struct cli *c, enum format_offer offer,
                         enum cli_format dflt, enum cli_format *out)
 {
+	static const char *const names[] = {
+	    [OFFER_EXPORT] = "csv or json",
+	    [OFFER_LISTING] = "table, json or csv",
+	    [OFFER_QUERY] = "table, chart, json or csv",
+	};
+
 	if (!c->format)
 		*out = dflt;
-	else if (table_ok && strcmp(c->format, "table") == 0)
+	else if (offer != OFFER_EXPORT && strcmp(c->format, "table") == 0)
 		*out = FORMAT_TABLE;
+	else if (offer == OFFER_QUERY && strcmp(c->format, "chart") == 0)
+		*out = FORMAT_CHART;
 	else if (strcmp(c->format, "csv") == 0)
 		*out = FORMAT_CSV;
 	else if (strcmp(c->format, "json") == 0)
@@ -775,7 +913,7 @@ static int parse_format(const struct cli *c, bool table_ok,
 	else
 		return cli_usage_error(
 		    "--format: unknown format \"%s\" (use %s)", c->format,
-		    table_ok ? "table, json or csv" : "csv or json");
+		    names[offer]);
 	return EXIT_OK;
 }
 
@@ -783,6 +921,21 @@ static int parse_format(const struct cli *c, bool table_ok,
 static enum cli_format tty_format(void)
 {
 	return isatty(STDOUT_FILENO) ? FORMAT_TABLE : FORMAT_CSV;
+}
+
+/* A query's --format, and with a chart how the terminal draws it. */
+static int parse_query_format(const struct cli *c, enum cli_format *out,
+                              struct chart_style *chart)
+{
+	int rc = parse_format(c, OFFER_QUERY, tty_format(), out);
+
+	if (rc != EXIT_OK)
+		return rc;
+	if (c->ascii && *out != FORMAT_CHART)
+		return cli_usage_error("--ascii: only with --format chart");
+	if (*out == FORMAT_CHART)
+		*chart = cli_chart_style(c->ascii);
+	return EXIT_OK;
 }
 
 /* The query options, checked as /hourly's parameters are (query-args.c). */
@@ -803,7 +956,7 @@ static int check_hourly_args(const struct cli *c, struct hourly_args *q)
 		                       "several)",
 		                       c->cmd->title);
 	q->sparse = c->sparse;
-	return parse_format(c, true, tty_format(), &q->format);
+	return parse_query_format(c, &q->format, &q->chart);
 }
 
 static int open_store(evc_store **store, const char *path, unsigned flags)
@@ -845,6 +998,32 @@ static int fill_ingest_args(const struct cli *c, struct ingest_args *in)
 	in->rejects = c->rejects;
 	in->files = c->operands;
 	in->n_files = c->n_operands;
+	in->stream = c->stream;
+	in->offset = 0;
+	if (c->offset && !c->stream)
+		return cli_usage_error("--offset: only with --stream");
+	if (c->stream) {
+		char *end;
+		if (!c->offset)
+			return cli_usage_error(
+			    "--stream: needs --offset N, the stream offset of "
+			    "the input's first byte");
+		errno = 0;
+		if (*c->offset < '0' || *c->offset > '9' ||
+		    (in->offset = strtoull(c->offset, &end, 10), *end) ||
+		    errno == ERANGE)
+			return cli_usage_error(
+			    "--offset: expected a byte offset, not \"%s\"",
+			    c->offset);
+		if (c->follow || c->force)
+			return cli_usage_error(
+			    "--stream: --%s does not apply to a stream",
+			    c->follow ? "follow" : "force");
+		if (c->n_operands != 1)
+			return cli_usage_error(
+			    "--stream: one FILE ('-': stdin), not %d",
+			    c->n_operands);
+	}
 	if (c->checkpoint)
 		return cli_parse_size("checkpoint", c->checkpoint,
 		                      &in->checkpoint_bytes);
@@ -903,7 +1082,8 @@ static int run_listing(const struct cli *c,
 	int rc;
 
 	if ((rc = no_operands(c)) != EXIT_OK ||
-	    (rc = parse_format(c, true, tty_format(), &format)) != EXIT_OK ||
+	    (rc = parse_format(c, OFFER_LISTING, tty_format(), &format)) !=
+	        EXIT_OK ||
 	    (rc = open_store(&store, db_path(c), EVC_OPEN_READONLY)) != EXIT_OK)
 		return rc;
 	rc = list(store, format);
@@ -949,10 +1129,72 @@ static int cmd_counts(const struct cli *c)
 		return rc;
 	if (!counts_check(&in, &query_cli, &a, err, sizeof(err)))
 		return cli_usage_error("%s", err);
-	if ((rc = parse_format(c, true, tty_format(), &a.format)) != EXIT_OK ||
+	if ((rc = parse_query_format(c, &a.format, &a.chart)) != EXIT_OK ||
 	    (rc = open_store(&store, db_path(c), EVC_OPEN_READONLY)) != EXIT_OK)
 		return rc;
 	rc = cli_counts(store, &a);
+	evc_close(store);
+	return rc;
+}
+
+/* retract, forget, prune: read-write, and nothing created. */
+static int open_for_correction(const struct cli *c, evc_store **store)
+{
+	return open_store(store, db_path(c), EVC_OPEN_READWRITE);
+}
+
+static int cmd_retract(const struct cli *c)
+{
+	evc_store *store;
+	int rc;
+
+	if (c->n_operands == 0)
+		return cli_usage_error("retract: missing FILE");
+	if ((rc = open_for_correction(c, &store)) != EXIT_OK)
+		return rc;
+	rc = cli_retract(store, (const char *const *)c->operands,
+	                 (size_t)c->n_operands, c->dry_run);
+	evc_close(store);
+	return rc;
+}
+
+static int cmd_forget(const struct cli *c)
+{
+	evc_store *store;
+	int rc;
+
+	if ((rc = no_operands(c)) != EXIT_OK)
+		return rc;
+	if (c->n_customers == 0)
+		return cli_usage_error("forget: missing --customer-id");
+	for (size_t i = 0; i < c->n_customers; i++)
+		if (!*c->customers[i] || !cli_is_utf8(c->customers[i]))
+			return cli_usage_error("--customer-id: %s customer id",
+			                       *c->customers[i] ? "not a UTF-8"
+			                                        : "empty");
+	if ((rc = open_for_correction(c, &store)) != EXIT_OK)
+		return rc;
+	rc = cli_forget(store, c->customers, c->n_customers, c->dry_run);
+	evc_close(store);
+	return rc;
+}
+
+static int cmd_prune(const struct cli *c)
+{
+	evc_store *store;
+	int64_t before;
+	int rc;
+
+	if ((rc = no_operands(c)) != EXIT_OK)
+		return rc;
+	if (!c->before)
+		return cli_usage_error("prune: missing --before");
+	if (evc_parse_time(c->before, &before) != EVC_OK)
+		return cli_usage_error("--before: bad timestamp \"%s\": %s",
+		                       c->before, evc_errmsg(NULL));
+	if ((rc = open_for_correction(c, &store)) != EXIT_OK)
+		return rc;
+	rc = cli_prune(store, before, c->dry_run);
 	evc_close(store);
 	return rc;
 }
@@ -969,7 +1211,8 @@ static int cmd_export(const struct cli *c)
 	int rc;
 
 	if ((rc = no_operands(c)) != EXIT_OK ||
-	    (rc = parse_format(c, false, FORMAT_CSV, &a.format)) != EXIT_OK ||
+	    (rc = parse_format(c, OFFER_EXPORT, FORMAT_CSV, &a.format)) !=
+	        EXIT_OK ||
 	    (rc = open_store(&store, db_path(c), EVC_OPEN_READONLY)) != EXIT_OK)
 		return rc;
 	rc = cli_export(store, &a);
@@ -1002,7 +1245,7 @@ static int cmd_oneshot(const struct cli *c)
 		return rc;
 	if (c->server) {
 		if (c->customer_id || c->start || c->end || c->format ||
-		    c->sparse)
+		    c->sparse || c->ascii)
 			return cli_usage_error(
 			    "--server takes no query options: "
 			    "queries come over HTTP");

@@ -83,6 +83,16 @@ const char *cli_errmsg(const evc_store *store, int rc)
 	return msg && *msg ? msg : evc_strerror(rc);
 }
 
+void cli_put_as_of(FILE *f, int64_t as_of)
+{
+	char t[EVC_TIME_BUFSZ];
+
+	if (as_of)
+		fprintf(f, ",\"as_of\":\"%s\"", cli_fmt_time(as_of, t));
+	else
+		fputs(",\"as_of\":null", f);
+}
+
 const char *cli_fmt_time(int64_t t, char buf[EVC_TIME_BUFSZ])
 {
 	/* Times printed come from the library, so within range; the fallback

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * evcount-cli serve's requests: the access handler, authentication, the
- * responses and the endpoints /hourly and /healthz (/metrics is in
- * serve-metrics.c).
+ * responses and the endpoints /hourly, /counts, /customers and /healthz
+ * (/metrics is in serve-metrics.c, the page at / in serve-page.c).
  */
 #include "serve-query.h"
 #include "serve.h"
@@ -26,7 +26,8 @@ static _Thread_local struct worker *this_worker;
 struct request {
 	struct timespec start;
 	bool headers_seen;
-	bool bad_escape; /* the raw URL has a malformed or NUL %-escape */
+	bool bad_escape;       /* the raw URL has a malformed or NUL %-escape */
+	struct upload *upload; /* a POST /ingest's body */
 };
 
 /* libmicrohttpd passes malformed escapes through as text and cuts decoded
@@ -52,12 +53,9 @@ static uint64_t elapsed_ns(const struct timespec *since)
 	       (uint64_t)(now.tv_nsec - since->tv_nsec);
 }
 
-/* The calling worker's store, opened on its first request; NULL if the
- * store cannot be opened (logged). */
-evc_store *serve_worker_store(struct server *s)
+struct worker *serve_worker(struct server *s)
 {
 	struct worker *w = this_worker;
-	int rc;
 
 	if (!w) {
 		w = calloc(1, sizeof(*w));
@@ -69,6 +67,18 @@ evc_store *serve_worker_store(struct server *s)
 		pthread_mutex_unlock(&s->workers_lock);
 		this_worker = w;
 	}
+	return w;
+}
+
+/* The calling worker's store, opened on its first request; NULL if the
+ * store cannot be opened (logged). */
+evc_store *serve_worker_store(struct server *s)
+{
+	struct worker *w = serve_worker(s);
+	int rc;
+
+	if (!w)
+		return NULL;
 	if (!w->store) {
 		rc = evc_open(&w->store, s->db, EVC_OPEN_READONLY);
 		if (rc != EVC_OK)
@@ -81,10 +91,9 @@ evc_store *serve_worker_store(struct server *s)
 /* After a store failure the handle is dropped, so that the next request
  * opens the store afresh rather than repeating a failure that a reopen
  * would cure (a replaced file, a transient I/O error). */
-void serve_worker_store_failed(struct server *s, int rc)
+static void store_failed(struct server *s, evc_store **slot, int rc)
 {
-	struct worker *w = this_worker;
-	const char *msg = cli_errmsg(w->store, rc);
+	const char *msg = cli_errmsg(*slot, rc);
 
 	fprintf(stderr, PROG ": serve: %s\n", msg);
 	/* A damaged store stays damaged: /healthz says so from now on. */
@@ -96,9 +105,20 @@ void serve_worker_store_failed(struct server *s, int rc)
 		}
 		pthread_mutex_unlock(&s->health_lock);
 	}
-	evc_close(w->store);
-	w->store = NULL;
+	evc_close(*slot);
+	*slot = NULL;
 }
+
+void serve_worker_store_failed(struct server *s, int rc)
+{
+	store_failed(s, &this_worker->store, rc);
+}
+
+void serve_worker_writer_failed(struct server *s, int rc)
+{
+	store_failed(s, &this_worker->writer, rc);
+}
+
 /* ---- responses ---------------------------------------------------------- */
 
 /* Takes over `body`, malloc'ed, which libmicrohttpd frees. */
@@ -222,6 +242,15 @@ enum MHD_Result serve_send_error_ex(struct MHD_Connection *conn,
 
 #define serve_send_error(conn, rp, status, ...)                                \
 	serve_send_error_ex(conn, rp, status, NULL, false, __VA_ARGS__)
+enum MHD_Result serve_send_busy(struct MHD_Connection *conn, struct reply *rp)
+{
+	return serve_send_error(conn, rp, 503,
+	                        "server busy: requests and responses being "
+	                        "sent hold its --max-response-memory (%zu "
+	                        "bytes); retry later",
+	                        rp->server->response_budget);
+}
+
 /* ---- authentication ----------------------------------------------------- */
 
 /* Whether a == b, in a time that depends on the lengths only: every byte
@@ -272,9 +301,9 @@ static bool authorized(const struct server *s, struct MHD_Connection *conn)
 
 /* Sees every query argument, repeated ones included, which
  * MHD_lookup_connection_value() would hide behind the first. */
-static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind,
-                                     const char *key, size_t key_size,
-                                     const char *value, size_t value_size)
+enum MHD_Result serve_collect_param(void *cls, enum MHD_ValueKind kind,
+                                    const char *key, size_t key_size,
+                                    const char *value, size_t value_size)
 {
 	serve_params_add(cls, key, value, value_size);
 	return MHD_YES;
@@ -292,8 +321,8 @@ static enum MHD_Result get_hourly(struct server *s, struct MHD_Connection *conn,
 	FILE *f;
 	int rc;
 
-	MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, collect_param,
-	                            &p);
+	MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND,
+	                            serve_collect_param, &p);
 	const bool ok = serve_parse_hourly(&p, &a, err, sizeof(err));
 	serve_params_free(&p);
 	if (!ok)
@@ -315,16 +344,15 @@ static enum MHD_Result get_hourly(struct server *s, struct MHD_Connection *conn,
 			    "%zu",
 			    (long long)hours, need, s->response_budget);
 		if (!serve_reserve(s, rp, need))
-			return serve_send_error(
-			    conn, rp, 503,
-			    "server busy: responses being sent hold its "
-			    "--max-response-memory (%zu bytes); retry later",
-			    s->response_budget);
+			return serve_send_busy(conn, rp);
 	}
 	store = serve_worker_store(s);
 	if (!store)
 		return serve_send_error(conn, rp, 500, "store unavailable");
-	rc = evc_hourly(store, a.customer_id, a.start, a.end, &r);
+	int64_t as_of = 0;
+	rc = evc_as_of(store, &as_of);
+	if (rc == EVC_OK)
+		rc = evc_hourly(store, a.customer_id, a.start, a.end, &r);
 	if (rc == EVC_ERANGE || rc == EVC_EINVAL)
 		return serve_send_error(conn, rp, 400, "%s",
 		                        cli_errmsg(store, rc));
@@ -339,7 +367,7 @@ static enum MHD_Result get_hourly(struct server *s, struct MHD_Connection *conn,
 		evc_hourly_free(r);
 		return MHD_NO;
 	}
-	cli_hourly_json(f, &a, r);
+	cli_hourly_json(f, &a, r, as_of);
 	evc_hourly_free(r);
 	return serve_send_stream(conn, rp, 200, "application/json", f, &buf,
 	                         &len);
@@ -397,8 +425,8 @@ static enum MHD_Result get_counts(struct server *s, struct MHD_Connection *conn,
 	size_t len = 0;
 	int rc;
 
-	MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, collect_param,
-	                            &p);
+	MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND,
+	                            serve_collect_param, &p);
 	if (!serve_parse_counts(&p, &a, err, sizeof(err))) {
 		serve_params_free(&p);
 		return serve_send_error(conn, rp, 400, "%s", err);
@@ -416,11 +444,7 @@ static enum MHD_Result get_counts(struct server *s, struct MHD_Connection *conn,
 		need = s->response_budget;
 	if (!serve_reserve(s, rp, need)) {
 		serve_params_free(&p);
-		return serve_send_error(
-		    conn, rp, 503,
-		    "server busy: responses being sent hold its "
-		    "--max-response-memory (%zu bytes); retry later",
-		    s->response_budget);
+		return serve_send_busy(conn, rp);
 	}
 	FILE *f = open_memstream(&buf, &len);
 	if (!f) {
@@ -442,6 +466,70 @@ static enum MHD_Result get_counts(struct server *s, struct MHD_Connection *conn,
 		if (rc == EVC_EINVAL || rc == EVC_ERANGE || rc == EVC_ENOTFOUND)
 			return serve_send_error(conn, rp, 400, "%s",
 			                        cli_errmsg(store, rc));
+		serve_worker_store_failed(s, rc);
+		return serve_send_error(conn, rp, 500, "%s",
+		                        rc == EVC_ECORRUPT ? "store damaged"
+		                                           : "store failure");
+	}
+	return serve_send_stream(conn, rp, 200, "application/json", f, &buf,
+	                         &len);
+}
+
+/* ---- /customers --------------------------------------------------------- */
+
+/* The first query argument's name, if any: /customers takes none. */
+static enum MHD_Result first_param(void *cls, enum MHD_ValueKind kind,
+                                   const char *key, const char *value)
+{
+	const char **first = cls;
+
+	*first = key;
+	return MHD_NO;
+}
+
+/* The JSON of `customers --format json`, within the response budget as
+ * /counts is: about 100 bytes a customer, plus its id, is held before it
+ * is built, and a list that grows past the budget is refused. */
+static enum MHD_Result
+get_customers(struct server *s, struct MHD_Connection *conn, struct reply *rp)
+{
+	const char *param = NULL;
+	evc_store *store;
+	uint64_t customers;
+	char *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, first_param,
+	                          &param);
+	if (param)
+		return serve_send_error(conn, rp, 400,
+		                        "unknown parameter \"%s\": /customers "
+		                        "takes none",
+		                        param);
+	store = serve_worker_store(s);
+	if (!store)
+		return serve_send_error(conn, rp, 500, "store unavailable");
+	if (evc_customer_count(store, &customers) != EVC_OK)
+		customers = 0;
+	const double bytes = (double)customers * 160 + 512;
+	size_t need = bytes > (double)s->response_budget ? s->response_budget
+	                                                 : (size_t)bytes;
+	if (!serve_reserve(s, rp, need))
+		return serve_send_busy(conn, rp);
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return MHD_NO;
+	rc = cli_customers_json(f, store, s->response_budget);
+	if (rc != EVC_OK) {
+		fclose(f);
+		free(buf);
+		if (rc == EVC_EABORTED)
+			return serve_send_error(
+			    conn, rp, 400,
+			    "result too large: more than --max-response-memory "
+			    "(%zu bytes)",
+			    s->response_budget);
 		serve_worker_store_failed(s, rc);
 		return serve_send_error(conn, rp, 500, "%s",
 		                        rc == EVC_ECORRUPT ? "store damaged"
@@ -545,6 +633,40 @@ enum MHD_Result serve_handle(void *cls, struct MHD_Connection *conn,
 	enum MHD_Result ret;
 	uint64_t ns;
 
+	/* A POST to /ingest is looked at once its headers are in (refused at
+	 * once if it is to be), its body taken as it comes, and answered
+	 * once it is all in. */
+	if (req && strcmp(method, MHD_HTTP_METHOD_POST) == 0 &&
+	    strcmp(url, "/ingest") == 0) {
+		rp.endpoint = EP_INGEST;
+		if (!req->headers_seen) {
+			bool answered = true;
+			req->headers_seen = true;
+			if (!authorized(s, conn))
+				ret = serve_send_error_ex(
+				    conn, &rp, 401, NULL, true,
+				    "missing or wrong bearer token");
+			else if (req->bad_escape)
+				ret = serve_send_error(
+				    conn, &rp, 400,
+				    "malformed or NUL %%-escape in the URL");
+			else
+				ret = serve_ingest_begin(
+				    s, conn, &rp, &req->upload, &answered);
+			if (!answered)
+				return ret;
+		} else if (*upload_data_size) {
+			serve_ingest_data(s, req->upload, upload_data,
+			                  *upload_data_size);
+			*upload_data_size = 0;
+			return MHD_YES;
+		} else {
+			serve_conn_answering(conn);
+			ret = serve_ingest_end(s, conn, &rp, req->upload);
+		}
+		goto done;
+	}
+
 	/* GET and HEAD are answered on the second call, once the request is
 	 * complete: a response queued before that makes libmicrohttpd close
 	 * the connection, and keep-alive is most of the speed of a busy
@@ -567,18 +689,30 @@ enum MHD_Result serve_handle(void *cls, struct MHD_Connection *conn,
 		rp.endpoint = EP_HOURLY;
 	else if (strcmp(url, "/counts") == 0)
 		rp.endpoint = EP_COUNTS;
+	else if (strcmp(url, "/ingest") == 0)
+		rp.endpoint = EP_INGEST;
+	else if (strcmp(url, "/customers") == 0)
+		rp.endpoint = EP_CUSTOMERS;
 	else if (strcmp(url, "/healthz") == 0)
 		rp.endpoint = EP_HEALTHZ;
 	else if (strcmp(url, "/metrics") == 0)
 		rp.endpoint = EP_METRICS;
+	else
+		rp.endpoint = serve_page_endpoint(url);
 
-	if (rp.endpoint != EP_HEALTHZ && !authorized(s, conn))
+	/* The page holds no counts: it asks for the token itself. */
+	const bool tokenless = rp.endpoint == EP_HEALTHZ ||
+	                       rp.endpoint == EP_PAGE ||
+	                       rp.endpoint == EP_ASSETS;
+	if (!tokenless && !authorized(s, conn))
 		ret = serve_send_error_ex(conn, &rp, 401, NULL, true,
 		                          "missing or wrong bearer token");
 	else if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
 	         strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
-		ret = serve_send_error_ex(conn, &rp, 405, "GET, HEAD", false,
-		                          "method %s not allowed", method);
+		ret = serve_send_error_ex(
+		    conn, &rp, 405,
+		    rp.endpoint == EP_INGEST ? "GET, HEAD, POST" : "GET, HEAD",
+		    false, "method %s not allowed", method);
 	else if (req && req->bad_escape)
 		ret = serve_send_error(conn, &rp, 400,
 		                       "malformed or NUL %%-escape in the URL");
@@ -586,6 +720,12 @@ enum MHD_Result serve_handle(void *cls, struct MHD_Connection *conn,
 		ret = get_hourly(s, conn, &rp);
 	else if (rp.endpoint == EP_COUNTS)
 		ret = get_counts(s, conn, &rp);
+	else if (rp.endpoint == EP_INGEST)
+		ret = serve_get_ingest(s, conn, &rp);
+	else if (rp.endpoint == EP_CUSTOMERS)
+		ret = get_customers(s, conn, &rp);
+	else if (rp.endpoint == EP_PAGE || rp.endpoint == EP_ASSETS)
+		ret = serve_get_page(s, conn, &rp, url);
 	else if (rp.endpoint == EP_HEALTHZ)
 		ret = get_healthz(s, conn, &rp);
 	else if (rp.endpoint == EP_METRICS)
@@ -593,6 +733,7 @@ enum MHD_Result serve_handle(void *cls, struct MHD_Connection *conn,
 	else
 		ret = serve_send_error(conn, &rp, 404, "no such endpoint");
 
+done:
 	if (req && rp.status) {
 		ns = elapsed_ns(&req->start);
 		serve_record_metrics(s, &rp, ns);
@@ -614,6 +755,7 @@ void *serve_request_begin(void *cls, const char *uri,
 		clock_gettime(CLOCK_MONOTONIC, &req->start);
 		req->headers_seen = false;
 		req->bad_escape = bad_escape(uri);
+		req->upload = NULL;
 		atomic_fetch_add(&s->m.in_flight, 1);
 	}
 	return req;
@@ -629,8 +771,10 @@ void serve_request_end(void *cls, struct MHD_Connection *conn, void **req_cls,
 	if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
 		serve_conn_waiting(conn);
 	if (*req_cls) {
+		struct request *req = *req_cls;
 		atomic_fetch_sub(&s->m.in_flight, 1);
-		free(*req_cls);
+		serve_upload_free(s, req->upload);
+		free(req);
 		*req_cls = NULL;
 	}
 }

@@ -11,11 +11,13 @@
 #include <stdlib.h>
 
 static const char *const endpoint_names[N_ENDPOINTS] = {
-    "/hourly", "/counts", "/healthz", "/metrics", "other"};
+    "/hourly",  "/counts", "/ingest", "/customers", "/healthz",
+    "/metrics", "/",       "/assets", "other"};
 
 /* Every status the handler itself answers with; libmicrohttpd's own errors
  * (414, 431, malformed requests) never reach it and are not counted. */
-static const unsigned statuses[] = {200, 400, 401, 404, 405, 500, 503};
+static const unsigned statuses[] = {200, 400, 401, 403, 404, 405,
+                                    409, 413, 415, 500, 503};
 _Static_assert(sizeof(statuses) / sizeof(statuses[0]) == N_STATUSES,
                "N_STATUSES");
 
@@ -69,7 +71,10 @@ enum MHD_Result serve_get_metrics(struct server *s, struct MHD_Connection *conn,
 	if (!store)
 		return serve_send_error(conn, rp, 500, "store unavailable");
 	/* The figures of `stats`, from one snapshot. */
+	int64_t as_of = 0;
 	rc = evc_store_info(store, &sum);
+	if (rc == EVC_OK)
+		rc = evc_as_of(store, &as_of);
 	if (rc != EVC_OK) {
 		serve_worker_store_failed(s, rc);
 		return serve_send_error(conn, rp, 500, "store failure");
@@ -138,7 +143,8 @@ enum MHD_Result serve_get_metrics(struct server *s, struct MHD_Connection *conn,
 	                "Customers with counts in the store.");
 	fprintf(f, "evcount_store_customers %" PRIu64 "\n", sum.customers);
 	put_metric_head(f, "evcount_store_sources", "gauge",
-	                "Input files ingested into the store.");
+	                "Input files and tracked streams ingested into the "
+	                "store, retracted ones left out.");
 	fprintf(f, "evcount_store_sources %" PRIu64 "\n", sum.sources);
 	put_metric_head(f, "evcount_store_rows_counted", "gauge",
 	                "Events counted, from files and streams.");
@@ -148,6 +154,13 @@ enum MHD_Result serve_get_metrics(struct server *s, struct MHD_Connection *conn,
 	                "Rows rejected by ingests of files.");
 	fprintf(f, "evcount_store_rows_rejected %" PRIu64 "\n",
 	        sum.rows_rejected);
+	/* 0 until the first ingest: "never" needs no other value. */
+	put_metric_head(f, "evcount_store_last_ingest_timestamp_seconds",
+	                "gauge",
+	                "When the store's last ingest committed, epoch "
+	                "seconds (0: never).");
+	fprintf(f, "evcount_store_last_ingest_timestamp_seconds %" PRId64 "\n",
+	        as_of);
 
 	return serve_send_stream(conn, rp, 200, "text/plain; version=0.0.4", f,
 	                         &buf, &len);

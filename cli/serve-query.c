@@ -6,20 +6,24 @@
  */
 #include "serve-query.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char *const param_names[N_PARAMS] = {
-    "customer_id", "start", "end", "sparse",
-    "bucket",      "tz",    "top", "all_customers",
+    "customer_id", "start", "end",           "sparse", "bucket",
+    "tz",          "top",   "all_customers", "stream", "offset",
 };
 
 /* The parameters of each endpoint. */
 #define HOURLY_PARAMS                                                          \
 	(1u << P_CUSTOMER | 1u << P_START | 1u << P_END | 1u << P_SPARSE)
-#define COUNTS_PARAMS ((1u << N_PARAMS) - 1)
+#define COUNTS_PARAMS                                                          \
+	(HOURLY_PARAMS | 1u << P_BUCKET | 1u << P_TZ | 1u << P_TOP |           \
+	 1u << P_ALL)
+#define INGEST_PARAMS (1u << P_STREAM | 1u << P_OFFSET)
 
 void serve_params_add(struct serve_params *p, const char *key,
                       const char *value, size_t value_size)
@@ -161,4 +165,34 @@ bool serve_parse_counts(const struct serve_params *p, struct counts_args *a,
 		return query_fail(err, errlen,
 		                  "customer_id: empty customer id");
 	return counts_check(&in, &query_http, a, err, errlen);
+}
+
+bool serve_parse_ingest(const struct serve_params *p, bool need_offset,
+                        const char **stream, uint64_t *offset, char *err,
+                        size_t errlen)
+{
+	const char *v;
+	char *end;
+
+	if (!check_params(p, need_offset ? INGEST_PARAMS : 1u << P_STREAM, 0,
+	                  err, errlen))
+		return false;
+	if (!p->count[P_STREAM] || !p->value[P_STREAM] || !*p->value[P_STREAM])
+		return query_fail(err, errlen, "missing parameter \"stream\"");
+	*stream = p->value[P_STREAM];
+	*offset = 0;
+	if (!need_offset)
+		return true;
+	v = p->value[P_OFFSET];
+	if (!p->count[P_OFFSET] || !v)
+		return query_fail(err, errlen,
+		                  "missing parameter \"offset\" (the stream "
+		                  "offset of the body's first byte)");
+	errno = 0;
+	if (*v < '0' || *v > '9' || (*offset = strtoull(v, &end, 10), *end) ||
+	    errno == ERANGE)
+		return query_fail(err, errlen,
+		                  "offset: expected a byte offset, not \"%s\"",
+		                  v);
+	return true;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The query strings of evcount-cli serve's /hourly and /counts, checked
- * without libmicrohttpd: the request handler collects the decoded query
+ * The query strings of evcount-cli serve's /hourly, /counts and /ingest,
+ * checked without libmicrohttpd: the request handler collects the decoded query
  * arguments, serve_parse_hourly() and serve_parse_counts() check them
  * (with query-args.c, as `hourly` and `counts` do). Separate so that
  * tests/fuzz/fuzz-query.c can drive the checks without a server.
@@ -24,6 +24,8 @@ enum serve_param {
 	P_TZ,
 	P_TOP,
 	P_ALL,
+	P_STREAM,
+	P_OFFSET,
 	N_PARAMS
 };
 
@@ -57,5 +59,11 @@ bool serve_parse_hourly(const struct serve_params *p, struct hourly_args *a,
  * customers of `a` point into `p`. */
 bool serve_parse_counts(const struct serve_params *p, struct counts_args *a,
                         char *err, size_t errlen);
+
+/* Check /ingest's arguments: stream, and (need_offset: for a POST) offset,
+ * a byte offset. *stream points into `p`. */
+bool serve_parse_ingest(const struct serve_params *p, bool need_offset,
+                        const char **stream, uint64_t *offset, char *err,
+                        size_t errlen);
 
 #endif /* EVCOUNT_SERVE_QUERY_H */

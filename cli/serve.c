@@ -6,9 +6,10 @@
  *                                 [--token-file FILE] [--quiet]
  *                                 [--ingest FILE...]
  *
- * Endpoints: GET /hourly and /counts (the JSON of `hourly --format json`
- * and `counts --format json`, byte for byte), GET /healthz and GET
- * /metrics (Prometheus text format).
+ * Endpoints: GET /hourly, /counts and /customers (the JSON of `hourly
+ * --format json`, `counts --format json` and `customers --format json`,
+ * byte for byte), GET /healthz, GET /metrics (Prometheus text format) and
+ * GET /, a page that charts /counts (serve-page.c).
  *
  * This file holds the options, the listening socket, the token and the
  * server's start and stop; the main thread only waits for SIGINT/SIGTERM.
@@ -48,6 +49,9 @@
  * /hourly is about 60 MB of JSON, and clients that read slowly keep
  * theirs. */
 #define DEFAULT_RESPONSE_BUDGET (256u << 20)
+/* The largest POST /ingest body: a few seconds of a busy stream, sent
+ * well within the 10 s a request has to arrive whole. */
+#define DEFAULT_INGEST_BODY (16u << 20)
 /* How long SIGINT/SIGTERM waits for requests in progress to finish. */
 #define DRAIN_TIMEOUT_MS 3000
 /* ---- start and stop ----------------------------------------------------- */
@@ -60,6 +64,8 @@ struct serve_opts {
 	const char *token_file;
 	bool quiet;
 	uint64_t response_budget;
+	bool ingest_enabled;
+	uint64_t max_ingest_body;
 };
 
 static bool is_loopback(const struct sockaddr *sa)
@@ -305,7 +311,15 @@ static int serve(const char *db, const struct serve_opts *o)
 	s->token_len = token ? strlen(token) : 0;
 	s->quiet = o->quiet;
 	s->response_budget = (size_t)o->response_budget;
+	s->ingest_enabled = o->ingest_enabled;
+	s->max_ingest_body = o->max_ingest_body;
 	atomic_init(&s->held, 0);
+	if (serve_page_init(s) != 0) {
+		perror(PROG);
+		free(token);
+		free(s);
+		return EXIT_FAIL;
+	}
 	pthread_mutex_init(&s->workers_lock, NULL);
 	pthread_mutex_init(&s->conns_lock, NULL);
 	pthread_mutex_init(&s->health_lock, NULL);
@@ -322,6 +336,15 @@ static int serve(const char *db, const struct serve_opts *o)
 
 	fd = bind_listen(o, &loopback);
 	if (fd < 0) {
+		rc = EXIT_FAIL;
+		goto out;
+	}
+	if (!loopback && !token && o->ingest_enabled) {
+		fprintf(stderr, PROG
+		        ": serve: --ingest-enabled beyond the loopback needs "
+		        "a token (--token-file or EVCOUNT_TOKEN): anyone "
+		        "who can reach it could add counts\n");
+		close(fd);
 		rc = EXIT_FAIL;
 		goto out;
 	}
@@ -426,12 +449,14 @@ out:
 
 		s->workers = w->next;
 		evc_close(w->store);
+		evc_close(w->writer);
 		free(w);
 	}
 	pthread_mutex_destroy(&s->workers_lock);
 	pthread_cond_destroy(&s->reaper_wake);
 	pthread_mutex_destroy(&s->conns_lock);
 	pthread_mutex_destroy(&s->health_lock);
+	serve_page_free(s);
 	free(token);
 	free(s);
 	return rc;
@@ -444,6 +469,7 @@ static void print_serve_help(void)
 	     "[--threads N]\n"
 	     "                   [--token-file FILE] [--quiet] "
 	     "[--ingest FILE...]\n"
+	     "                   [--ingest-enabled [--max-ingest-body SIZE]]\n"
 	     "\n"
 	     "Answer queries over HTTP until SIGINT or SIGTERM.\n"
 	     "\n"
@@ -456,11 +482,31 @@ static void print_serve_help(void)
 	     "          &start=TS&end=TS[&bucket=WIDTH][&tz=ZONE][&sparse=1]\n"
 	     "           the JSON of 'counts --format json' for the same "
 	     "query\n"
+	     "  /ingest?stream=NAME\n"
+	     "           {\"stream\":...,\"committed_offset\":N}: where the "
+	     "stream's next piece\n"
+	     "           starts\n"
+	     "  /customers\n"
+	     "           the JSON of 'customers --format json'\n"
 	     "  /healthz {\"status\":\"ok\"} if the store is readable, else "
 	     "503\n"
 	     "  /metrics request counts, latencies and store facts, in the "
 	     "Prometheus text\n"
 	     "           format\n"
+	     "POST /ingest?stream=NAME&offset=N with --ingest-enabled, a "
+	     "text/csv body: the\n"
+	     "body is bytes N.. of the tracked stream NAME, counted as "
+	     "'ingest --stream'\n"
+	     "does (sent again, they count nothing); the answer gives what "
+	     "was counted,\n"
+	     "the first rejected rows and the committed offset; 409 on a gap "
+	     "(with the\n"
+	     "committed offset), 413 past --max-ingest-body, 415 for another "
+	     "type, 403\n"
+	     "without --ingest-enabled.\n"
+	     "  /        a page for a browser that charts /counts, with the "
+	     "table beside it\n"
+	     "           (built in: it loads nothing from elsewhere)\n"
 	     "Query values are URL-encoded: send a '+' in a timestamp as "
 	     "%2B. A query spans\n"
 	     "at most 1,000,000 buckets per customer, as on the command line. "
@@ -477,7 +523,9 @@ static void print_serve_help(void)
 	     "(URL too long),\n"
 	     "431 (headers too large), 505 (HTTP version). With a token every "
 	     "endpoint but\n"
-	     "/healthz needs the header 'Authorization: Bearer TOKEN'.\n"
+	     "/healthz and the page needs the header 'Authorization: Bearer "
+	     "TOKEN'; the page\n"
+	     "asks for it, and keeps it for the browser tab.\n"
 	     "\n"
 	     "Options:\n"
 	     "      --listen HOST:PORT   address to listen on (default "
@@ -496,6 +544,12 @@ static void print_serve_help(void)
 	     "                           (suffix K, M or G; default 256M)\n"
 	     "      --ingest FILE...     first ingest FILE and every operand, "
 	     "as ingest does\n"
+	     "      --ingest-enabled     take POST /ingest (beyond the "
+	     "loopback only with a\n"
+	     "                           token)\n"
+	     "      --max-ingest-body SIZE\n"
+	     "                           the largest POST /ingest body "
+	     "(default 16M)\n"
 	     "      --db PATH            the store (default: $EVCOUNT_DB, "
 	     "else ./evcount.db)\n"
 	     "  -h, --help               print this help and exit");
@@ -509,6 +563,8 @@ enum serve_opt_id {
 	SO_INGEST,
 	SO_DB,
 	SO_RESPONSE_MEMORY,
+	SO_INGEST_ENABLED,
+	SO_MAX_INGEST_BODY,
 };
 
 /* Ingest the files (lenient, as `ingest` does) with a store of our own,
@@ -538,11 +594,14 @@ int cli_serve_main(const char *db, int argc, char **argv)
 	    {"db", required_argument, NULL, SO_DB},
 	    {"max-response-memory", required_argument, NULL,
 	     SO_RESPONSE_MEMORY},
+	    {"ingest-enabled", no_argument, NULL, SO_INGEST_ENABLED},
+	    {"max-ingest-body", required_argument, NULL, SO_MAX_INGEST_BODY},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct serve_opts o = {.threads = DEFAULT_THREADS,
-	                       .response_budget = DEFAULT_RESPONSE_BUDGET};
+	                       .response_budget = DEFAULT_RESPONSE_BUDGET,
+	                       .max_ingest_body = DEFAULT_INGEST_BODY};
 	struct ingest_args in = {0};
 	unsigned long n;
 	char *end;
@@ -595,6 +654,16 @@ int cli_serve_main(const char *db, int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			break;
+		case SO_INGEST_ENABLED:
+			o.ingest_enabled = true;
+			break;
+		case SO_MAX_INGEST_BODY:
+			if (cli_parse_size("max-ingest-body", optarg,
+			                   &o.max_ingest_body) != EXIT_OK) {
+				free(in.files);
+				return EXIT_USAGE;
+			}
+			break;
 		case SO_DB:
 			if (!*optarg) {
 				free(in.files);
@@ -633,7 +702,8 @@ int cli_serve_main(const char *db, int argc, char **argv)
 int cli_serve_oneshot(const char *db, const struct ingest_args *in)
 {
 	struct serve_opts o = {.threads = DEFAULT_THREADS,
-	                       .response_budget = DEFAULT_RESPONSE_BUDGET};
+	                       .response_budget = DEFAULT_RESPONSE_BUDGET,
+	                       .max_ingest_body = DEFAULT_INGEST_BODY};
 	int rc;
 
 	parse_listen(DEFAULT_LISTEN, &o);

@@ -2,10 +2,11 @@
 /*
  * Shared by the files of evcount-cli serve: serve.c (options, start and
  * stop), serve-http.c (requests and responses), serve-metrics.c (counters
- * and /metrics) and serve-reaper.c (connections that trickle their
- * request). libmicrohttpd runs a pool of worker threads; each lazily opens
- * its own read-only store, since a store handle may be used by one thread
- * at a time and per-worker handles need no lock on the request path.
+ * and /metrics), serve-page.c (the page at /) and serve-reaper.c
+ * (connections that trickle their request). libmicrohttpd runs a pool of
+ * worker threads; each lazily opens its own read-only store, since a store
+ * handle may be used by one thread at a time and per-worker handles need no
+ * lock on the request path.
  */
 #ifndef EVCOUNT_SERVE_H
 #define EVCOUNT_SERVE_H
@@ -27,13 +28,17 @@
 enum endpoint {
 	EP_HOURLY,
 	EP_COUNTS,
+	EP_INGEST,
+	EP_CUSTOMERS,
 	EP_HEALTHZ,
 	EP_METRICS,
+	EP_PAGE,   /* GET /, the page */
+	EP_ASSETS, /* the files it loads, under /assets/ */
 	EP_OTHER,
 	N_ENDPOINTS
 };
 /* The statuses the handler answers with, and the latency buckets. */
-#define N_STATUSES 7
+#define N_STATUSES 11
 #define N_BOUNDS   12
 
 struct metrics {
@@ -50,10 +55,12 @@ struct metrics {
 
 /* ---- the server ---------------------------------------------------------- */
 
-/* One per worker thread that has served a request: its store, and the link
- * that lets the main thread close every store after the workers stopped. */
+/* One per worker thread that has served a request: its stores (the
+ * read-write one opened only for ingests), and the link that lets the
+ * main thread close every store after the workers stopped. */
 struct worker {
 	evc_store *store;
+	evc_store *writer;
 	struct worker *next;
 };
 
@@ -85,6 +92,14 @@ struct server {
 	 * What they hold now is `held`, reservations included. */
 	size_t response_budget;
 	atomic_size_t held;
+	/* POST /ingest (serve-ingest.c): taken at all, and its largest
+	 * body. */
+	bool ingest_enabled;
+	uint64_t max_ingest_body;
+	/* The page as served: index.html with the token's presence written
+	 * in (serve-page.c); NULL: as built. */
+	char *page;
+	size_t page_len;
 };
 
 /* What a request was answered with, for the metrics and the log. */
@@ -112,6 +127,35 @@ void serve_request_end(void *cls, struct MHD_Connection *conn, void **req_cls,
  * dropped (logged), so that the next request opens the store afresh. */
 evc_store *serve_worker_store(struct server *s);
 void serve_worker_store_failed(struct server *s, int rc);
+/* The calling worker, made on its first request; NULL when out of memory.
+ * Its writer store fails as its store does. */
+struct worker *serve_worker(struct server *s);
+void serve_worker_writer_failed(struct server *s, int rc);
+/* MHD_get_connection_values_n()'s iterator into a struct serve_params:
+ * every query argument, repeated ones included. */
+enum MHD_Result serve_collect_param(void *cls, enum MHD_ValueKind kind,
+                                    const char *key, size_t key_size,
+                                    const char *value, size_t value_size);
+
+/* ---- /ingest (serve-ingest.c) -------------------------------------------- */
+
+struct upload;
+/* A POST to /ingest, its headers in: refused at once (*answered, with the
+ * response queued), or its body to be taken into *out. */
+enum MHD_Result serve_ingest_begin(struct server *s,
+                                   struct MHD_Connection *conn,
+                                   struct reply *rp, struct upload **out,
+                                   bool *answered);
+/* Each piece of the body as it arrives. */
+void serve_ingest_data(struct server *s, struct upload *u, const char *data,
+                       size_t n);
+/* The body is in: ingest it and answer. */
+enum MHD_Result serve_ingest_end(struct server *s, struct MHD_Connection *conn,
+                                 struct reply *rp, struct upload *u);
+void serve_upload_free(struct server *s, struct upload *u);
+/* GET /ingest?stream=NAME: the stream's committed offset. */
+enum MHD_Result serve_get_ingest(struct server *s, struct MHD_Connection *conn,
+                                 struct reply *rp);
 
 /* Hold `n` bytes of the response budget for a body about to be built,
  * in rp->reserved; false when they do not fit. */
@@ -135,6 +179,8 @@ enum MHD_Result serve_send_error_ex(struct MHD_Connection *conn,
     __attribute__((format(printf, 6, 7)));
 #define serve_send_error(conn, rp, status, ...)                                \
 	serve_send_error_ex(conn, rp, status, NULL, false, __VA_ARGS__)
+/* 503: the memory budget is held by requests and responses in flight. */
+enum MHD_Result serve_send_busy(struct MHD_Connection *conn, struct reply *rp);
 
 /* ---- metrics (serve-metrics.c) ------------------------------------------- */
 
@@ -142,6 +188,18 @@ void serve_record_metrics(struct server *s, const struct reply *rp,
                           uint64_t ns);
 enum MHD_Result serve_get_metrics(struct server *s, struct MHD_Connection *conn,
                                   struct reply *rp);
+
+/* ---- the page (serve-page.c) -------------------------------------------- */
+
+/* Write into s->page whether the page must ask for a token (s->token).
+ * Returns 0, or -1 when out of memory. */
+int serve_page_init(struct server *s);
+void serve_page_free(struct server *s);
+/* EP_PAGE or EP_ASSETS for the page's paths, else EP_OTHER. */
+enum endpoint serve_page_endpoint(const char *url);
+/* Answer a path of the page's (serve_page_endpoint() said so). */
+enum MHD_Result serve_get_page(struct server *s, struct MHD_Connection *conn,
+                               struct reply *rp, const char *url);
 
 /* ---- slow senders (serve-reaper.c) --------------------------------------- */
 

@@ -67,7 +67,8 @@ const char *evc__source_problem(const evc_source_row *r, char *buf,
 	else if (r->counted_from < EVC_FROM_UNKNOWN ||
 	         (r->counted_from > 0 && (uint64_t)r->counted_from > r->offset))
 		snprintf(buf, buflen,
-		         "counted from byte %" PRId64 ", past its offset %" PRIu64,
+		         "counted from byte %" PRId64
+		         ", past its offset %" PRIu64,
 		         r->counted_from, r->offset);
 	else if (r->retracted < 0)
 		snprintf(buf, buflen, "retracted at %" PRId64, r->retracted);

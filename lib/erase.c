@@ -12,6 +12,21 @@
 #include <string.h>
 #include <time.h>
 
+int evc__correction_args(evc_store *store, const char *name, unsigned flags,
+                         evc_correction_stats **stats,
+                         evc_correction_stats *local)
+{
+	if (!*stats)
+		*stats = local;
+	memset(*stats, 0, sizeof(**stats));
+	if (!store)
+		return evc__fail(NULL, EVC_EINVAL, "%s: NULL store", name);
+	if (flags & ~EVC_CORRECT_DRY_RUN)
+		return evc__fail(&store->err, EVC_EINVAL, "%s: unknown flags",
+		                 name);
+	return EVC_OK;
+}
+
 uint64_t evc__customer_key(const char *id, size_t len)
 {
 	evc_hash h;
@@ -95,15 +110,12 @@ EVC_EXPORT int evc_forget(evc_store *store, const char *customer_id,
 	evc_correction_stats local;
 	int rc;
 
-	if (!stats)
-		stats = &local;
-	memset(stats, 0, sizeof(*stats));
-	if (!store)
-		return evc__fail(NULL, EVC_EINVAL, "evc_forget: NULL store");
-	if (!customer_id || (flags & ~EVC_CORRECT_DRY_RUN))
-		return evc__fail(&store->err, EVC_EINVAL, "evc_forget: %s",
-		                 customer_id ? "unknown flags"
-		                             : "NULL customer id");
+	if ((rc = evc__correction_args(store, "evc_forget", flags, &stats,
+	                               &local)))
+		return rc;
+	if (!customer_id)
+		return evc__fail(&store->err, EVC_EINVAL,
+		                 "evc_forget: NULL customer id");
 	const size_t len = strlen(customer_id);
 	if (len == 0 || len > 255 ||
 	    !evc__utf8_valid((const unsigned char *)customer_id, len))
@@ -128,14 +140,9 @@ EVC_EXPORT int evc_prune(evc_store *store, int64_t before, unsigned flags,
 	evc_correction_stats local;
 	int rc;
 
-	if (!stats)
-		stats = &local;
-	memset(stats, 0, sizeof(*stats));
-	if (!store)
-		return evc__fail(NULL, EVC_EINVAL, "evc_prune: NULL store");
-	if (flags & ~EVC_CORRECT_DRY_RUN)
-		return evc__fail(&store->err, EVC_EINVAL,
-		                 "evc_prune: unknown flags");
+	if ((rc = evc__correction_args(store, "evc_prune", flags, &stats,
+	                               &local)))
+		return rc;
 	if (before < EVC_TIME_MIN || before > EVC_TIME_MAX)
 		return evc__fail(&store->err, EVC_ERANGE,
 		                 "evc_prune: time out of range");

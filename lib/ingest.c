@@ -142,9 +142,16 @@ static int write_batch(struct ingest *in, evc_agg *batch)
 		size_t len;
 		const char *name = evc__agg_customer(batch, ci, &len);
 		int64_t cust;
-		if ((rc = in->be->customer(in->store->db, name, len, true,
-		                           &cust, &in->werr)))
+		/* A retraction creates nothing: a customer that is not there
+		 * has nothing to take from. */
+		if ((rc = in->be->customer(in->store->db, name, len,
+		                           !in->replay, &cust, &in->werr)))
 			return rc;
+		if (cust == 0)
+			return evc__fail(&in->werr, EVC_ECORRUPT,
+			                 "%s: corrupt store: customer %.*s has "
+			                 "no counts to take back",
+			                 in->store->path, (int)len, name);
 		/* Entries are sorted by (customer, minute): each hour's
 		 * minutes are adjacent. */
 		while (i < n && e[i].customer == ci) {

@@ -50,7 +50,7 @@ struct retraction {
 	size_t file, first, n;
 	size_t next_check; /* the next of them whose offset to verify at */
 	struct keyset hours, customers;
-	uint64_t events, hours_removed, rows;
+	uint64_t events, hours_removed, customers_removed, rows;
 	char why[256];
 };
 
@@ -366,6 +366,7 @@ static void subtracted(void *ctx, const evc_hour_set *set, const evc_removal *r)
 		keyset_add(&x->customers, h->customer, 0);
 	}
 	x->hours_removed += r->hours;
+	x->customers_removed += r->customers_removed;
 }
 
 /* Every row of the file's sources read again as the ingests read them,
@@ -489,6 +490,7 @@ static int retract(struct retraction *x, const char *const *paths,
 	stats->customers = x->customers.n;
 	stats->hours = x->hours.n;
 	stats->hours_removed = x->hours_removed;
+	stats->customers_removed = x->customers_removed;
 	stats->sources = x->n_t;
 	stats->size_before = stats->size_after = before.size;
 	if (flags & EVC_CORRECT_DRY_RUN) {
@@ -510,16 +512,12 @@ EVC_EXPORT int evc_retract(evc_store *store, const char *const *paths,
 	evc_correction_stats local;
 	int rc;
 
-	if (!stats)
-		stats = &local;
-	memset(stats, 0, sizeof(*stats));
-	if (!store)
-		return evc__fail(NULL, EVC_EINVAL, "evc_retract: NULL store");
-	if (!paths || n_paths == 0 || (flags & ~EVC_CORRECT_DRY_RUN))
-		return evc__fail(&store->err, EVC_EINVAL, "evc_retract: %s",
-		                 flags & ~EVC_CORRECT_DRY_RUN
-		                     ? "unknown flags"
-		                     : "no file given");
+	if ((rc = evc__correction_args(store, "evc_retract", flags, &stats,
+	                               &local)))
+		return rc;
+	if (!paths || n_paths == 0)
+		return evc__fail(&store->err, EVC_EINVAL,
+		                 "evc_retract: no file given");
 	for (size_t i = 0; i < n_paths; i++)
 		if (!paths[i])
 			return evc__fail(&store->err, EVC_EINVAL,

@@ -84,6 +84,12 @@ int evc__source_checkpoint(const evc_backend *be, evc_db *db, evc_claim *claim,
                            const evc_ckpt *ck, const char *name,
                            evc_error *err);
 
+/* The checks every correction makes of its arguments (erase.c): stats
+ * pointed at `local` when NULL, and cleared; EVC_EINVAL, named after the
+ * call, for no store or unknown flags. */
+int evc__correction_args(evc_store *store, const char *name, unsigned flags,
+                         evc_correction_stats **stats,
+                         evc_correction_stats *local);
 /* The fingerprint of a customer id, as erasures keep it (erase.c). */
 uint64_t evc__customer_key(const char *id, size_t len);
 

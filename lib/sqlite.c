@@ -47,6 +47,7 @@ struct evc_db {
 	sqlite3_stmt *cust_get, *cust_add, *add_hours, *hours, *hour_totals;
 	sqlite3_stmt *add_days, *days, *names;
 	sqlite3_stmt *sub_hours, *sub_days, *drop_hours, *drop_days;
+	sqlite3_stmt *drop_customers;
 	sqlite3_stmt *src_insert, *src_update, *note;
 	evc_hour_set *day_set; /* add_hours()'s day totals, made on use */
 };
@@ -479,6 +480,7 @@ static void sqlite_close(evc_db *db)
 	sqlite3_finalize(db->sub_days);
 	sqlite3_finalize(db->drop_hours);
 	sqlite3_finalize(db->drop_days);
+	sqlite3_finalize(db->drop_customers);
 	sqlite3_finalize(db->src_insert);
 	sqlite3_finalize(db->src_update);
 	sqlite3_finalize(db->note);
@@ -766,19 +768,31 @@ static int sqlite_subtract_hours(evc_db *db, const evc_hour_set *set,
 	                    &out->hours)) ||
 	    !db->has_days)
 		return rc;
-	if ((rc = day_totals_of(db, set, err)))
+	if ((rc = day_totals_of(db, set, err)) ||
+	    (rc = take_rows(
+	         db, err, db->day_set, &db->sub_days,
+	         "UPDATE day_counts SET total = day_counts.total - "
+	         "d.total FROM evc_hour_rows(?1) AS d WHERE "
+	         "day_counts.customer = d.customer AND day_counts.day = "
+	         "d.hour AND day_counts.total >= d.total",
+	         &db->drop_days,
+	         "DELETE FROM day_counts WHERE total = 0 AND (customer, "
+	         "day) IN (SELECT customer, hour FROM "
+	         "evc_hour_rows(?1))",
+	         &days)))
 		return rc;
-	return take_rows(
-	    db, err, db->day_set, &db->sub_days,
-	    "UPDATE day_counts SET total = day_counts.total - "
-	    "d.total FROM evc_hour_rows(?1) AS d WHERE "
-	    "day_counts.customer = d.customer AND day_counts.day = "
-	    "d.hour AND day_counts.total >= d.total",
-	    &db->drop_days,
-	    "DELETE FROM day_counts WHERE total = 0 AND (customer, "
-	    "day) IN (SELECT customer, hour FROM "
-	    "evc_hour_rows(?1))",
-	    &days);
+	/* A customer left with nothing is no customer any more. */
+	if ((rc = prepare(db, err, &db->drop_customers,
+	                  "DELETE FROM customers WHERE id IN (SELECT customer "
+	                  "FROM evc_hour_rows(?1)) AND NOT EXISTS (SELECT 1 "
+	                  "FROM hour_counts h WHERE h.customer = "
+	                  "customers.id)")))
+		return rc;
+	evc__sqlite_bind_set(db->drop_customers, 1, set);
+	if ((rc = step_done(db, err, db->drop_customers, "subtracting counts")))
+		return rc;
+	out->customers_removed += (uint64_t)sqlite3_changes64(db->db);
+	return EVC_OK;
 }
 
 static int sqlite_forget(evc_db *db, int64_t customer, evc_removal *out,
@@ -853,12 +867,12 @@ static int sqlite_prune(evc_db *db, int64_t before, evc_removal *out,
 	    "AND ?2 > 0",
 	    "DELETE FROM hour_counts WHERE hour = ?1 AND total = 0",
 	    "DELETE FROM day_counts WHERE day < ?3",
-	    "UPDATE day_counts SET total = (SELECT coalesce(sum(h.total), 0) "
-	    "FROM hour_counts h WHERE h.customer = day_counts.customer AND "
-	    "h.hour BETWEEN ?3 * 24 AND ?3 * 24 + 23) WHERE day = ?3",
+	    ("UPDATE day_counts SET total = (SELECT coalesce(sum(h.total), 0) "
+	     "FROM hour_counts h WHERE h.customer = day_counts.customer AND "
+	     "h.hour BETWEEN ?3 * 24 AND ?3 * 24 + 23) WHERE day = ?3"),
 	    "DELETE FROM day_counts WHERE day = ?3 AND total = 0",
-	    "DELETE FROM customers WHERE NOT EXISTS (SELECT 1 FROM hour_counts "
-	    "h WHERE h.customer = customers.id)",
+	    ("DELETE FROM customers WHERE NOT EXISTS (SELECT 1 FROM "
+	     "hour_counts h WHERE h.customer = customers.id)"),
 	};
 	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
 		if (!db->has_days && i >= 3 && i <= 5)

@@ -240,7 +240,8 @@ typedef struct evc_backend {
 	/* Subtract each row's total and minutes from what the store holds
 	 * for its (customer, hour), in the open write transaction, with the
 	 * day totals; an hour (or day) left with nothing is removed, and
-	 * counted in out->hours. EVC_ECORRUPT, naming the hour, when the
+	 * counted in out->hours, as is a customer left with no hours
+	 * (out->customers_removed). EVC_ECORRUPT, naming the hour, when the
 	 * store lacks what is to be subtracted (a missing hour, a minute
 	 * that would go below zero): the caller rolls back. */
 	int (*subtract_hours)(evc_db *db, const evc_hour_set *set,

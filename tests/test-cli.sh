@@ -39,11 +39,14 @@ rc_is() {
 	[ "$rc" -eq "$1" ] || bad "exit status $rc, expected $1"
 }
 
-# out_is TEXT: stdout is exactly TEXT and one newline.
+# out_is TEXT: stdout is exactly TEXT and one newline, but for the time of
+# a query's "as_of", which TEXT writes "@" (the "as_of" cases check it).
 out_is() {
 	printf '%s\n' "$1" >"$T/expected"
-	cmp -s "$T/expected" "$T/out" ||
-		bad "stdout differs: $(diff "$T/expected" "$T/out" | head -n 8 | tr '\n' '|')"
+	sed -E 's/"as_of":"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z"/"as_of":"@"/g' \
+		"$T/out" >"$T/out.norm"
+	cmp -s "$T/expected" "$T/out.norm" ||
+		bad "stdout differs: $(diff "$T/expected" "$T/out.norm" | head -n 8 | tr '\n' '|')"
 }
 
 out_has() {
@@ -141,7 +144,7 @@ EOF
 	done
 } >many.csv
 
-C1_JSON='{"customer_id":"c1","start":"2021-03-01T00:15:00Z","end":"2021-03-01T04:30:00Z","total":4,"buckets":[{"hour":"2021-03-01T00:00:00Z","count":2,"partial":true},{"hour":"2021-03-01T01:00:00Z","count":0,"partial":false},{"hour":"2021-03-01T02:00:00Z","count":1,"partial":false},{"hour":"2021-03-01T03:00:00Z","count":0,"partial":false},{"hour":"2021-03-01T04:00:00Z","count":1,"partial":true}]}'
+C1_JSON='{"customer_id":"c1","start":"2021-03-01T00:15:00Z","end":"2021-03-01T04:30:00Z","total":4,"buckets":[{"hour":"2021-03-01T00:00:00Z","count":2,"partial":true},{"hour":"2021-03-01T01:00:00Z","count":0,"partial":false},{"hour":"2021-03-01T02:00:00Z","count":1,"partial":false},{"hour":"2021-03-01T03:00:00Z","count":0,"partial":false},{"hour":"2021-03-01T04:00:00Z","count":1,"partial":true}],"as_of":"@"}'
 C1_CSV='hour,count,partial
 2021-03-01T00:00:00Z,2,1
 2021-03-01T01:00:00Z,0,0
@@ -175,6 +178,26 @@ run --db main.db hourly "${C1[@]}" --format json
 rc_is 0
 out_is "$C1_JSON"
 err_empty
+done_
+
+case_ "as_of: the time of the store's last committed ingest"
+before=$(date -u +%s)
+run --db asof.db ingest events.csv
+after=$(date -u +%s)
+run --db asof.db hourly "${C1[@]}" --format json
+rc_is 0
+as_of=$(sed -En 's/.*"as_of":"([^"]+)"\}$/\1/p' "$T/out")
+[ -n "$as_of" ] || bad "no as_of: $(cat "$T/out")"
+t=$(date -u -d "$as_of" +%s 2>/dev/null || echo 0)
+[ "$t" -ge "$before" ] && [ "$t" -le "$after" ] ||
+	bad "as_of $as_of is not between the ingest's start and end"
+run --db asof.db counts --customer-id c1 "${DAY[@]}" --format json
+grep -q "\"as_of\":\"$as_of\"}\$" "$T/out" || bad "counts: $(cat "$T/out")"
+# A retry that counts nothing is an ingest that ran: time moves on.
+sleep 1
+run --db asof.db ingest events.csv
+run --db asof.db hourly "${C1[@]}" --format json
+grep -q "\"as_of\":\"$as_of\"}\$" "$T/out" && bad "as_of did not move"
 done_
 
 case_ "hourly --format csv"
@@ -224,7 +247,7 @@ done_
 case_ "--sparse in json keeps the total"
 run --db main.db hourly "${C1[@]}" --format json --sparse
 rc_is 0
-out_is '{"customer_id":"c1","start":"2021-03-01T00:15:00Z","end":"2021-03-01T04:30:00Z","total":4,"buckets":[{"hour":"2021-03-01T00:00:00Z","count":2,"partial":true},{"hour":"2021-03-01T02:00:00Z","count":1,"partial":false},{"hour":"2021-03-01T04:00:00Z","count":1,"partial":true}]}'
+out_is '{"customer_id":"c1","start":"2021-03-01T00:15:00Z","end":"2021-03-01T04:30:00Z","total":4,"buckets":[{"hour":"2021-03-01T00:00:00Z","count":2,"partial":true},{"hour":"2021-03-01T02:00:00Z","count":1,"partial":false},{"hour":"2021-03-01T04:00:00Z","count":1,"partial":true}],"as_of":"@"}'
 done_
 
 case_ "--sparse in table"
@@ -295,14 +318,14 @@ case_ "json escapes quote and backslash"
 run --db main.db hourly --customer-id 'a"b\c' --start 2021-03-01T03:00:00Z \
 	--end 2021-03-01T04:00:00Z --format json
 rc_is 0
-out_is '{"customer_id":"a\"b\\c","start":"2021-03-01T03:00:00Z","end":"2021-03-01T04:00:00Z","total":1,"buckets":[{"hour":"2021-03-01T03:00:00Z","count":1,"partial":false}]}'
+out_is '{"customer_id":"a\"b\\c","start":"2021-03-01T03:00:00Z","end":"2021-03-01T04:00:00Z","total":1,"buckets":[{"hour":"2021-03-01T03:00:00Z","count":1,"partial":false}],"as_of":"@"}'
 done_
 
 case_ "json escapes control characters as \\u00XX"
 run --db main.db hourly --customer-id $'x\ty\x01z\x1f' \
 	--start 2021-03-01T03:00:00Z --end 2021-03-01T04:00:00Z --format json
 rc_is 0
-out_is '{"customer_id":"x\u0009y\u0001z\u001f","start":"2021-03-01T03:00:00Z","end":"2021-03-01T04:00:00Z","total":0,"buckets":[{"hour":"2021-03-01T03:00:00Z","count":0,"partial":false}]}'
+out_is '{"customer_id":"x\u0009y\u0001z\u001f","start":"2021-03-01T03:00:00Z","end":"2021-03-01T04:00:00Z","total":0,"buckets":[{"hour":"2021-03-01T03:00:00Z","count":0,"partial":false}],"as_of":"@"}'
 done_
 
 case_ "ingest several files, one summary each"
@@ -400,7 +423,7 @@ err_has '^evcount-cli: .+'
 err_lacks ' rows? counted'
 run --db strict.db hourly --customer-id c3 "${DAY[@]}" --format json --sparse
 rc_is 0
-out_is '{"customer_id":"c3","start":"2021-03-01T00:00:00Z","end":"2021-03-02T00:00:00Z","total":0,"buckets":[]}'
+out_is '{"customer_id":"c3","start":"2021-03-01T00:00:00Z","end":"2021-03-02T00:00:00Z","total":0,"buckets":[],"as_of":null}'
 done_
 
 case_ "--strict on a clean file"
@@ -706,7 +729,7 @@ run --db src.db sources --format json
 rc_is 0
 err_empty
 out_lines 1
-out_has "^\\{\"sources\":\\[\\{\"id\":1,\"path\":\"src-a\\.csv\",\"realpath\":\"$REAL/src-a\\.csv\",\"size\":$sa,\"offset\":$sa,\"rows_counted\":2,\"rows_rejected\":1,\"rows_warned\":1,\"first_ingest\":$TS,\"last_ingest\":$TS\\},\\{\"id\":2,\"path\":\"$SB_JSON\",\"realpath\":\"$REAL/$SB_JSON\",\"size\":$sb,\"offset\":$sb,\"rows_counted\":1,\"rows_rejected\":0,\"rows_warned\":0,\"first_ingest\":$TS,\"last_ingest\":$TS\\}\\]\\}\$"
+out_has "^\\{\"sources\":\\[\\{\"id\":1,\"path\":\"src-a\\.csv\",\"realpath\":\"$REAL/src-a\\.csv\",\"size\":$sa,\"offset\":$sa,\"rows_counted\":2,\"rows_rejected\":1,\"rows_warned\":1,\"first_ingest\":$TS,\"last_ingest\":$TS,\"kind\":\"file\",\"retracted\":null\\},\\{\"id\":2,\"path\":\"$SB_JSON\",\"realpath\":\"$REAL/$SB_JSON\",\"size\":$sb,\"offset\":$sb,\"rows_counted\":1,\"rows_rejected\":0,\"rows_warned\":0,\"first_ingest\":$TS,\"last_ingest\":$TS,\"kind\":\"file\",\"retracted\":null\\}\\]\\}\$"
 done_
 
 case_ "sources: csv by default off a terminal, offsets follow appends"
@@ -716,13 +739,13 @@ run --db src.db ingest src-a.csv
 run --db src.db sources
 rc_is 0
 out_lines 3
-out_has '^id,path,realpath,size,offset,rows_counted,rows_rejected,rows_warned,first_ingest,last_ingest$'
-out_has "^1,src-a\\.csv,$REAL/src-a\\.csv,$sa2,$sa2,3,1,1,[-0-9T:]+Z,[-0-9T:]+Z\$"
+out_has '^id,path,realpath,size,offset,rows_counted,rows_rejected,rows_warned,first_ingest,last_ingest,kind,retracted$'
+out_has "^1,src-a\\.csv,$REAL/src-a\\.csv,$sa2,$sa2,3,1,1,[-0-9T:]+Z,[-0-9T:]+Z,file,\$"
 out_has "^2,$SB_CSV,\"$REAL/$SB_CSV_IN,$sb,$sb,1,0,0,"
 run --db src.db sources --format table
 rc_is 0
-out_has '^id +path +size +offset +counted +rejected +warned +first ingest +last ingest +realpath$'
-out_has "^ 1 +src-a\\.csv +$sa2 +$sa2 +3 +1 +1 "
+out_has '^id +kind +path +size +offset +counted +rejected +warned +first ingest +last ingest +retracted +realpath$'
+out_has "^ 1 +file +src-a\\.csv +$sa2 +$sa2 +3 +1 +1 "
 out_lines 3
 done_
 
@@ -1073,7 +1096,7 @@ case_ "counts: several customers in the order given, unknown ones zero"
 run --db zones.db counts --customer-id n3 --customer-id zz --customer-id n1 \
 	--start 2021-03-14T06:00:00Z --end 2021-03-14T07:00:00Z --format json
 rc_is 0
-out_is '{"start":"2021-03-14T06:00:00Z","end":"2021-03-14T07:00:00Z","bucket":"hour","tz":"UTC","customers":[{"customer_id":"n3","total":1,"buckets":[{"start":"2021-03-14T06:00:00Z","end":"2021-03-14T07:00:00Z","count":1,"partial":false}]},{"customer_id":"zz","total":0,"buckets":[{"start":"2021-03-14T06:00:00Z","end":"2021-03-14T07:00:00Z","count":0,"partial":false}]},{"customer_id":"n1","total":0,"buckets":[{"start":"2021-03-14T06:00:00Z","end":"2021-03-14T07:00:00Z","count":0,"partial":false}]}]}'
+out_is '{"start":"2021-03-14T06:00:00Z","end":"2021-03-14T07:00:00Z","bucket":"hour","tz":"UTC","customers":[{"customer_id":"n3","total":1,"buckets":[{"start":"2021-03-14T06:00:00Z","end":"2021-03-14T07:00:00Z","count":1,"partial":false}]},{"customer_id":"zz","total":0,"buckets":[{"start":"2021-03-14T06:00:00Z","end":"2021-03-14T07:00:00Z","count":0,"partial":false}]},{"customer_id":"n1","total":0,"buckets":[{"start":"2021-03-14T06:00:00Z","end":"2021-03-14T07:00:00Z","count":0,"partial":false}]}],"as_of":"@"}'
 done_
 
 case_ "counts: --all-customers by id, --sparse leaves out the silent ones"
@@ -1139,6 +1162,450 @@ run --db zones.db hourly --customer-id n1 --customer-id n2 "${DAY[@]}"
 usage_error 'customer'
 done_
 
+# ---- corrections and streams ---------------------------------------------------
+
+# k1 twice in 00:10, k2 at 01:00 and 02:00; k1 again in 00:10 and k3 at
+# 03:00 in another file.
+cat >fix.csv <<EOF
+k1,click,$(uuid 201),2021-03-01T00:10:00Z
+k1,click,$(uuid 202),2021-03-01T00:10:30Z
+k2,click,$(uuid 203),2021-03-01T01:00:00Z
+k2,click,$(uuid 204),2021-03-01T02:00:00Z
+EOF
+cat >fix-other.csv <<EOF
+k1,click,$(uuid 205),2021-03-01T00:10:00Z
+k3,click,$(uuid 206),2021-03-01T03:00:00Z
+EOF
+FIX_BOTH='customer_id,minute,count
+k1,2021-03-01T00:10:00Z,3
+k2,2021-03-01T01:00:00Z,1
+k2,2021-03-01T02:00:00Z,1
+k3,2021-03-01T03:00:00Z,1'
+
+case_ "retract --dry-run says what would go and changes nothing"
+run --db fix.db ingest fix.csv fix-other.csv
+rc_is 0
+run --db fix.db retract --dry-run fix.csv
+rc_is 0
+out_is 'would retract fix.csv: 4 rows in 1 source, 4 events, 2 customers (1 left with none, removed), 3 hours (2 left empty, removed)'
+err_empty
+run --db fix.db export
+out_is "$FIX_BOTH"
+done_
+
+case_ "retract takes back exactly what the file added"
+run --db fix.db retract fix.csv
+rc_is 0
+out_is 'retracted fix.csv: 4 rows in 1 source, 4 events, 2 customers (1 left with none, removed), 3 hours (2 left empty, removed)'
+run --db fix.db export
+out_is 'customer_id,minute,count
+k1,2021-03-01T00:10:00Z,1
+k3,2021-03-01T03:00:00Z,1'
+run --db fix.db sources --format csv
+out_has '^1,fix\.csv,.*,file,[0-9]{4}-[0-9-]+T[0-9:]+Z$'
+out_has '^2,fix-other\.csv,.*,file,$'
+done_
+
+case_ "retract refuses a file retracted already, never ingested or changed"
+run --db fix.db retract fix.csv
+rc_is 1
+out_empty
+err_has '^evcount-cli: fix\.csv: refused: it was never ingested, or was retracted already; nothing subtracted$'
+run --db fix.db retract events.csv
+rc_is 1
+err_has 'never ingested'
+sed -i 's/03:00:00Z/03:00:01Z/' fix-other.csv
+run --db fix.db retract fix-other.csv
+rc_is 1
+err_has '^evcount-cli: fix-other\.csv: refused: it no longer holds what was ingested from it'
+run --db fix.db retract nowhere.csv
+rc_is 1
+err_has 'nowhere\.csv: cannot open'
+run --db fix.db export
+out_is 'customer_id,minute,count
+k1,2021-03-01T00:10:00Z,1
+k3,2021-03-01T03:00:00Z,1'
+done_
+
+case_ "a retracted file ingested again counts as new"
+run --db fix.db ingest fix.csv
+rc_is 0
+err_has '^fix\.csv: 4 rows counted, 0 rejected, 0 warned '
+run --db fix.db export
+out_is "$FIX_BOTH"
+done_
+
+case_ "forget removes a customer and its id"
+run --db fix.db forget --customer-id k3 --dry-run
+rc_is 0
+out_is 'would forget customer "k3": 1 event in 1 hour'
+run --db fix.db forget --customer-id k3 --customer-id nobody
+rc_is 0
+out_has '^forgot customer "k3": 1 event in 1 hour; store [0-9.]+ [kMG]B, now [0-9.]+ [kMG]B$'
+out_has '^forgot customer "nobody": no counts \(an unknown customer\)$'
+run --db fix.db customers --format csv
+out_lacks '^k3,'
+out_has '^k1,3,'
+done_
+
+case_ "prune removes what is before the minute of its time"
+run --db fix.db prune --before 2021-03-01T01:00:59Z --dry-run
+rc_is 0
+out_is 'would prune counts before 2021-03-01T01:00:00Z: 3 events, 1 customer (1 left with none, removed), 1 hour'
+run --db fix.db prune --before 2021-03-01T01:00:59Z
+rc_is 0
+out_has '^pruned counts before 2021-03-01T01:00:00Z: 3 events, 1 customer \(1 left with none, removed\), 1 hour; store '
+run --db fix.db export
+out_is 'customer_id,minute,count
+k2,2021-03-01T01:00:00Z,1
+k2,2021-03-01T02:00:00Z,1'
+run --db fix.db check
+rc_is 0
+done_
+
+case_ "corrections: usage errors"
+run --db fix.db retract
+usage_error 'retract: missing FILE'
+run --db fix.db forget
+usage_error 'forget: missing --customer-id'
+run --db fix.db forget --customer-id ''
+usage_error 'empty customer id'
+run --db fix.db prune
+usage_error 'prune: missing --before'
+run --db fix.db prune --before yesterday
+usage_error '--before: bad timestamp "yesterday"'
+run --db fix.db prune --before 2021-03-01 extra
+usage_error "unexpected argument 'extra'"
+run --db fix.db hourly "${C1[@]}" --dry-run
+usage_error "'--dry-run' does not apply to hourly"
+run --db none.db retract fix.csv
+rc_is 1
+err_has 'no such store'
+done_
+
+# A stream sent in pieces through stdin: the first cut inside line 3.
+cat >stream.csv <<EOF
+s1,click,$(uuid 301),2021-03-01T00:00:00Z
+s1,click,$(uuid 302),2021-03-01T00:01:00Z
+s2,click,$(uuid 303),2021-03-01T00:02:00Z
+s1,click,$(uuid 304),2021-03-01T00:03:00Z
+EOF
+LINE=$(($(head -n 1 stream.csv | wc -c)))
+
+case_ "ingest --stream: a piece cut inside a line commits up to the line"
+head -c $((2 * LINE + 10)) stream.csv >piece1
+IN=piece1 run --db st.db ingest --stream web --offset 0 -
+rc_is 0
+err_has "^<stdin>: 2 rows counted, 0 rejected, 0 warned, an unterminated last line held back in [0-9.]+ s; stream web committed to offset $((2 * LINE))\$"
+done_
+
+case_ "ingest --stream: the rest, then the same again, count once"
+tail -c +$((2 * LINE + 1)) stream.csv >piece2
+IN=piece2 run --db st.db ingest --stream web --offset $((2 * LINE)) -
+rc_is 0
+err_has "^<stdin>: 2 rows counted, 0 rejected, 0 warned in [0-9.]+ s; stream web committed to offset $((4 * LINE))\$"
+run --db st.db ingest --stream web --offset 0 stream.csv
+rc_is 0
+err_has "^stream\.csv: 0 rows counted, 0 rejected, 0 warned, $((4 * LINE)) bytes already counted, skipped in [0-9.]+ s; stream web committed to offset $((4 * LINE))\$"
+run --db st.db hourly --customer-id s1 --start 2021-03-01 --end 2021-03-01T01:00:00Z
+out_has '^2021-03-01T00:00:00Z,3,0$'
+run --db st.db sources --format csv
+out_has "^1,web,,$((4 * LINE)),$((4 * LINE)),4,0,0,[-0-9T:]+Z,[-0-9T:]+Z,stream,\$"
+done_
+
+case_ "ingest --stream: a gap is refused, naming where to send from"
+IN=piece2 run --db st.db ingest --stream web --offset $((5 * LINE)) -
+rc_is 1
+err_has "^evcount-cli: stream web: offset $((5 * LINE)) is past the committed offset $((4 * LINE)): bytes $((4 * LINE)) to $((5 * LINE)) are missing; send from offset $((4 * LINE))\$"
+err_has "^evcount-cli: stream web: committed offset $((4 * LINE))\$"
+done_
+
+case_ "ingest --stream: usage errors"
+run --db st.db ingest --stream web -
+usage_error '--stream: needs --offset N'
+run --db st.db ingest --offset 3 -
+usage_error '--offset: only with --stream'
+run --db st.db ingest --stream web --offset -1 -
+usage_error '--offset: expected a byte offset, not "-1"'
+run --db st.db ingest --stream web --offset 0 stream.csv fix.csv
+usage_error '--stream: one FILE'
+run --db st.db ingest --stream web --offset 0 --follow -
+usage_error '--stream: --follow does not apply'
+run --db st.db ingest --stream '' --offset 0 -
+rc_is 1
+err_has 'stream name must be 1 to 255 bytes'
+# ---- charts -----------------------------------------------------------------
+
+# ch, over [00:10, 05:30): 2 in hour 00 (partial), none in 01, 3 in 02, 1 in
+# 03, 7 in 04, none in 05 (partial). spike: 1 at 00:00, 1000 at 01:00, 1 at
+# 03:59. At 80 columns ch's bars get 80 - 20 - 2 - 1 - 3 = 54 cells, 432
+# eighths: 7 fills them, 2 is 123.4 eighths (15 cells and 3/8), 3 is 185.1
+# (23 and 1/8), 1 is 61.7 (7 and 6/8). The charts are compared byte for
+# byte, in a pipe, the width and the locale set by each case.
+{
+	for t in 00:20 00:40 02:00 02:10 02:20 03:00; do
+		echo "ch,click,$(uuid 201),2021-03-01T$t:00Z"
+	done
+	for i in $(seq 7); do
+		echo "ch,click,$(uuid $((201 + i))),2021-03-01T04:00:00Z"
+	done
+	echo "spike,click,$(uuid 301),2021-03-01T00:00:00Z"
+	for i in $(seq 1000); do
+		echo "spike,click,$(uuid $((301 + i))),2021-03-01T01:00:00Z"
+	done
+	echo "spike,click,$(uuid 1302),2021-03-01T03:59:00Z"
+} >chart.csv
+CH=(--customer-id ch --start 2021-03-01T00:10:00Z --end 2021-03-01T05:30:00Z)
+CH_UNICODE='2021-03-01T00:00:00Z  2 * ███████████████▍
+2021-03-01T01:00:00Z  0
+2021-03-01T02:00:00Z  3   ███████████████████████▏
+2021-03-01T03:00:00Z  1   ███████▊
+2021-03-01T04:00:00Z  7   ██████████████████████████████████████████████████████
+2021-03-01T05:00:00Z  0 *
+total 13, max 7, █ ≈ 0.1296 events, * partial'
+CH_ASCII='2021-03-01T00:00:00Z  2 * ###############
+2021-03-01T01:00:00Z  0
+2021-03-01T02:00:00Z  3   #######################
+2021-03-01T03:00:00Z  1   ########
+2021-03-01T04:00:00Z  7   ######################################################
+2021-03-01T05:00:00Z  0 *
+total 13, max 7, # ~ 0.1296 events, * partial'
+# The width a chart takes must come from each case, never from the caller.
+unset COLUMNS
+
+case_ "chart: eighth blocks to COLUMNS, partial marked, a zero without a bar"
+run --db chart.db ingest --no-progress chart.csv
+rc_is 0
+COLUMNS=80 LC_ALL=C.UTF-8 run --db chart.db hourly "${CH[@]}" --format chart
+rc_is 0
+out_is "$CH_UNICODE"
+err_empty
+done_
+
+case_ "chart: '#' with --ascii, and in a locale that is not UTF-8"
+COLUMNS=80 LC_ALL=C.UTF-8 run --db chart.db hourly "${CH[@]}" --format chart \
+	--ascii
+rc_is 0
+out_is "$CH_ASCII"
+COLUMNS=80 LC_ALL=C run --db chart.db hourly "${CH[@]}" --format chart
+rc_is 0
+out_is "$CH_ASCII"
+COLUMNS=80 LC_ALL=C LANG=C.UTF-8 run --db chart.db hourly "${CH[@]}" \
+	--format chart
+out_is "$CH_ASCII"
+done_
+
+case_ "chart: a pipe without COLUMNS, or with a COLUMNS that is no width, is 80 wide"
+LC_ALL=C.UTF-8 run --db chart.db hourly "${CH[@]}" --format chart
+rc_is 0
+out_is "$CH_UNICODE"
+for cols in "" 0 -5 abc 80x 99999; do
+	COLUMNS=$cols LC_ALL=C.UTF-8 run --db chart.db hourly "${CH[@]}" \
+		--format chart
+	out_is "$CH_UNICODE"
+done
+done_
+
+case_ "chart: another COLUMNS rescales the bars and the footer"
+COLUMNS=60 LC_ALL=C.UTF-8 run --db chart.db hourly "${CH[@]}" --format chart
+rc_is 0
+out_is '2021-03-01T00:00:00Z  2 * █████████▊
+2021-03-01T01:00:00Z  0
+2021-03-01T02:00:00Z  3   ██████████████▋
+2021-03-01T03:00:00Z  1   ████▉
+2021-03-01T04:00:00Z  7   ██████████████████████████████████
+2021-03-01T05:00:00Z  0 *
+total 13, max 7, █ ≈ 0.2059 events, * partial'
+done_
+
+case_ "chart: the narrowest chart has 10 cells of bar, however narrow COLUMNS"
+# 20 + 2 + 1 + 3 + 10 = 36 columns; fewer still draw 10 cells, wrapping.
+for cols in 36 35 1; do
+	COLUMNS=$cols LC_ALL=C.UTF-8 run --db chart.db hourly "${CH[@]}" \
+		--format chart
+	rc_is 0
+	out_is '2021-03-01T00:00:00Z  2 * ██▉
+2021-03-01T01:00:00Z  0
+2021-03-01T02:00:00Z  3   ████▎
+2021-03-01T03:00:00Z  1   █▍
+2021-03-01T04:00:00Z  7   ██████████
+2021-03-01T05:00:00Z  0 *
+total 13, max 7, █ = 0.7 events, * partial'
+done
+COLUMNS=36 LC_ALL=C run --db chart.db hourly "${CH[@]}" --format chart
+out_is '2021-03-01T00:00:00Z  2 * ###
+2021-03-01T01:00:00Z  0
+2021-03-01T02:00:00Z  3   ####
+2021-03-01T03:00:00Z  1   #
+2021-03-01T04:00:00Z  7   ##########
+2021-03-01T05:00:00Z  0 *
+total 13, max 7, # = 0.7 events, * partial'
+done_
+
+case_ "chart: one huge bucket, and the smallest counts still get a bar"
+COLUMNS=80 LC_ALL=C.UTF-8 run --db chart.db hourly --customer-id spike \
+	--start 2021-03-01 --end 2021-03-01T04:00:00Z --format chart
+rc_is 0
+out_is '2021-03-01T00:00:00Z     1   ▏
+2021-03-01T01:00:00Z  1000   ███████████████████████████████████████████████████
+2021-03-01T02:00:00Z     0
+2021-03-01T03:00:00Z     1   ▏
+total 1002, max 1000, █ ≈ 19.61 events'
+COLUMNS=80 LC_ALL=C run --db chart.db hourly --customer-id spike \
+	--start 2021-03-01 --end 2021-03-01T04:00:00Z --format chart
+out_is '2021-03-01T00:00:00Z     1   #
+2021-03-01T01:00:00Z  1000   ###################################################
+2021-03-01T02:00:00Z     0
+2021-03-01T03:00:00Z     1   #
+total 1002, max 1000, # ~ 19.61 events'
+done_
+
+case_ "chart: an all-zero range has no bars and nothing to scale"
+COLUMNS=80 LC_ALL=C.UTF-8 run --db chart.db hourly --customer-id ch \
+	--start 2021-03-01T05:00:00Z --end 2021-03-01T07:30:00Z --format chart
+rc_is 0
+out_is '2021-03-01T05:00:00Z  0
+2021-03-01T06:00:00Z  0
+2021-03-01T07:00:00Z  0 *
+total 0, max 0, nothing to scale, * partial'
+COLUMNS=80 LC_ALL=C.UTF-8 run --db chart.db hourly --customer-id ch \
+	--start 2021-03-01T05:00:00Z --end 2021-03-01T07:00:00Z --format chart \
+	--sparse
+rc_is 0
+out_is 'total 0, max 0, nothing to scale'
+done_
+
+case_ "chart: counts, a chart per customer in the order given, in a zone"
+COLUMNS=60 LC_ALL=C.UTF-8 run --db chart.db counts --customer-id spike \
+	--customer-id nobody --customer-id ch --start 2021-02-28T19:00:00 \
+	--end 2021-02-28T23:00:00 --tz America/New_York --format chart
+rc_is 0
+out_is 'customer spike
+2021-02-28T19:00:00-05:00     1   ▏
+2021-02-28T20:00:00-05:00  1000   ██████████████████████████
+2021-02-28T21:00:00-05:00     0
+2021-02-28T22:00:00-05:00     1   ▏
+total 1002, max 1000, █ ≈ 38.46 events
+
+customer nobody
+2021-02-28T19:00:00-05:00  0
+2021-02-28T20:00:00-05:00  0
+2021-02-28T21:00:00-05:00  0
+2021-02-28T22:00:00-05:00  0
+total 0, max 0, nothing to scale
+
+customer ch
+2021-02-28T19:00:00-05:00  2   ███████████████████▍
+2021-02-28T20:00:00-05:00  0
+2021-02-28T21:00:00-05:00  3   █████████████████████████████
+2021-02-28T22:00:00-05:00  1   █████████▋
+total 6, max 3, █ ≈ 0.1034 events'
+err_empty
+done_
+
+case_ "chart: counts of every customer, sparse, wider buckets"
+COLUMNS=60 LC_ALL=C run --db chart.db counts --all-customers \
+	--start 2021-03-01 --end 2021-03-02 --bucket 6h --format chart --sparse
+rc_is 0
+out_is 'customer ch
+2021-03-01T00:00:00Z  13   #################################
+total 13, max 13, # ~ 0.3939 events
+
+customer spike
+2021-03-01T00:00:00Z  1002   ###############################
+total 1002, max 1002, # ~ 32.32 events'
+done_
+
+if command -v sqlite3 >/dev/null; then
+	case_ "chart: counts with many digits keep their columns"
+	# An hour of 1234567890123456789 events, written with SQLite's own
+	# shell: the total, the minute blob (minute 0, the count as a varint)
+	# and the day's total agree, so the store reads as sound.
+	printf 'big,click,%s,2021-03-01T0%s:00:00Z\n' "$(uuid 401)" 0 \
+		"$(uuid 402)" 1 "$(uuid 403)" 3 >digits.csv
+	run --db digits.db ingest --no-progress digits.csv
+	rc_is 0
+	big=1234567890123456789
+	v=$big
+	blob=00
+	while [ "$v" -ge 128 ]; do
+		blob+=$(printf '%02x' $(((v & 127) | 128)))
+		v=$((v >> 7))
+	done
+	blob+=$(printf '%02x' "$v")
+	sqlite3 digits.db "UPDATE hour_counts SET total = $big,
+		minutes = X'$blob' WHERE hour = 1614560400 / 3600;
+		UPDATE day_counts SET total = $big + 2" || bad "sqlite3 failed"
+	run --db digits.db check
+	rc_is 0
+	COLUMNS=80 LC_ALL=C.UTF-8 run --db digits.db hourly --customer-id big \
+		--start 2021-03-01 --end 2021-03-01T04:00:00Z --format chart
+	rc_is 0
+	out_is '2021-03-01T00:00:00Z                    1   ▏
+2021-03-01T01:00:00Z  1234567890123456789   ████████████████████████████████████
+2021-03-01T02:00:00Z                    0
+2021-03-01T03:00:00Z                    1   ▏
+total 1234567890123456791, max 1234567890123456789, █ ≈ 34293552503429355 events'
+	COLUMNS=80 LC_ALL=C run --db digits.db counts --customer-id big \
+		--start 2021-03-01 --end 2021-03-02 --bucket day --format chart
+	rc_is 0
+	out_is 'customer big
+2021-03-01T00:00:00Z  1234567890123456791   ####################################
+total 1234567890123456791, max 1234567890123456791, # ~ 34293552503429355 events'
+	done_
+elif [ -n "${CI:-}" ]; then
+	case_ "chart: counts with many digits keep their columns"
+	bad "sqlite3 (the shell) not found, and CI is set"
+	done_
+else
+	skip "chart: counts with many digits" "sqlite3 (the shell) not found"
+fi
+
+if command -v script >/dev/null 2>&1 &&
+	script -qec true /dev/null >/dev/null 2>&1; then
+	case_ "chart: on a terminal, its width"
+	script -qec "stty cols 50; env -u COLUMNS LC_ALL=C.UTF-8 $(printf '%q ' \
+		"$CLI" --db chart.db hourly "${CH[@]}" --format chart)" \
+		/dev/null </dev/null 2>"$T/err" | tr -d '\r' >"$T/out"
+	rc=${PIPESTATUS[0]}
+	rc_is 0
+	out_is '2021-03-01T00:00:00Z  2 * ██████▉
+2021-03-01T01:00:00Z  0
+2021-03-01T02:00:00Z  3   ██████████▎
+2021-03-01T03:00:00Z  1   ███▍
+2021-03-01T04:00:00Z  7   ████████████████████████
+2021-03-01T05:00:00Z  0 *
+total 13, max 7, █ ≈ 0.2917 events, * partial'
+	done_
+else
+	skip "chart: on a terminal" "script(1) cannot run"
+fi
+
+case_ "chart: the one-shot form draws one too"
+COLUMNS=80 LC_ALL=C.UTF-8 run --db chart2.db chart.csv "${CH[@]}" \
+	--format chart --no-progress
+rc_is 0
+out_is "$CH_UNICODE"
+done_
+
+case_ "chart: --ascii needs --format chart; listings and export have no chart"
+run --db chart.db hourly "${CH[@]}" --ascii
+usage_error '--ascii: only with --format chart'
+run --db chart.db counts "${CH[@]}" --format csv --ascii
+usage_error '--ascii: only with --format chart'
+run --db chart.db customers --format chart
+usage_error 'unknown format "chart" \(use table, json or csv\)'
+run --db chart.db export --format chart
+usage_error 'unknown format "chart" \(use csv or json\)'
+run --db chart.db customers --ascii
+usage_error "option '--ascii' does not apply to customers"
+run --db chart.db hourly "${CH[@]}" --format graph
+usage_error 'unknown format "graph" \(use table, chart, json or csv\)'
+run --db chart.db counts --customer-id ch "${DAY[@]}" --bucket 7m \
+	--format chart
+usage_error 'does not divide a day'
+done_
+
 # ---- usage errors -----------------------------------------------------------
 
 case_ "unknown option"
@@ -1185,7 +1652,7 @@ case_ "negative times floor down"
 run --db main.db hourly --customer-id c1 --start 1969-12-31T23:59:59Z \
 	--end 1970-01-01T00:00:00Z --format json
 rc_is 0
-out_is '{"customer_id":"c1","start":"1969-12-31T23:59:00Z","end":"1970-01-01T00:00:00Z","total":0,"buckets":[{"hour":"1969-12-31T23:00:00Z","count":0,"partial":true}]}'
+out_is '{"customer_id":"c1","start":"1969-12-31T23:59:00Z","end":"1970-01-01T00:00:00Z","total":0,"buckets":[{"hour":"1969-12-31T23:00:00Z","count":0,"partial":true}],"as_of":"@"}'
 done_
 
 case_ "too many hours"

@@ -71,12 +71,23 @@ complete_is "--start" evcount-cli hourly --st
 complete_is "--sparse" evcount-cli hourly --customer-id c1 --sp
 complete_is "table json csv" evcount-cli stats --format ""
 complete_is "csv json" evcount-cli export --format ""
+complete_is "table chart json csv" evcount-cli hourly --format ""
+complete_is "chart" evcount-cli counts --customer-id c1 --format ch
+complete_is "chart" evcount-cli data.csv --format ch
+complete_is "" evcount-cli sources --format ch
+complete_is "--all-customers --ascii" evcount-cli counts --a
+complete_is "--ascii" evcount-cli hourly --as
 complete_is "json" evcount-cli customers --format j
 complete_is "--epoch" evcount-cli export --e
 complete_is "--format --follow --force" evcount-cli data.csv --f
 complete_is "--quiet" evcount-cli serve --q
 complete_is "--top --tz" evcount-cli counts --t
-complete_is "--all-customers" evcount-cli counts --a
+complete_is "--all-customers --ascii" evcount-cli counts --a
+complete_is "retract" evcount-cli ret
+complete_is "prune" evcount-cli pr
+complete_is "--db --dry-run" evcount-cli forget --d
+complete_is "--before" evcount-cli prune --b
+complete_is "--strict --stream" evcount-cli ingest --st
 complete_is "week" evcount-cli counts --bucket w
 complete_is "" evcount-cli counts --top ""
 if [ -r "${TZDIR:-/usr/share/zoneinfo}/zone1970.tab" ]; then

@@ -140,7 +140,11 @@ START_TEST(retract_takes_back_exactly_what_the_file_added)
 	ck_assert_uint_eq(st.customers, 3);
 	ck_assert_uint_eq(st.hours, 3);
 	ck_assert_uint_eq(st.hours_removed, 1); /* c's 02:00 */
+	ck_assert_uint_eq(st.customers_removed, 1); /* c, with it */
 	ck_assert_uint_eq(st.sources, 1);
+	uint64_t n_customers;
+	ck_assert_int_eq(evc_customer_count(s, &n_customers), EVC_OK);
+	ck_assert_uint_eq(n_customers, 3);
 	evc_store_summary sum;
 	ck_assert_int_eq(evc_store_info(s, &sum), EVC_OK);
 	ck_assert_uint_eq(sum.sources, 1);

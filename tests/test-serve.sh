@@ -6,10 +6,12 @@
 #   test-serve.sh PATH-TO-evcount-cli [SOURCE-ROOT]
 #
 # Starts the server on an ephemeral loopback port over a store built from a
-# fixture written here, and checks that /hourly and /counts answer exactly
-# what `hourly --format json` and `counts --format json` print, every error
-# status, /metrics and a clean shutdown. The last line is "N passed, M failed"; the exit status is
-# non-zero on any failure.
+# fixture written here, and checks that /hourly, /counts and /customers
+# answer exactly what `hourly --format json`, `counts --format json` and
+# `customers --format json` print, that / serves the page built into the
+# binary (tests/test-browser.sh runs it in a browser), every error status,
+# /metrics and a clean shutdown. The last line is "N passed, M failed"; the
+# exit status is non-zero on any failure.
 
 set -u
 
@@ -18,6 +20,7 @@ if [ $# -lt 1 ]; then
 	exit 2
 fi
 CLI=$1
+ROOT=${2:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 # shellcheck source=tests/harness.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/harness.sh"
 need curl
@@ -221,6 +224,60 @@ counts_as_cli "--customer-id alice --start 2021-03-01T05:00:00 \
 grep -q '"total":6' body || bad "expected total 6: $(cat body)"
 done_
 
+# ---- /customers and the page ---------------------------------------------------
+
+case_ "/customers: the JSON of customers --format json, byte for byte"
+"$CLI" --db "$T/db" customers --format json >expect 2>err ||
+	bad "customers failed: $(cat err)"
+get /customers
+[ "$code" = 200 ] || bad "status $code ($(cat body))"
+grep -qi '^content-type: application/json' hdr || bad "content type: $(cat hdr)"
+cmp -s expect body || bad "body differs from the CLI's:
+      cli:  $(cat expect)
+      http: $(cat body)"
+grep -q '"customer_id":"q\\"uote"' body || bad "quote: $(cat body)"
+done_
+
+case_ "/customers: no parameters, and the token like the data endpoints"
+get '/customers?top=1'
+expect_error 400 'unknown parameter \\"top\\": /customers takes none'
+code=$(curl -s -o body -D hdr -w '%{http_code}' "$base/customers")
+expect_error 401
+done_
+
+# page_is FILE PATH TYPE: GET PATH without a token answers FILE's bytes
+# (index.html with its auth mark as $auth) with Content-Type TYPE and the
+# page's Content-Security-Policy.
+page_is() {
+	local file=$1 path=$2 type=$3
+	code=$(curl -s -o body -D hdr -w '%{http_code}' "$base$path")
+	[ "$code" = 200 ] || bad "$path: status $code"
+	grep -qi "^content-type: $type"$'\r$' hdr ||
+		bad "$path: $(grep -i '^content-type' hdr)"
+	grep -qi "^content-security-policy: default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"$'\r$' hdr ||
+		bad "$path: $(grep -i '^content-security-policy' hdr || echo no CSP)"
+	grep -qi '^x-content-type-options: nosniff' hdr || bad "$path: no nosniff"
+	sed "s/@AUTH@/$auth/" "$ROOT/cli/page/$file" | cmp -s - body ||
+		bad "$path is not cli/page/$file"
+}
+
+case_ "/ and its assets: the page built in, without a token, saying it needs one"
+auth=bearer
+page_is index.html / 'text/html; charset=utf-8'
+grep -q '<meta name="evcount-auth" content="bearer">' body ||
+	bad "the page does not ask for a token: $(grep evcount-auth body)"
+page_is page.js /assets/page.js 'text/javascript; charset=utf-8'
+page_is page.css /assets/page.css 'text/css; charset=utf-8'
+code=$(curl -s -I -o hdr -w '%{http_code}' "$base/")
+[ "$code" = 200 ] || bad "HEAD /: status $code"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$base/")
+[ "$code" = 405 ] || bad "POST /: status $code"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$base/assets/none.js")
+[ "$code" = 401 ] || bad "another path is no page: status $code without a token"
+get /assets/none.js
+expect_error 404
+done_
+
 # ---- errors -------------------------------------------------------------------
 
 case_ "400: missing parameter, named"
@@ -379,6 +436,11 @@ cp body metrics
 [ "$(metric "$k400")" = $((b400 + 1)) ] || bad "$k400 did not move"
 [ "$(metric evcount_http_request_duration_seconds_count)" -ge $((n_before + 3)) ] ||
 	bad "histogram count did not move"
+for key in 'endpoint="/customers",status="200"' 'endpoint="/customers",status="401"' \
+	'endpoint="/",status="200"' 'endpoint="/assets",status="200"'; do
+	[ "$(metric "evcount_http_requests_total{$key}")" -ge 1 ] 2>/dev/null ||
+		bad "$key not counted"
+done
 inf=$(metric 'evcount_http_request_duration_seconds_bucket{le="+Inf"}')
 [ "$inf" = "$(metric evcount_http_request_duration_seconds_count)" ] ||
 	bad "+Inf bucket $inf differs from _count"
@@ -399,6 +461,12 @@ cp body metrics
 	bad "rows rejected: $(metric evcount_store_rows_rejected), stats $s_rejected"
 [ "$(metric evcount_store_sources)" = "$s_sources" ] || bad "sources"
 [ "$(metric evcount_store_customers)" = "$s_customers" ] || bad "customers"
+# The gauge is the time in /hourly's as_of.
+query customer_id=carol start=2021-03-01 end=2021-03-02
+as_of=$(sed -En 's/.*"as_of":"([^"]+)"\}$/\1/p' body)
+[ "$(metric evcount_store_last_ingest_timestamp_seconds)" = \
+	"$(date -u -d "$as_of" +%s 2>/dev/null)" ] ||
+	bad "last ingest $(metric evcount_store_last_ingest_timestamp_seconds), as_of $as_of"
 done_
 
 # ---- log ----------------------------------------------------------------------
@@ -438,10 +506,25 @@ counts all_customers=1 start=2021-03-01 end=2021-03-02 bucket=day
 [ "$code" = 200 ] || bad "a day: status $code ($(cat body))"
 done_
 
+case_ "without a token the page does not ask for one"
+auth=none
+page_is index.html / 'text/html; charset=utf-8'
+done_
+
 case_ "SIGINT, and --quiet logs nothing"
 stop_server INT
 [ "$stop_rc" = 0 ] || bad "SIGINT: exit status $stop_rc"
 grep -v '^listening on ' log2 | grep -q . && bad "--quiet still logs: $(cat log2)"
+done_
+
+case_ "/customers: a list past --max-response-memory is a 400"
+start_server log5 --db "$T/db" serve --listen 127.0.0.1:0 --quiet \
+	--max-response-memory 200 || bad "no start: $(cat log5)"
+wait_ready || bad "not ready"
+get /customers
+expect_error 400 'result too large: more than --max-response-memory \(200 bytes\)'
+stop_server TERM
+[ "$stop_rc" = 0 ] || bad "exit status $stop_rc"
 done_
 
 case_ "EVCOUNT_TOKEN"

@@ -23,7 +23,22 @@ evcount_deps=(
 	bash-completion              # where the completion is installed
 	doxygen                      # -Dapi-docs=enabled (API reference)
 	clang libclang-rt-14-dev     # tests/fuzz/run.sh (libFuzzer)
+	chromium nodejs npm          # tests/test-browser.sh (playwright-core from npm)
 )
+
+# Whether package $1 is installed, itself or as what an installed package
+# provides (NodeSource's nodejs provides npm: installing Debian's npm would
+# replace that nodejs).
+installed()
+{
+	local provided
+	[[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == "install ok installed" ]] &&
+		return 0
+	# Read whole before grep stops at its match: with pipefail, the
+	# writer's SIGPIPE would fail the pipe.
+	provided=$(dpkg-query -W -f='${Status}|${Provides}\n' 2>/dev/null)
+	grep -Eq "^install ok installed\|(.*[ ,])?$1([ ,(]|\$)" <<<"$provided"
+}
 
 install_deps()
 {
@@ -33,9 +48,7 @@ install_deps()
 
 	local missing=() pkg
 	for pkg in "${evcount_deps[@]}"; do
-		if [[ $(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null) != "install ok installed" ]]; then
-			missing+=("$pkg")
-		fi
+		installed "$pkg" || missing+=("$pkg")
 	done
 	if ((${#missing[@]} == 0)); then
 		return 0

@@ -22,6 +22,7 @@
  */
 #include "serve-query.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,6 +148,37 @@ static int first_only(const evc_customer_counts *c, void *payload)
 	return 1;
 }
 
+/* /ingest: a stream named, an offset that is the digits given. */
+static void check_ingest(const struct serve_params *p, const unsigned *seen,
+                         bool unknown)
+{
+	for (int need = 0; need < 2; need++) {
+		const char *stream;
+		uint64_t offset;
+		char err[512];
+		memset(err, 0x55, sizeof(err));
+		if (!serve_parse_ingest(p, need, &stream, &offset, err,
+		                        sizeof(err))) {
+			check_refusal(err, sizeof(err));
+			continue;
+		}
+		CHECK(!unknown && seen[P_STREAM] == 1 && *stream);
+		CHECK(strlen(stream) == p->len[P_STREAM]);
+		for (int j = 0; j < N_PARAMS; j++)
+			CHECK(j == P_STREAM || (need && j == P_OFFSET) ||
+			      seen[j] == 0);
+		if (need) {
+			char digits[32];
+			snprintf(digits, sizeof(digits), "%" PRIu64, offset);
+			/* Leading zeros aside, the offset is what was sent. */
+			const char *v = p->value[P_OFFSET];
+			while (v[0] == '0' && v[1])
+				v++;
+			CHECK(strcmp(digits, v) == 0);
+		}
+	}
+}
+
 static void check_counts(const struct serve_params *p, const unsigned *seen,
                          bool unknown)
 {
@@ -192,15 +224,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *const names[N_PARAMS] = {[P_CUSTOMER] =
-	                                                "customer_id",
-	                                            [P_START] = "start",
-	                                            [P_END] = "end",
-	                                            [P_SPARSE] = "sparse",
-	                                            [P_BUCKET] = "bucket",
-	                                            [P_TZ] = "tz",
-	                                            [P_TOP] = "top",
-	                                            [P_ALL] = "all_customers"};
+	static const char *const names[N_PARAMS] = {
+	    [P_CUSTOMER] = "customer_id",
+	    [P_START] = "start",
+	    [P_END] = "end",
+	    [P_SPARSE] = "sparse",
+	    [P_BUCKET] = "bucket",
+	    [P_TZ] = "tz",
+	    [P_TOP] = "top",
+	    [P_ALL] = "all_customers",
+	    [P_STREAM] = "stream",
+	    [P_OFFSET] = "offset",
+	};
 	const char *q = (const char *)data;
 	char *keys[MAX_ARGS], *values[MAX_ARGS];
 	size_t n_args = 0;
@@ -286,6 +321,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		evc_hourly_free(r);
 	}
 	check_counts(&p, seen, unknown);
+	check_ingest(&p, seen, unknown);
 	serve_params_free(&p);
 	for (size_t i = 0; i < n_args; i++) {
 		free(keys[i]);
