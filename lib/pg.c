@@ -2249,6 +2249,10 @@ out:
 	return rc;
 }
 
+static int drop_customers_left_empty(evc_db *db, evc_error *err,
+                                     const char *sql, const char *doing,
+                                     uint64_t *removed);
+
 static int pg_subtract_hours(evc_db *db, const evc_hour_set *set,
                              evc_removal *out, evc_error *err)
 {
@@ -2294,7 +2298,15 @@ static int pg_subtract_hours(evc_db *db, const evc_hour_set *set,
 		               db->name.display);
 		goto out;
 	}
-	if ((rc = exec(db, err,
+	/* A customer left with nothing is no customer any more. */
+	if ((rc = drop_customers_left_empty(
+	         db, err,
+	         "DELETE FROM @.customers c WHERE c.id IN (SELECT DISTINCT"
+	         " customer FROM pg_temp.evc_sub) AND NOT EXISTS (SELECT 1"
+	         " FROM @.hour_counts h WHERE h.customer = c.id)"
+	         " RETURNING c.id",
+	         "subtracting counts", &out->customers_removed)) ||
+	    (rc = exec(db, err,
 	               "DELETE FROM @.day_counts d USING (SELECT DISTINCT"
 	               " customer, " DAY_OF_HOUR(
 	                   "hour") " AS day FROM pg_temp.evc_sub) s"
@@ -2426,6 +2438,35 @@ static int removed_customers(evc_db *db, evc_error *err, const int64_t *ids,
 	return rc;
 }
 
+/* Runs `sql`, a DELETE of customers ... RETURNING their ids, and closes
+ * the holes their ids leave (removed_customers); adds how many went to
+ * *removed. */
+static int drop_customers_left_empty(evc_db *db, evc_error *err,
+                                     const char *sql, const char *doing,
+                                     uint64_t *removed)
+{
+	PGresult *res = NULL;
+	int64_t *ids = NULL;
+	int rc;
+
+	if ((rc = query(db, err, sql, 0, NULL, NULL, NULL, &res, doing)))
+		return rc;
+	const size_t n = (size_t)PQntuples(res);
+	if (n && !(ids = evc__malloc(n * sizeof(*ids)))) {
+		PQclear(res);
+		return evc__fail(err, EVC_ENOMEM, "%s: out of memory",
+		                 db->name.display);
+	}
+	for (size_t i = 0; i < n; i++)
+		ids[i] = col_i64(res, (int)i, 0);
+	PQclear(res);
+	rc = removed_customers(db, err, ids, n);
+	free(ids);
+	if (rc == EVC_OK)
+		*removed += n;
+	return rc;
+}
+
 static int pg_forget(evc_db *db, int64_t customer, evc_removal *out,
                      evc_error *err)
 {
@@ -2531,7 +2572,6 @@ static int pg_prune(evc_db *db, int64_t before, evc_removal *out,
 	PGresult *res = NULL;
 	uint64_t events = 0, customers = 0;
 	size_t dropped = 0;
-	int64_t *ids = NULL;
 	struct copy *c = NULL;
 	int rc;
 
@@ -2578,29 +2618,16 @@ static int pg_prune(evc_db *db, int64_t before, evc_removal *out,
 	                      " $1::int8 * 24 AND $1::int8 * 24 + 23"
 	                      " GROUP BY customer",
 	                      &pd, "pruning", NULL)) ||
-	    (rc = query(db, err,
-	                "DELETE FROM @.customers c WHERE NOT EXISTS (SELECT 1"
-	                " FROM @.hour_counts h WHERE h.customer = c.id)"
-	                " RETURNING c.id",
-	                0, NULL, NULL, NULL, &res, "pruning")))
-		return rc;
-	const size_t n = (size_t)PQntuples(res);
-	if (n && !(ids = evc__malloc(n * sizeof(*ids)))) {
-		PQclear(res);
-		return evc__fail(err, EVC_ENOMEM, "%s: out of memory",
-		                 db->name.display);
-	}
-	for (size_t i = 0; i < n; i++)
-		ids[i] = col_i64(res, (int)i, 0);
-	PQclear(res);
-	rc = removed_customers(db, err, ids, n);
-	free(ids);
-	if (rc)
+	    (rc = drop_customers_left_empty(
+	         db, err,
+	         "DELETE FROM @.customers c WHERE NOT EXISTS (SELECT 1"
+	         " FROM @.hour_counts h WHERE h.customer = c.id)"
+	         " RETURNING c.id",
+	         "pruning", &out->customers_removed)))
 		return rc;
 	out->events += events;
 	out->hours += hours + dropped;
 	out->customers += customers;
-	out->customers_removed += n;
 	return EVC_OK;
 }
 

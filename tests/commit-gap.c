@@ -7,7 +7,9 @@
  * would need that chance then happen every time (tests/test-resume.sh).
  * SQLite's prototype is written out: this is no user of the library.
  */
-#define _GNU_SOURCE
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* RTLD_NEXT; the project's flags define it already */
+#endif
 #include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
