@@ -216,6 +216,41 @@ START_TEST(bad_schema_parameter)
 }
 END_TEST
 
+/* A URI without evcount_schema names the schema evcount; postgres:// is
+ * the same as postgresql://, as in libpq. */
+START_TEST(default_schema_is_evcount)
+{
+	SKIP_WITHOUT_PG();
+	const char *uri = getenv("EVC_TEST_PG");
+	PGconn *c = connect_db();
+	sql(c, "DROP SCHEMA IF EXISTS evcount CASCADE");
+	evc_store *s = tu_open_store(uri, EVC_OPEN_READWRITE | EVC_OPEN_CREATE);
+	tu_ingest_ok(s, rows);
+	evc_close(s);
+	ck_assert_int_eq(
+	    sql_int(c, "SELECT sum(total) FROM evcount.hour_counts"), 3);
+	PQfinish(c);
+}
+END_TEST
+
+START_TEST(postgres_scheme_names_the_same_store)
+{
+	SKIP_WITHOUT_PG();
+	const char *path = tu_store_path();
+	ck_assert_int_eq(strncmp(path, "postgresql://", 13), 0);
+	char other[1024];
+	snprintf(other, sizeof(other), "postgres://%s", path + 13);
+	evc_store *s =
+	    tu_open_store(path, EVC_OPEN_READWRITE | EVC_OPEN_CREATE);
+	tu_ingest_ok(s, rows);
+	evc_close(s);
+	s = tu_open_store(other, EVC_OPEN_READONLY);
+	ck_assert_uint_eq(tu_total(s, "c1", ts("2021-03-01"), ts("2021-03-02")),
+	                  2);
+	evc_close(s);
+}
+END_TEST
+
 /* ---- creating at once -----------------------------------------------------
  */
 
@@ -708,6 +743,8 @@ static Suite *pg_suite(void)
 	tcase_add_test(tc, empty_schema);
 	tcase_add_test(tc, missing_schema_is_not_created);
 	tcase_add_test(tc, bad_schema_parameter);
+	tcase_add_test(tc, default_schema_is_evcount);
+	tcase_add_test(tc, postgres_scheme_names_the_same_store);
 	tcase_add_test(tc, concurrent_create_makes_one_store);
 	suite_add_tcase(s, tc);
 

@@ -30,7 +30,9 @@ setup()
 	fi
 }
 
-setup build
+# Every optional part is required here (-Dauto_features=enabled): a
+# missing dependency fails the build instead of leaving its tests out.
+setup build -Dauto_features=enabled
 meson compile -C build
 meson test -C build --print-errorlogs
 # Memcheck over every test, the scripts' runs of evcount-cli and the
@@ -40,7 +42,7 @@ meson test -C build --setup valgrind --print-errorlogs
 # pkg-config and with Meson, and its man pages render.
 bash tools/check-install.sh build
 
-setup build-asan -Db_sanitize=address,undefined -Db_lundef=false
+setup build-asan -Dauto_features=enabled -Db_sanitize=address,undefined -Db_lundef=false
 meson compile -C build-asan
 ASAN_OPTIONS=detect_leaks=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
