@@ -83,6 +83,9 @@ int evc__parse_ts_cached(const char *s, size_t len, evc_date_cache *cache,
 /* Days since 1970-01-01 of a proleptic Gregorian date (month 1-12). */
 int64_t evc__days_from_civil(int64_t y, unsigned m, unsigned d);
 void evc__civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
+/* Of the proleptic Gregorian calendar; m is 1-12. */
+bool evc__is_leap(int64_t y);
+unsigned evc__days_in_month(int64_t y, unsigned m);
 /* Floor division, valid for negative numerators. */
 static inline int64_t evc__floor_div(int64_t a, int64_t b)
 {

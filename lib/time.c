@@ -36,16 +36,16 @@ void evc__civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 	*y = (int64_t)yoe + era * 400 + (*m <= 2);
 }
 
-static bool is_leap(unsigned y)
+bool evc__is_leap(int64_t y)
 {
 	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
-static unsigned days_in_month(unsigned y, unsigned m)
+unsigned evc__days_in_month(int64_t y, unsigned m)
 {
 	static const unsigned char mdays[12] = {31, 28, 31, 30, 31, 30,
 	                                        31, 31, 30, 31, 30, 31};
-	return m == 2 && is_leap(y) ? 29 : mdays[m - 1];
+	return m == 2 && evc__is_leap(y) ? 29 : mdays[m - 1];
 }
 
 static inline bool digit(char c)
@@ -79,7 +79,7 @@ static int parse_date(const char *s, int64_t *days, const char **why)
 	const unsigned year = (unsigned)(year_hi * 100 + year_lo);
 	if (mon < 1 || mon > 12)
 		FAIL("month out of range");
-	if (day < 1 || (unsigned)day > days_in_month(year, (unsigned)mon))
+	if (day < 1 || (unsigned)day > evc__days_in_month(year, (unsigned)mon))
 		FAIL("day out of range for the month");
 	*days = evc__days_from_civil(year, (unsigned)mon, (unsigned)day);
 	return EVC_OK;

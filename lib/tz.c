@@ -154,18 +154,6 @@ static const char *errno_text(int err, char *buf, size_t size)
 
 /* ---- calendar ------------------------------------------------------------ */
 
-static bool is_leap(int64_t y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int month_days(int64_t y, int m)
-{
-	static const unsigned char md[12] = {31, 28, 31, 30, 31, 30,
-	                                     31, 31, 30, 31, 30, 31};
-	return m == 2 && is_leap(y) ? 29 : md[m - 1];
-}
-
 /* Day of the week of a day since the epoch, 0 = Sunday (1970-01-01 was a
  * Thursday). */
 static int weekday(int64_t days)
@@ -194,7 +182,7 @@ static int64_t rule_secs(const tz_rule *r, int64_t y, int64_t jan1)
 
 	switch (r->kind) {
 	case RULE_JULIAN:
-		day = r->day - 1 + (is_leap(y) && r->day >= 60);
+		day = r->day - 1 + (evc__is_leap(y) && r->day >= 60);
 		break;
 	case RULE_DAY:
 		day = r->day;
@@ -202,7 +190,7 @@ static int64_t rule_secs(const tz_rule *r, int64_t y, int64_t jan1)
 	default: {
 		const int64_t first =
 		    evc__days_from_civil(y, (unsigned)r->mon, 1);
-		const int len = month_days(y, r->mon);
+		const int len = (int)evc__days_in_month(y, (unsigned)r->mon);
 		int d = (r->day - weekday(first) + 7) % 7;
 		for (int w = 1; w < r->week && d + 7 < len; w++)
 			d += 7;
@@ -232,7 +220,7 @@ static int year_changes(const tz_footer *f, int64_t y, int64_t jan1,
 	const int64_t base = jan1 * DAY;
 	int64_t s = rule_secs(&f->start, y, jan1) - f->std_off;
 	int64_t e = rule_secs(&f->end, y, jan1) - f->dst_off;
-	const int64_t year_secs = (is_leap(y) ? 366 : 365) * (int64_t)DAY;
+	const int64_t year_secs = (evc__is_leap(y) ? 366 : 365) * (int64_t)DAY;
 
 	if (e < s) { /* southern hemisphere: back to standard time first */
 		ch[0] = (tz_change){base + e, f->std_off};
