@@ -7,12 +7,14 @@
  * overwritten, besides libFuzzer's own byte mutations.
  *
  * Every read call runs on the result: evc_check, evc_customers, evc_hourly
- * over each customer's span (partial hours at both ends), evc_export,
+ * over each customer's span (partial hours at both ends), evc_counts of
+ * every customer over the store's span (days in UTC, 15 minutes at
+ * +05:45, and the top 3 by week in a zone of tzdata), evc_export,
  * evc_store_info and evc_sources. Checks: each returns a status, with a
  * message when it fails; no crash, hang or sanitizer report; and when
  * evc_check() finds the store sound, every other call succeeds and the
- * export's counts sum to the summary's rows_counted and to the customers'
- * totals.
+ * export's counts sum to the summary's rows_counted, to the customers'
+ * totals and to the bucketed counts.
  */
 #include "evc-int.h"
 
@@ -64,12 +66,21 @@ struct customers {
 	int64_t first[MAX_CUSTOMERS], last[MAX_CUSTOMERS];
 	size_t n;
 	uint64_t total;
+	int64_t span_first, span_last; /* over every customer */
 };
 
 static int on_customer(const evc_customer_info *c, void *payload)
 {
 	struct customers *x = payload;
 
+	if (x->total == 0 && x->n == 0) {
+		x->span_first = c->first_minute;
+		x->span_last = c->last_minute;
+	}
+	if (c->first_minute < x->span_first)
+		x->span_first = c->first_minute;
+	if (c->last_minute > x->span_last)
+		x->span_last = c->last_minute;
 	x->total += c->total;
 	if (x->n < MAX_CUSTOMERS) {
 		x->id[x->n] = strdup(c->customer_id);
@@ -87,6 +98,47 @@ static int on_minute(const char *c, int64_t m, uint64_t n, void *payload)
 	(void)m;
 	*(uint64_t *)payload += n;
 	return 0;
+}
+
+struct counted {
+	uint64_t total;
+	size_t customers;
+};
+
+static int on_counts(const evc_customer_counts *c, void *payload)
+{
+	struct counted *x = payload;
+	uint64_t sum = 0;
+
+	CHECK(c->customer_id && c->customer_id[0]);
+	for (size_t i = 0; i < c->n_buckets; i++) {
+		CHECK(c->buckets[i].start < c->buckets[i].end);
+		CHECK(i == 0 || c->buckets[i].start == c->buckets[i - 1].end);
+		sum += c->buckets[i].count;
+	}
+	CHECK(sum == c->total);
+	x->total += sum;
+	x->customers++;
+	return 0;
+}
+
+/* evc_counts over every customer and the store's whole span (at most a
+ * year of it): the sum of every bucket in *total when it succeeds. */
+static int count_all(evc_store *st, const struct customers *cs,
+                     const char *bucket, const char *tz, size_t top,
+                     struct counted *out)
+{
+	evc_counts_options o = EVC_COUNTS_OPTIONS_INIT;
+
+	o.start = cs->span_first;
+	o.end = cs->span_last + 60;
+	if (o.end - o.start > 366 * 86400)
+		o.end = o.start + 366 * 86400;
+	o.bucket = bucket;
+	o.tz = tz;
+	o.top = top;
+	*out = (struct counted){0};
+	return evc_counts(st, &o, on_counts, out);
 }
 
 static int on_source(const evc_source_info *s, void *payload)
@@ -145,6 +197,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK((rc == EVC_OK) == (r != NULL));
 		evc_hourly_free(r);
 		free(cs.id[i]);
+	}
+	if (cs.total > 0 || cs.n > 0) {
+		static const struct {
+			const char *bucket, *tz;
+			size_t top;
+		} asks[] = {
+		    {"day", "UTC", 0},
+		    {"15m", "+05:45", 0},
+		    {"week", "America/New_York", 3},
+		};
+		const bool whole =
+		    cs.span_last + 60 - cs.span_first <= 366 * 86400;
+		for (size_t i = 0; i < sizeof(asks) / sizeof(asks[0]); i++) {
+			struct counted got;
+			rc = count_all(st, &cs, asks[i].bucket, asks[i].tz,
+			               asks[i].top, &got);
+			FAILED_WITH_MESSAGE(st, rc);
+			CHECK(!sound || rc == EVC_OK || rc == EVC_ERANGE ||
+			      rc == EVC_ENOTFOUND);
+			if (sound && rc == EVC_OK && whole && asks[i].top == 0)
+				CHECK(got.total == cs.total);
+		}
 	}
 	rc = evc_export(st, on_minute, &exported);
 	FAILED_WITH_MESSAGE(st, rc);
@@ -221,12 +295,12 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max,
 		memmove(pb, pa, ps);
 		return size;
 	default: /* a run of bytes overwritten */
-		{
-			const size_t at = next(&s) % ps;
-			const size_t len = 1 + next(&s) % 64;
-			for (size_t i = at; i < at + len && i < ps; i++)
-				pa[i] = (uint8_t)next(&s);
-		}
+	{
+		const size_t at = next(&s) % ps;
+		const size_t len = 1 + next(&s) % 64;
+		for (size_t i = at; i < at + len && i < ps; i++)
+			pa[i] = (uint8_t)next(&s);
+	}
 		return size;
 	}
 }
