@@ -18,11 +18,10 @@ cli=$1 gen=$2 correct=$3
 : "${EVC_TEST_PG:?run through tests/pg-run.sh}"
 [ -z "${EVC_MEMCHECK:-}" ] || cli=$("$EVC_MEMCHECK" --shim "$cli")
 [ -z "${EVC_MEMCHECK:-}" ] || correct=$("$EVC_MEMCHECK" --shim "$correct")
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "ok - $*"; }
-fail() { failed=$((failed + 1)); echo "not ok - $*"; }
+# shellcheck source=tests/harness.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/harness.sh"
+harness_start pg-diff
+tmp=$T
 
 scale=${EVC_TEST_SCALE:-1}
 rows=$((200000 / scale))
@@ -67,7 +66,7 @@ done
 if [ -s "$tmp/stream-s" ] && cmp -s "$tmp/stream-s" "$tmp/stream-p"; then
 	ok "stream: the same offsets and counts ($(tr '\n' ';' <"$tmp/stream-s"))"
 else
-	fail "stream differs"
+	not_ok "stream differs"
 	cat "$tmp/stream-s" "$tmp/stream-p"
 fi
 
@@ -85,7 +84,7 @@ same() { # what, command args...
 	if [ -s "$tmp/s.out" ] && cmp -s "$tmp/s.out" "$tmp/p.out"; then
 		ok "$what: identical ($(wc -l <"$tmp/s.out") lines)"
 	else
-		fail "$what differs"
+		not_ok "$what differs"
 		diff "$tmp/s.out" "$tmp/p.out" | head -5
 		head -3 "$tmp/s.err" "$tmp/p.err"
 	fi
@@ -133,14 +132,14 @@ half=$(($(wc -l <"$tmp/src") / 2))
 if [ "$half" -gt 1 ] && cmp -s <(head -n "$half" "$tmp/src") <(tail -n "$half" "$tmp/src"); then
 	ok "sources: the same offsets and counters"
 else
-	fail "sources differ"
+	not_ok "sources differ"
 	cat "$tmp/src"
 fi
 host=$(hostname)
 # (A stream's realpath is empty: it names no file.)
 if "$cli" --db "$pg" sources --format csv | tail -n +2 | cut -d, -f3 |
 	grep -v '^$' | grep -qv "^$host:/"; then
-	fail "a PostgreSQL source's realpath lacks the host"
+	not_ok "a PostgreSQL source's realpath lacks the host"
 else
 	ok "PostgreSQL sources are host:/path"
 fi
@@ -148,7 +147,7 @@ fi
 # stats differ only in file_size
 "$cli" --db "$sqlite" stats --format csv | tail -1 | cut -d, -f1-6 >"$tmp/s.stats"
 "$cli" --db "$pg" stats --format csv | tail -1 | cut -d, -f1-6 >"$tmp/p.stats"
-cmp -s "$tmp/s.stats" "$tmp/p.stats" && ok "stats agree" || fail "stats: $(cat "$tmp/s.stats") vs $(cat "$tmp/p.stats")"
+cmp -s "$tmp/s.stats" "$tmp/p.stats" && ok "stats agree" || not_ok "stats: $(cat "$tmp/s.stats") vs $(cat "$tmp/p.stats")"
 
 # Corrections: what each reports, then what is left. The copy of a.csv
 # and b.csv (counted in small checkpoints, read through the stream too)
@@ -166,7 +165,7 @@ if [ -s "$tmp/correct-s" ] &&
 	cmp -s "$tmp/correct-s" <(sed "s|$pg|$sqlite|g" "$tmp/correct-p"); then
 	ok "corrections report the same ($(head -3 "$tmp/correct-s" | cut -c1-40 | tr '\n' ';'))"
 else
-	fail "corrections differ"
+	not_ok "corrections differ"
 	diff "$tmp/correct-s" "$tmp/correct-p" | head -8
 fi
 same "after corrections: export csv" export --format csv
@@ -182,13 +181,13 @@ half=$(($(wc -l <"$tmp/src") / 2))
 if [ "$half" -gt 1 ] && cmp -s <(head -n "$half" "$tmp/src") <(tail -n "$half" "$tmp/src"); then
 	ok "after corrections: sources, the same offsets and counters"
 else
-	fail "after corrections: sources differ"
+	not_ok "after corrections: sources differ"
 	cat "$tmp/src"
 fi
 "$cli" --db "$sqlite" stats --format csv | tail -1 | cut -d, -f1-6 >"$tmp/s.stats"
 "$cli" --db "$pg" stats --format csv | tail -1 | cut -d, -f1-6 >"$tmp/p.stats"
 cmp -s "$tmp/s.stats" "$tmp/p.stats" && ok "stats agree after corrections" ||
-	fail "stats after corrections: $(cat "$tmp/s.stats") vs $(cat "$tmp/p.stats")"
+	not_ok "stats after corrections: $(cat "$tmp/s.stats") vs $(cat "$tmp/p.stats")"
 
 # The CLI never shows a password: not for a missing store, a wrong
 # password or a store named by $EVCOUNT_DB, in any message.
@@ -213,8 +212,7 @@ if [ $leaks = 0 ] && grep -q 'evcount:\*\*\*@' "$tmp/err" &&
 	grep -q "no store there" "$tmp/err"; then
 	ok "no password in any output or message: $(head -1 "$tmp/err")"
 else
-	fail "passwords shown ($leaks) or not masked: $(cat "$tmp/err")"
+	not_ok "passwords shown ($leaks) or not masked: $(cat "$tmp/err")"
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+harness_finish

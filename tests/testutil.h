@@ -134,8 +134,8 @@ uint64_t tu_rand_below(uint64_t *state, uint64_t n);
 
 /* ---- the suite registry -------------------------------------------------- */
 
-/* TU_SUITE(fn) after a file's suite function registers it; test-main.c
- * runs every suite linked into its binary, or the one CK_RUN_SUITE names
+/* TU_SUITE(fn) after a file's suite function registers it; the main of
+ * testutil.c runs every suite linked into its binary, or the one CK_RUN_SUITE names
  * (CK_RUN_CASE narrows it to a test case, CK_VERBOSITY sets the output). */
 typedef Suite *(*tu_suite_fn)(void);
 void tu_register_suite(tu_suite_fn fn);
