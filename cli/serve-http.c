@@ -251,6 +251,14 @@ enum MHD_Result serve_send_busy(struct MHD_Connection *conn, struct reply *rp)
 	                        rp->server->response_budget);
 }
 
+enum MHD_Result serve_send_store_failure(struct MHD_Connection *conn,
+                                         struct reply *rp, int rc)
+{
+	return serve_send_error(conn, rp, 500, "%s",
+	                        rc == EVC_ECORRUPT ? "store damaged"
+	                                           : "store failure");
+}
+
 /* ---- authentication ----------------------------------------------------- */
 
 /* Whether a == b, in a time that depends on the lengths only: every byte
@@ -358,9 +366,7 @@ static enum MHD_Result get_hourly(struct server *s, struct MHD_Connection *conn,
 		                        cli_errmsg(store, rc));
 	if (rc != EVC_OK) {
 		serve_worker_store_failed(s, rc);
-		return serve_send_error(conn, rp, 500, "%s",
-		                        rc == EVC_ECORRUPT ? "store damaged"
-		                                           : "store failure");
+		return serve_send_store_failure(conn, rp, rc);
 	}
 	f = open_memstream(&buf, &len);
 	if (!f) {
@@ -467,9 +473,7 @@ static enum MHD_Result get_counts(struct server *s, struct MHD_Connection *conn,
 			return serve_send_error(conn, rp, 400, "%s",
 			                        cli_errmsg(store, rc));
 		serve_worker_store_failed(s, rc);
-		return serve_send_error(conn, rp, 500, "%s",
-		                        rc == EVC_ECORRUPT ? "store damaged"
-		                                           : "store failure");
+		return serve_send_store_failure(conn, rp, rc);
 	}
 	return serve_send_stream(conn, rp, 200, "application/json", f, &buf,
 	                         &len);
@@ -531,9 +535,7 @@ get_customers(struct server *s, struct MHD_Connection *conn, struct reply *rp)
 			    "(%zu bytes)",
 			    s->response_budget);
 		serve_worker_store_failed(s, rc);
-		return serve_send_error(conn, rp, 500, "%s",
-		                        rc == EVC_ECORRUPT ? "store damaged"
-		                                           : "store failure");
+		return serve_send_store_failure(conn, rp, rc);
 	}
 	return serve_send_stream(conn, rp, 200, "application/json", f, &buf,
 	                         &len);

@@ -250,9 +250,7 @@ enum MHD_Result serve_ingest_end(struct server *s, struct MHD_Connection *conn,
 		                        cli_errmsg(store, rc));
 	if (rc != EVC_OK) {
 		serve_worker_writer_failed(s, rc);
-		return serve_send_error(conn, rp, 500, "%s",
-		                        rc == EVC_ECORRUPT ? "store damaged"
-		                                           : "store failure");
+		return serve_send_store_failure(conn, rp, rc);
 	}
 	FILE *f = open_memstream(&buf, &len);
 	if (!f)

@@ -181,6 +181,10 @@ enum MHD_Result serve_send_error_ex(struct MHD_Connection *conn,
 	serve_send_error_ex(conn, rp, status, NULL, false, __VA_ARGS__)
 /* 503: the memory budget is held by requests and responses in flight. */
 enum MHD_Result serve_send_busy(struct MHD_Connection *conn, struct reply *rp);
+/* 500 for a store call that failed with rc: damaged, or another failure
+ * (the detail is in the log, not the answer). */
+enum MHD_Result serve_send_store_failure(struct MHD_Connection *conn,
+                                         struct reply *rp, int rc);
 
 /* ---- metrics (serve-metrics.c) ------------------------------------------- */
 
