@@ -14,7 +14,11 @@
 # exit status is non-zero on any failure.
 #
 # With $EVC_TEST_PG set (tests/pg-run.sh), the same cases run on PostgreSQL
-# stores: schemas of that database instead of files.
+# stores, schemas of that database instead of files; then what only
+# PostgreSQL has: its server stopped and started under a running serve
+# (503 from /healthz and JSON 500s meanwhile, the same answers after), the
+# password of the URI in no log line or body, PGPASSFILE, the postgres://
+# form, and ingest --follow into the served store.
 
 set -u
 
@@ -597,6 +601,239 @@ rc=$?
 "$CLI" --db "$DB" serve --threads 0 2>err
 rc=$?
 [ $rc = 2 ] || bad "--threads 0: exit $rc"
+done_
+
+# ---- PostgreSQL only ------------------------------------------------------------
+
+if [ -z "${EVC_TEST_PG:-}" ]; then
+	harness_finish
+	exit
+fi
+
+# From here the password is in the store's URI, not in $PGPASSWORD: were
+# it ever shown, it would show as it is.
+pw=${PGPASSWORD:?tests/pg-run.sh sets it}
+unset PGPASSWORD
+NOPW=$DB
+DB=${NOPW/:\/\/evcount@/:\/\/evcount:$pw@}
+
+# pg_ctl stop|start: stop (as by a crash) or start the server, from a
+# directory its user may enter.
+pg_ctl() {
+	(cd / && "$EVC_TEST_PG_CTL" "$1") >/dev/null
+}
+
+# wait_status CODE PATH: poll PATH (with the token) until it answers CODE,
+# at most 10 s.
+wait_status() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		get "$2" -m 2
+		[ "$code" = "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+case_ "PostgreSQL stopped: /healthz 503, the queries a JSON 500, serve goes on"
+[ "$DB" != "$NOPW" ] || bad "no user in $EVC_TEST_PG to put the password to"
+start_server log6 --db "$DB" serve --listen 127.0.0.1:0 --token-file token \
+	--threads 2 || bad "no start: $(cat log6)"
+wait_ready || bad "not ready: $(cat log6)"
+query customer_id=alice start=2021-03-01 end=2021-03-03
+[ "$code" = 200 ] || bad "status $code ($(cat body))"
+cp body hourly.up
+# Several requests, so that each worker holds a connection.
+for _ in 1 2 3 4 5 6; do
+	query customer_id=alice start=2021-03-01 end=2021-03-03
+	cmp -s hourly.up body || bad "not the same JSON: $(cat body)"
+done
+pg_ctl stop || bad "the server did not stop"
+# /healthz's probe of the store stands for a second.
+wait_status 503 /healthz || bad "/healthz still $code: $(cat body)"
+expect_error 503 '^\{"error":"store unavailable: postgresql://evcount:\*\*\*@'
+cp body down.healthz
+query customer_id=alice start=2021-03-01 end=2021-03-03
+expect_error 500 '^\{"error":"store (failure|unavailable)"\}$'
+cp body down.hourly
+counts customer_id=alice start=2021-03-01 end=2021-03-03
+expect_error 500
+cp body down.counts
+get /customers
+expect_error 500
+cp body down.customers
+get /metrics
+expect_error 500
+cp body down.metrics
+kill -0 "$pid" 2>/dev/null || bad "serve is gone: $(tail -3 log6)"
+done_
+
+case_ "PostgreSQL back: /healthz 200, /hourly the same JSON as before"
+pg_ctl start || bad "the server did not start"
+wait_ready || bad "/healthz never answered 200 again: $(cat body)"
+for _ in 1 2 3 4 5 6; do
+	query customer_id=alice start=2021-03-01 end=2021-03-03
+	[ "$code" = 200 ] || bad "status $code ($(cat body))"
+	cmp -s hourly.up body || bad "not the JSON of before: $(cat body)"
+done
+get /customers
+[ "$code" = 200 ] || bad "/customers: status $code ($(cat body))"
+get /metrics
+[ "$code" = 200 ] || bad "/metrics: status $code ($(cat body))"
+cp body up.metrics
+[ "$(awk '$1 == "evcount_store_rows_counted" { print $2 }' up.metrics)" = 12 ] ||
+	bad "rows counted: $(grep rows_counted up.metrics)"
+done_
+
+# As in test-cli.sh, on the store the server answers from: the held back
+# line is cut inside its timestamp, so that read early it would be
+# rejected, not counted.
+follow_row() {
+	printf 'x3,click,00000000-0000-4000-8000-%012d,2021-03-02T00:%02d:00Z\n' "$1" "$1"
+}
+SUMMARY='in [0-9]+\.[0-9]{2} s \([0-9]+\.[0-9] MB/s\)$'
+
+# x3_total N: /hourly counts N events of x3 on 2021-03-02, all in hour 00.
+x3_total() {
+	query customer_id=x3 start=2021-03-02 end=2021-03-02T02:00:00Z
+	[ "$code" = 200 ] || bad "/hourly x3: status $code ($(cat body))"
+	grep -q "^{\"customer_id\":\"x3\",.*\"total\":$1,\"buckets\":\\[{\"hour\":\"2021-03-02T00:00:00Z\",\"count\":$1," body ||
+		bad "x3 has not $1 events: $(cat body)"
+}
+
+case_ "ingest --follow: an unterminated last line held back, counted once complete"
+{
+	follow_row 1
+	printf 'x3,click,00000000-0000-4000-8000-%012d,2021-03-02T00:0' 2
+} >grow.csv
+first=$(follow_row 1 | wc -c)
+"$CLI" --db "$DB" ingest --follow grow.csv >out 2>err
+rc=$?
+[ $rc = 0 ] || bad "exit $rc"
+grep -Eq "^grow\\.csv: 1 row counted, 0 rejected, 0 warned, 1 unterminated last line held back \\(--follow\\) $SUMMARY" err ||
+	bad "first: $(cat err)"
+[ "$(wc -l <err)" = 1 ] || bad "first: $(cat err)"
+x3_total 1
+"$CLI" --db "$DB" ingest --follow grow.csv >out 2>err
+grep -Eq '^grow\.csv: already ingested: 0 new rows, 1 unterminated last line held back \(--follow\) \(checked in ' err ||
+	bad "again: $(cat err)"
+x3_total 1
+printf '2:00Z\n' >>grow.csv
+"$CLI" --db "$DB" ingest --follow grow.csv >out 2>err
+rc=$?
+[ $rc = 0 ] || bad "completed: exit $rc"
+grep -Eq "^grow\\.csv: 1 row counted, 0 rejected, 0 warned, 1 skipped \\(already ingested: resumed at byte $first\\) $SUMMARY" err ||
+	bad "completed: $(cat err)"
+grep -q 'held back' err && bad "completed, still held back: $(cat err)"
+x3_total 2
+"$CLI" --db "$DB" ingest grow.csv >out 2>err
+grep -q '^grow\.csv: already ingested: 0 new rows ' err || bad "last: $(cat err)"
+x3_total 2
+grep -lF -- "$pw" out err && bad "the password shows"
+done_
+
+case_ "the password never shows: serve's log, /metrics, error bodies"
+stop_server TERM
+[ "$stop_rc" = 0 ] || bad "exit status $stop_rc"
+grep -lF -- "$pw" log6 down.* up.metrics && bad "the password shows"
+# Yet the failures named the store, masked.
+grep -q '^evcount-cli: serve: postgresql://evcount:\*\*\*@127\.0\.0\.1:[0-9]*/evcount_test?evcount_schema=serve_main: ' log6 ||
+	bad "no masked failure in the log: $(grep -v '^GET' log6 | head -3)"
+done_
+
+# Each worker's connection of before a restart is stale: with one
+# worker, the first request after it lands on one for sure.
+case_ "a restart between two requests: the next one answers"
+start_server log7 --db "$DB" serve --listen 127.0.0.1:0 --token-file token \
+	--threads 1 || bad "no start: $(cat log7)"
+wait_ready || bad "not ready: $(cat log7)"
+query customer_id=alice start=2021-03-01 end=2021-03-03
+[ "$code" = 200 ] || bad "before: status $code ($(cat body))"
+cp body hourly.before
+{ pg_ctl stop && pg_ctl start; } || bad "the server did not restart"
+query customer_id=alice start=2021-03-01 end=2021-03-03
+[ "$code" = 200 ] || bad "status $code ($(cat body))"
+cmp -s hourly.before body || bad "not the JSON of before: $(cat body)"
+stop_server TERM
+[ "$stop_rc" = 0 ] || bad "exit status $stop_rc"
+grep -lF -- "$pw" log7 && bad "the password shows"
+done_
+
+# libpq's own settings, on the URI without a password.
+hostport=${NOPW#*@}
+pgport=${hostport#*:}
+pgport=${pgport%%/*}
+
+# hourly_ok WHAT DB [VAR=VALUE...]: hourly --format json on DB (empty: no
+# --db), with each VAR=VALUE in its environment, prints what it does with
+# the password in the URI (hourly.pw). WHAT names the case (the values may
+# hold the password).
+hourly_ok() {
+	local what=$1 db=()
+	[ -z "$2" ] || db=(--db "$2")
+	shift 2
+	env "$@" "$CLI" "${db[@]}" hourly --customer-id alice \
+		--start 2021-03-01 --end 2021-03-03 --format json >out 2>err
+	rc=$?
+	[ $rc = 0 ] || bad "hourly, $what: exit $rc: $(cat err)"
+	cmp -s hourly.pw out || bad "hourly, $what: $(cat out)"
+}
+"$CLI" --db "$DB" hourly --customer-id alice --start 2021-03-01 \
+	--end 2021-03-03 --format json >hourly.pw
+
+case_ "PGPASSFILE: the password from a file of mode 0600, for hourly and serve"
+printf '127.0.0.1:%s:evcount_test:evcount:%s\n' "$pgport" "$pw" >pgpass
+chmod 600 pgpass
+hourly_ok PGPASSFILE "$NOPW" PGPASSFILE="$T/pgpass"
+PGPASSFILE=$T/pgpass start_server log8 --db "$NOPW" serve \
+	--listen 127.0.0.1:0 --token-file token || bad "no start: $(cat log8)"
+wait_ready || bad "not ready: $(cat log8)"
+query customer_id=alice start=2021-03-01 end=2021-03-03
+cmp -s hourly.pw body || bad "/hourly: $code $(cat body)"
+stop_server TERM
+[ "$stop_rc" = 0 ] || bad "exit status $stop_rc"
+done_
+
+case_ "PGPASSFILE: a wrong password, a clear error that shows none"
+wrong=Wrong$RANDOM$RANDOM
+printf '127.0.0.1:%s:evcount_test:evcount:%s\n' "$pgport" "$wrong" >pgpass
+PGPASSFILE=$T/pgpass "$CLI" --db "$NOPW" hourly --customer-id alice \
+	--start 2021-03-01 --end 2021-03-03 >out 2>err
+rc=$?
+[ $rc = 1 ] || bad "hourly: exit $rc"
+grep -q '^evcount-cli: postgresql://evcount@127\.0\.0\.1:[0-9]*/evcount_test?evcount_schema=serve_main: cannot connect: .*password authentication failed for user "evcount"' err ||
+	bad "hourly: $(cat err)"
+PGPASSFILE=$T/pgpass "$CLI" --db "$NOPW" serve --listen 127.0.0.1:0 \
+	>>out 2>>err
+rc=$?
+[ $rc = 1 ] || bad "serve: exit $rc"
+[ "$(grep -c 'cannot connect: .*password authentication failed for user "evcount"' err)" = 2 ] ||
+	bad "serve: $(tail -1 err)"
+grep -lF -e "$wrong" -e "$pw" out err && bad "a password shows"
+# A file others may read is ignored, as libpq documents.
+printf '127.0.0.1:%s:evcount_test:evcount:%s\n' "$pgport" "$pw" >pgpass
+chmod 644 pgpass
+PGPASSFILE=$T/pgpass "$CLI" --db "$NOPW" hourly --customer-id alice \
+	--start 2021-03-01 --end 2021-03-03 >out 2>err
+rc=$?
+[ $rc = 1 ] || bad "a pgpass file of mode 0644: exit $rc"
+grep -q 'cannot connect: .*no password supplied' err ||
+	bad "mode 0644: $(cat err)"
+done_
+
+case_ "postgres:// names the store postgresql:// does, in --db and EVCOUNT_DB"
+alt=${DB/#postgresql:/postgres:}
+[ "$alt" != "$DB" ] || bad "no postgresql:// to change"
+hourly_ok --db "$alt"
+hourly_ok EVCOUNT_DB "" EVCOUNT_DB="$alt"
+start_server log9 --db "$alt" serve --listen 127.0.0.1:0 --token-file token ||
+	bad "no start: $(cat log9)"
+wait_ready || bad "not ready: $(cat log9)"
+query customer_id=alice start=2021-03-01 end=2021-03-03
+cmp -s hourly.pw body || bad "/hourly: $code $(cat body)"
+stop_server TERM
+[ "$stop_rc" = 0 ] || bad "exit status $stop_rc"
+grep -lF -- "$pw" log9 out err && bad "the password shows"
 done_
 
 harness_finish
