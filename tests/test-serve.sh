@@ -35,11 +35,14 @@ CLI=$(abspath "$CLI")
 CLI=$(memcheck_shim "$CLI") || exit 1
 
 pid=
+# Every server still running, not only the last one started: a case that
+# failed before its stop_server leaves its server to the next.
 cleanup() {
-	if [ -n "$pid" ]; then
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	fi
+	local p
+	for p in $(jobs -p); do
+		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
 }
 harness_start serve-test
 
