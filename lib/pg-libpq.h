@@ -32,9 +32,11 @@
 	X(PQprepare)                                                           \
 	X(PQputCopyData)                                                       \
 	X(PQputCopyEnd)                                                        \
+	X(PQreset)                                                             \
 	X(PQresultErrorField)                                                  \
 	X(PQresultStatus)                                                      \
 	X(PQsetNoticeProcessor)                                                \
+	X(PQsocket)                                                            \
 	X(PQstatus)                                                            \
 	X(PQtransactionStatus)
 
@@ -65,9 +67,11 @@ int evc__libpq_load(const char **why);
 #define PQprepare            evc__PQprepare
 #define PQputCopyData        evc__PQputCopyData
 #define PQputCopyEnd         evc__PQputCopyEnd
+#define PQreset              evc__PQreset
 #define PQresultErrorField   evc__PQresultErrorField
 #define PQresultStatus       evc__PQresultStatus
 #define PQsetNoticeProcessor evc__PQsetNoticeProcessor
+#define PQsocket             evc__PQsocket
 #define PQstatus             evc__PQstatus
 #define PQtransactionStatus  evc__PQtransactionStatus
 #endif

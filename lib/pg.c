@@ -35,6 +35,7 @@
 #include "pg-int.h"
 #include "pg-libpq.h"
 
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -443,8 +444,10 @@ static bool result_ok(const PGresult *res)
 	return res && (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK);
 }
 
-/* Run SQL (possibly several statements, '@' for the schema), no result. */
-static int exec(evc_db *db, evc_error *err, const char *tmpl, const char *what)
+/* Run SQL (possibly several statements, '@' for the schema), no result,
+ * on the session as it is. */
+static int exec_sql(evc_db *db, evc_error *err, const char *tmpl,
+                    const char *what)
 {
 	char *sql = expand(db, tmpl);
 	if (!sql)
@@ -458,12 +461,87 @@ static int exec(evc_db *db, evc_error *err, const char *tmpl, const char *what)
 	return EVC_OK;
 }
 
+/* ---- the session --------------------------------------------------------- */
+
+static void quiet(void *arg, const char *message);
+
+/* The settings of each session of a handle. Read-only handles read in
+ * read-only transactions: the server refuses any write, whatever a bug
+ * here would try. JIT compiling costs more than any statement here
+ * saves. */
+static const char *session_sql(const evc_db *db)
+{
+	return db->readonly ? "SET client_encoding = 'UTF8';"
+	                      "SET jit = off;"
+	                      "SET default_transaction_read_only = on"
+	                    : "SET client_encoding = 'UTF8';"
+	                      "SET jit = off;"
+	                      /* A merge sorts and joins an interval's
+	                       * hours at once. */
+	                      "SET work_mem = '64MB'";
+}
+
+/* A connection that failed: why, as libpq says it, without a password. */
+static int cannot_connect(evc_db *db, evc_error *err)
+{
+	char msg[EVC_ERRMSG_MAX];
+	evc_error *e = err ? err : evc__err(NULL);
+
+	one_line(msg, sizeof(msg), PQerrorMessage(db->conn));
+	const int rc = evc__fail(e, EVC_EIO, "%s: cannot connect: %s",
+	                         db->name.display, msg);
+	evc__pg_scrub(&db->name, e->msg, sizeof(e->msg));
+	return rc;
+}
+
+/* Whether the server ended the session while it was idle, outside a
+ * transaction (a restart, a crash, pg_terminate_backend(),
+ * idle_session_timeout). Nothing is sent to an idle session but its end,
+ * a last message then EOF: anything to read is taken for it. */
+static bool session_ended(evc_db *db)
+{
+	if (PQstatus(db->conn) != CONNECTION_OK ||
+	    PQtransactionStatus(db->conn) != PQTRANS_IDLE)
+		return false;
+	struct pollfd p = {.fd = PQsocket(db->conn), .events = POLLIN};
+	return p.fd >= 0 && poll(&p, 1, 0) > 0;
+}
+
+/* Before a statement: a session the server ended while the handle was
+ * idle is started anew, with the same settings, so that a handle held
+ * across a server restart (each worker of `serve` holds one) answers
+ * again at once rather than failing its next call. Outside a transaction
+ * the old session held nothing but what is made again on first use: the
+ * prepared statements and the staging tables. */
+static int revive(evc_db *db, evc_error *err)
+{
+	if (!session_ended(db))
+		return EVC_OK;
+	PQreset(db->conn);
+	memset(db->prepared, 0, sizeof(db->prepared));
+	db->temp_ready = false;
+	if (PQstatus(db->conn) != CONNECTION_OK)
+		return cannot_connect(db, err);
+	PQsetNoticeProcessor(db->conn, quiet, NULL);
+	return exec_sql(db, err, session_sql(db), "setting up the session");
+}
+
+/* Run SQL (possibly several statements, '@' for the schema), no result. */
+static int exec(evc_db *db, evc_error *err, const char *tmpl, const char *what)
+{
+	const int rc = revive(db, err);
+	return rc ? rc : exec_sql(db, err, tmpl, what);
+}
+
 /* Run one statement with text parameters ('@' for the schema); binary
  * results in *out (NULL: none wanted). */
 static int query(evc_db *db, evc_error *err, const char *tmpl, int n,
                  const char *const *values, const int *lens, const int *fmts,
                  PGresult **out, const char *what)
 {
+	int rc = revive(db, err);
+	if (rc)
+		return rc;
 	char *sql = expand(db, tmpl);
 	if (!sql)
 		return evc__fail(err, EVC_ENOMEM, "%s: out of memory",
@@ -486,6 +564,9 @@ static int run_stmt(evc_db *db, evc_error *err, enum stmt s, int n,
                     PGresult **out, const char *what)
 {
 	char name[16];
+	int rc = revive(db, err);
+	if (rc)
+		return rc;
 	snprintf(name, sizeof(name), "evc_%d", (int)s);
 	if (!db->prepared[s]) {
 		char *sql = expand(db, stmt_sql[s]);
@@ -865,27 +946,10 @@ static int pg_open(evc_db **out, const char *path, unsigned flags,
 	}
 	PQsetNoticeProcessor(db->conn, quiet, NULL);
 	if (PQstatus(db->conn) != CONNECTION_OK) {
-		char msg[EVC_ERRMSG_MAX];
-		evc_error *e = err ? err : evc__err(NULL);
-		one_line(msg, sizeof(msg), PQerrorMessage(db->conn));
-		rc = evc__fail(e, EVC_EIO, "%s: cannot connect: %s",
-		               db->name.display, msg);
-		evc__pg_scrub(&db->name, e->msg, sizeof(e->msg));
+		rc = cannot_connect(db, err);
 		goto fail;
 	}
-	/* Read-only handles read in read-only transactions: the server
-	 * refuses any write, whatever a bug here would try. JIT compiling
-	 * costs more than any statement here saves. */
-	if ((rc = exec(db, err,
-	               db->readonly ? "SET client_encoding = 'UTF8';"
-	                              "SET jit = off;"
-	                              "SET default_transaction_read_only = on"
-	                            : "SET client_encoding = 'UTF8';"
-	                              "SET jit = off;"
-	                              /* A merge sorts and joins an
-	                               * interval's hours at once. */
-	                              "SET work_mem = '64MB'",
-	               "setting up the session")))
+	if ((rc = exec_sql(db, err, session_sql(db), "setting up the session")))
 		goto fail;
 	if ((rc = check_or_create(db, err, flags)))
 		goto fail;
@@ -968,6 +1032,9 @@ static int citus_serial(evc_db *db, evc_error *err)
 static int exec_i64(evc_db *db, evc_error *err, const char *tmpl,
                     const char *what, int64_t *out)
 {
+	int rc = revive(db, err);
+	if (rc)
+		return rc;
 	char *sql = expand(db, tmpl);
 	if (!sql)
 		return evc__fail(err, EVC_ENOMEM, "%s: out of memory",
@@ -995,6 +1062,10 @@ static int pg_begin_write(evc_db *db, uint64_t claim, evc_error *err)
 	int64_t removals = 0;
 	int rc;
 
+	/* Before the staging tables are looked for: a new session has
+	 * none. */
+	if ((rc = revive(db, err)))
+		return rc;
 	if (in_transaction(db))
 		return evc__fail(err, EVC_EBUSY,
 		                 "%s: a transaction is already open on this "
@@ -1462,6 +1533,9 @@ out:
 static int exec_count(evc_db *db, evc_error *err, const char *tmpl,
                       const char *what, size_t *n)
 {
+	int rc = revive(db, err);
+	if (rc)
+		return rc;
 	char *sql = expand(db, tmpl);
 	if (!sql)
 		return evc__fail(err, EVC_ENOMEM, "%s: out of memory",

@@ -7,7 +7,8 @@
  * customer behind, customer ids probe past a taken one, sources are known
  * by host and path, and the size is the tables'; corrections and writers
  * wait for each other, a removed customer leaves its id to nobody it
- * would hide, and the backend's own check finds what no constraint keeps.
+ * would hide, and the backend's own check finds what no constraint keeps;
+ * a handle whose session the server ended starts a new one.
  * Run by tests/pg-run.sh
  * (suite pg); without $EVC_TEST_PG every test says it is skipped. The only
  * test that includes <libpq-fe.h>.
@@ -603,6 +604,42 @@ START_TEST(writers_of_different_files_both_count)
 }
 END_TEST
 
+/* ---- sessions ------------------------------------------------------------ */
+
+/* The server ends the sessions of two idle handles (as a restart would):
+ * each starts a new one at its next call, which answers, a write
+ * included (its staging tables made again), rather than failing once. */
+START_TEST(a_session_the_server_ended_is_started_anew)
+{
+	SKIP_WITHOUT_PG();
+	const char *path = tu_store_path();
+	evc_store *w =
+	    tu_open_store(path, EVC_OPEN_READWRITE | EVC_OPEN_CREATE);
+	tu_ingest_ok(w, rows);
+	evc_store *r = tu_open_store(path, EVC_OPEN_READONLY);
+	ck_assert_uint_eq(tu_total(r, "c1", ts("2021-03-01"), ts("2021-03-02")),
+	                  2);
+	PGconn *c = connect_db();
+	ck_assert_int_ge(sql_int(c, "SELECT count(pg_terminate_backend(pid))"
+	                            " FROM pg_stat_activity"
+	                            " WHERE application_name = 'evcount'"),
+	                 2);
+	for (int i = 0; i < 500 && sql_int(c, "SELECT count(*) FROM"
+	                                      " pg_stat_activity WHERE"
+	                                      " application_name = 'evcount'");
+	     i++)
+		usleep(10000);
+	ck_assert_uint_eq(tu_total(r, "c1", ts("2021-03-01"), ts("2021-03-02")),
+	                  2);
+	tu_ingest_ok(w, "c1,click," TU_UUID ",2021-03-01T05:00:00Z\n");
+	ck_assert_uint_eq(tu_total(r, "c1", ts("2021-03-01"), ts("2021-03-02")),
+	                  3);
+	PQfinish(c);
+	evc_close(r);
+	evc_close(w);
+}
+END_TEST
+
 /* ---- corrections --------------------------------------------------------- */
 
 static int count_problem(const evc_problem *p, void *payload)
@@ -759,6 +796,10 @@ static Suite *pg_suite(void)
 	tcase_add_test(tc, customer_id_taken_probes_on);
 	tcase_add_test(tc, sources_are_known_by_host);
 	tcase_add_test(tc, writers_of_different_files_both_count);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("sessions");
+	tcase_add_test(tc, a_session_the_server_ended_is_started_anew);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("corrections");

@@ -12,6 +12,13 @@
 # binary (tests/test-browser.sh runs it in a browser), every error status,
 # /metrics and a clean shutdown. The last line is "N passed, M failed"; the
 # exit status is non-zero on any failure.
+#
+# With $EVC_TEST_PG set (tests/pg-run.sh), the same cases run on PostgreSQL
+# stores, schemas of that database instead of files; then what only
+# PostgreSQL has: its server stopped and started under a running serve
+# (503 from /healthz and JSON 500s meanwhile, the same answers after), the
+# password of the URI in no log line or body, PGPASSFILE, the postgres://
+# form, and ingest --follow into the served store.
 
 set -u
 
@@ -28,13 +35,29 @@ CLI=$(abspath "$CLI")
 CLI=$(memcheck_shim "$CLI") || exit 1
 
 pid=
+# Every server still running, not only the last one started: a case that
+# failed before its stop_server leaves its server to the next.
 cleanup() {
-	if [ -n "$pid" ]; then
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	fi
+	local p
+	for p in $(jobs -p); do
+		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
 }
 harness_start serve-test
+
+# store NAME: a store of the test's own, a file of $T or, on PostgreSQL, a
+# schema of the database of $EVC_TEST_PG.
+store() {
+	if [ -z "${EVC_TEST_PG:-}" ]; then
+		printf '%s' "$T/$1.db"
+	elif [[ $EVC_TEST_PG == *\?* ]]; then
+		printf '%s&evcount_schema=%s' "$EVC_TEST_PG" "serve_$1"
+	else
+		printf '%s?evcount_schema=%s' "$EVC_TEST_PG" "serve_$1"
+	fi
+}
+DB=$(store main)
 
 # ---- harness ----------------------------------------------------------------
 
@@ -73,7 +96,7 @@ same_as_cli() {
 	local id=$1 start=$2 end=$3 sparse=${4:-}
 	local extra=()
 	[ -n "$sparse" ] && extra=(sparse=1)
-	"$CLI" --db "$T/db" hourly --customer-id "$id" --start "$start" \
+	"$CLI" --db "$DB" hourly --customer-id "$id" --start "$start" \
 		--end "$end" --format json $sparse >expect 2>err ||
 		bad "hourly failed: $(cat err)"
 	query "customer_id=$id" "start=$start" "end=$end" "${extra[@]}"
@@ -98,7 +121,7 @@ counts_as_cli() {
 	local cli_args=$1
 	shift
 	# shellcheck disable=SC2086
-	"$CLI" --db "$T/db" counts $cli_args --format json >expect 2>err ||
+	"$CLI" --db "$DB" counts $cli_args --format json >expect 2>err ||
 		bad "counts failed: $(cat err)"
 	counts "$@"
 	[ "$code" = 200 ] || bad "status $code ($(cat body))"
@@ -136,13 +159,18 @@ printf '%s\n' "$TOKEN" >token
 # ---- startup ----------------------------------------------------------------
 
 case_ "serve --ingest: starts on an ephemeral port and becomes ready"
-if ! start_server log --db "$T/db" serve --listen 127.0.0.1:0 \
+if ! start_server log --db "$DB" serve --listen 127.0.0.1:0 \
 	--token-file token --threads 2 --ingest events.csv; then
 	bad "no 'listening on' line: $(cat log)"
 elif ! wait_ready; then
 	bad "/healthz never answered 200: $(cat log)"
 fi
 grep -q '10 rows counted' log || bad "the ingest summary is missing: $(cat log)"
+# On PostgreSQL, the counts are in the store's schema, not in a file.
+if [ -n "${EVC_TEST_PG:-}" ]; then
+	n=$("$EVC_TEST_PG_CTL" psql -At -c 'SELECT sum(total) FROM serve_main.hour_counts')
+	[ "$n" = 10 ] || bad "schema serve_main holds ${n:-no} counts, not 10"
+fi
 done_
 if [ -z "$base" ]; then
 	echo "$passed passed, $((failed + 1)) failed"
@@ -181,7 +209,7 @@ same_as_cli nobody 2021-03-01T10:00:00Z 2021-03-01T11:00:00Z
 done_
 
 case_ "/hourly: sparse=0 is the dense output"
-"$CLI" --db "$T/db" hourly --customer-id bob --start 2021-03-01 \
+"$CLI" --db "$DB" hourly --customer-id bob --start 2021-03-01 \
 	--end 2021-03-01T12:00:00Z --format json >expect
 query customer_id=bob start=2021-03-01 end=2021-03-01T12:00:00Z sparse=0
 cmp -s expect body || bad "differs: $(cat body)"
@@ -227,7 +255,7 @@ done_
 # ---- /customers and the page ---------------------------------------------------
 
 case_ "/customers: the JSON of customers --format json, byte for byte"
-"$CLI" --db "$T/db" customers --format json >expect 2>err ||
+"$CLI" --db "$DB" customers --format json >expect 2>err ||
 	bad "customers failed: $(cat err)"
 get /customers
 [ "$code" = 200 ] || bad "status $code ($(cat body))"
@@ -449,8 +477,8 @@ done_
 case_ "/metrics: the store's figures are those of stats, streams included"
 # Two rows more through stdin, a stream: no new source, but counted.
 printf 'carol,INGEST,0c6d1a5e-4b2f-4e1a-9f5e-8f3b2a1c0d11,2021-03-01T10:00:00Z\ncarol,INGEST,0c6d1a5e-4b2f-4e1a-9f5e-8f3b2a1c0d12,2021-03-01T10:01:00Z\n' |
-	"$CLI" --db "$T/db" ingest - 2>err || bad "stdin ingest failed: $(cat err)"
-"$CLI" --db "$T/db" stats --format csv >stats || bad "stats failed"
+	"$CLI" --db "$DB" ingest - 2>err || bad "stdin ingest failed: $(cat err)"
+"$CLI" --db "$DB" stats --format csv >stats || bad "stats failed"
 IFS=, read -r s_customers s_sources s_counted s_rejected _ < <(sed -n 2p stats)
 get /metrics
 cp body metrics
@@ -492,7 +520,7 @@ done_
 # ---- other start-ups ----------------------------------------------------------
 
 case_ "no token: every endpoint open"
-start_server log2 --db "$T/db" serve --listen 127.0.0.1:0 --quiet \
+start_server log2 --db "$DB" serve --listen 127.0.0.1:0 --quiet \
 	--threads 1 --max-response-memory 64K || bad "no start: $(cat log2)"
 wait_ready || bad "not ready"
 code=$(curl -s -o /dev/null -w '%{http_code}' "$base/metrics")
@@ -518,7 +546,7 @@ grep -v '^listening on ' log2 | grep -q . && bad "--quiet still logs: $(cat log2
 done_
 
 case_ "/customers: a list past --max-response-memory is a 400"
-start_server log5 --db "$T/db" serve --listen 127.0.0.1:0 --quiet \
+start_server log5 --db "$DB" serve --listen 127.0.0.1:0 --quiet \
 	--max-response-memory 200 || bad "no start: $(cat log5)"
 wait_ready || bad "not ready"
 get /customers
@@ -528,7 +556,7 @@ stop_server TERM
 done_
 
 case_ "EVCOUNT_TOKEN"
-EVCOUNT_TOKEN=envtok start_server log3 --db "$T/db" serve \
+EVCOUNT_TOKEN=envtok start_server log3 --db "$DB" serve \
 	--listen 127.0.0.1:0 || bad "no start: $(cat log3)"
 wait_ready || bad "not ready"
 code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer envtok' \
@@ -541,19 +569,22 @@ stop_server TERM
 done_
 
 case_ "one-shot FILE --server: ingests, serves on 127.0.0.1:8000"
-# The one-shot form has no --listen: skipped when that port is taken.
+# The one-shot form has no --listen: skipped when that port is taken, by
+# another run of this script too (tests serve and pg-serve run at once).
 if (exec 3<>/dev/tcp/127.0.0.1/8000) 2>/dev/null; then
-	echo "ok - # SKIP port 8000 is in use"
+	skip "$name" "port 8000 is in use"
+elif ! start_server log4 --db "$(store oneshot)" events.csv --server &&
+	grep -q 'Address already in use' log4; then
+	skip "$name" "port 8000 was taken meanwhile"
 else
-	start_server log4 --db "$T/oneshot.db" events.csv --server ||
-		bad "no start: $(cat log4)"
+	[ -n "$base" ] || bad "no start: $(cat log4)"
 	[ "$base" = http://127.0.0.1:8000 ] || bad "address $base"
 	wait_ready || bad "not ready"
 	query customer_id=alice start=2021-03-01 end=2021-03-02
 	grep -q '"total":6' body || bad "expected total 6: $(cat body)"
 	stop_server TERM
 	[ "$stop_rc" = 0 ] || bad "exit status $stop_rc"
-	"$CLI" --db "$T/oneshot.db" events.csv --server --customer-id x 2>err
+	"$CLI" --db "$(store oneshot)" events.csv --server --customer-id x 2>err
 	rc=$?
 	[ $rc = 2 ] || bad "--server with a query option: exit $rc"
 	done_
@@ -561,18 +592,251 @@ fi
 
 case_ "startup errors: empty token file, no store, bad --listen"
 : >empty
-"$CLI" --db "$T/db" serve --listen 127.0.0.1:0 --token-file empty 2>err
+"$CLI" --db "$DB" serve --listen 127.0.0.1:0 --token-file empty 2>err
 rc=$?
 [ $rc = 1 ] || bad "empty token file: exit $rc"
-"$CLI" --db "$T/none.db" serve --listen 127.0.0.1:0 2>err
+"$CLI" --db "$(store none)" serve --listen 127.0.0.1:0 2>err
 rc=$?
 [ $rc = 1 ] || bad "no store: exit $rc"
-"$CLI" --db "$T/db" serve --listen localhost 2>err
+"$CLI" --db "$DB" serve --listen localhost 2>err
 rc=$?
 [ $rc = 2 ] || bad "bad --listen: exit $rc"
-"$CLI" --db "$T/db" serve --threads 0 2>err
+"$CLI" --db "$DB" serve --threads 0 2>err
 rc=$?
 [ $rc = 2 ] || bad "--threads 0: exit $rc"
+done_
+
+# ---- PostgreSQL only ------------------------------------------------------------
+
+if [ -z "${EVC_TEST_PG:-}" ]; then
+	harness_finish
+	exit
+fi
+
+# From here the password is in the store's URI, not in $PGPASSWORD: were
+# it ever shown, it would show as it is.
+pw=${PGPASSWORD:?tests/pg-run.sh sets it}
+unset PGPASSWORD
+NOPW=$DB
+DB=${NOPW/:\/\/evcount@/:\/\/evcount:$pw@}
+
+# pg_ctl stop|start: stop (as by a crash) or start the server, from a
+# directory its user may enter.
+pg_ctl() {
+	(cd / && "$EVC_TEST_PG_CTL" "$1") >/dev/null
+}
+
+# wait_status CODE PATH: poll PATH (with the token) until it answers CODE,
+# at most 10 s.
+wait_status() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		get "$2" -m 2
+		[ "$code" = "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+case_ "PostgreSQL stopped: /healthz 503, the queries a JSON 500, serve goes on"
+[ "$DB" != "$NOPW" ] || bad "no user in $EVC_TEST_PG to put the password to"
+start_server log6 --db "$DB" serve --listen 127.0.0.1:0 --token-file token \
+	--threads 2 || bad "no start: $(cat log6)"
+wait_ready || bad "not ready: $(cat log6)"
+query customer_id=alice start=2021-03-01 end=2021-03-03
+[ "$code" = 200 ] || bad "status $code ($(cat body))"
+cp body hourly.up
+# Several requests, so that each worker holds a connection.
+for _ in 1 2 3 4 5 6; do
+	query customer_id=alice start=2021-03-01 end=2021-03-03
+	cmp -s hourly.up body || bad "not the same JSON: $(cat body)"
+done
+pg_ctl stop || bad "the server did not stop"
+# /healthz's probe of the store stands for a second.
+wait_status 503 /healthz || bad "/healthz still $code: $(cat body)"
+expect_error 503 '^\{"error":"store unavailable: postgresql://evcount:\*\*\*@'
+cp body down.healthz
+query customer_id=alice start=2021-03-01 end=2021-03-03
+expect_error 500 '^\{"error":"store (failure|unavailable)"\}$'
+cp body down.hourly
+counts customer_id=alice start=2021-03-01 end=2021-03-03
+expect_error 500
+cp body down.counts
+get /customers
+expect_error 500
+cp body down.customers
+get /metrics
+expect_error 500
+cp body down.metrics
+kill -0 "$pid" 2>/dev/null || bad "serve is gone: $(tail -3 log6)"
+done_
+
+case_ "PostgreSQL back: /healthz 200, /hourly the same JSON as before"
+pg_ctl start || bad "the server did not start"
+wait_ready || bad "/healthz never answered 200 again: $(cat body)"
+for _ in 1 2 3 4 5 6; do
+	query customer_id=alice start=2021-03-01 end=2021-03-03
+	[ "$code" = 200 ] || bad "status $code ($(cat body))"
+	cmp -s hourly.up body || bad "not the JSON of before: $(cat body)"
+done
+get /customers
+[ "$code" = 200 ] || bad "/customers: status $code ($(cat body))"
+get /metrics
+[ "$code" = 200 ] || bad "/metrics: status $code ($(cat body))"
+cp body up.metrics
+[ "$(awk '$1 == "evcount_store_rows_counted" { print $2 }' up.metrics)" = 12 ] ||
+	bad "rows counted: $(grep rows_counted up.metrics)"
+done_
+
+# As in test-cli.sh, on the store the server answers from: the held back
+# line is cut inside its timestamp, so that read early it would be
+# rejected, not counted.
+follow_row() {
+	printf 'x3,click,00000000-0000-4000-8000-%012d,2021-03-02T00:%02d:00Z\n' "$1" "$1"
+}
+SUMMARY='in [0-9]+\.[0-9]{2} s \([0-9]+\.[0-9] MB/s\)$'
+
+# x3_total N: /hourly counts N events of x3 on 2021-03-02, all in hour 00.
+x3_total() {
+	query customer_id=x3 start=2021-03-02 end=2021-03-02T02:00:00Z
+	[ "$code" = 200 ] || bad "/hourly x3: status $code ($(cat body))"
+	grep -q "^{\"customer_id\":\"x3\",.*\"total\":$1,\"buckets\":\\[{\"hour\":\"2021-03-02T00:00:00Z\",\"count\":$1," body ||
+		bad "x3 has not $1 events: $(cat body)"
+}
+
+case_ "ingest --follow: an unterminated last line held back, counted once complete"
+{
+	follow_row 1
+	printf 'x3,click,00000000-0000-4000-8000-%012d,2021-03-02T00:0' 2
+} >grow.csv
+first=$(follow_row 1 | wc -c)
+"$CLI" --db "$DB" ingest --follow grow.csv >out 2>err
+rc=$?
+[ $rc = 0 ] || bad "exit $rc"
+grep -Eq "^grow\\.csv: 1 row counted, 0 rejected, 0 warned, 1 unterminated last line held back \\(--follow\\) $SUMMARY" err ||
+	bad "first: $(cat err)"
+[ "$(wc -l <err)" = 1 ] || bad "first: $(cat err)"
+x3_total 1
+"$CLI" --db "$DB" ingest --follow grow.csv >out 2>err
+grep -Eq '^grow\.csv: already ingested: 0 new rows, 1 unterminated last line held back \(--follow\) \(checked in ' err ||
+	bad "again: $(cat err)"
+x3_total 1
+printf '2:00Z\n' >>grow.csv
+"$CLI" --db "$DB" ingest --follow grow.csv >out 2>err
+rc=$?
+[ $rc = 0 ] || bad "completed: exit $rc"
+grep -Eq "^grow\\.csv: 1 row counted, 0 rejected, 0 warned, 1 skipped \\(already ingested: resumed at byte $first\\) $SUMMARY" err ||
+	bad "completed: $(cat err)"
+grep -q 'held back' err && bad "completed, still held back: $(cat err)"
+x3_total 2
+"$CLI" --db "$DB" ingest grow.csv >out 2>err
+grep -q '^grow\.csv: already ingested: 0 new rows ' err || bad "last: $(cat err)"
+x3_total 2
+grep -lF -- "$pw" out err && bad "the password shows"
+done_
+
+case_ "the password never shows: serve's log, /metrics, error bodies"
+stop_server TERM
+[ "$stop_rc" = 0 ] || bad "exit status $stop_rc"
+grep -lF -- "$pw" log6 down.* up.metrics && bad "the password shows"
+# Yet the failures named the store, masked.
+grep -q '^evcount-cli: serve: postgresql://evcount:\*\*\*@127\.0\.0\.1:[0-9]*/evcount_test?evcount_schema=serve_main: ' log6 ||
+	bad "no masked failure in the log: $(grep -v '^GET' log6 | head -3)"
+done_
+
+# Each worker's connection of before a restart is stale: with one
+# worker, the first request after it lands on one for sure.
+case_ "a restart between two requests: the next one answers"
+start_server log7 --db "$DB" serve --listen 127.0.0.1:0 --token-file token \
+	--threads 1 || bad "no start: $(cat log7)"
+wait_ready || bad "not ready: $(cat log7)"
+query customer_id=alice start=2021-03-01 end=2021-03-03
+[ "$code" = 200 ] || bad "before: status $code ($(cat body))"
+cp body hourly.before
+{ pg_ctl stop && pg_ctl start; } || bad "the server did not restart"
+query customer_id=alice start=2021-03-01 end=2021-03-03
+[ "$code" = 200 ] || bad "status $code ($(cat body))"
+cmp -s hourly.before body || bad "not the JSON of before: $(cat body)"
+stop_server TERM
+[ "$stop_rc" = 0 ] || bad "exit status $stop_rc"
+grep -lF -- "$pw" log7 && bad "the password shows"
+done_
+
+# libpq's own settings, on the URI without a password.
+hostport=${NOPW#*@}
+pgport=${hostport#*:}
+pgport=${pgport%%/*}
+
+# hourly_ok WHAT DB [VAR=VALUE...]: hourly --format json on DB (empty: no
+# --db), with each VAR=VALUE in its environment, prints what it does with
+# the password in the URI (hourly.pw). WHAT names the case (the values may
+# hold the password).
+hourly_ok() {
+	local what=$1 db=()
+	[ -z "$2" ] || db=(--db "$2")
+	shift 2
+	env "$@" "$CLI" "${db[@]}" hourly --customer-id alice \
+		--start 2021-03-01 --end 2021-03-03 --format json >out 2>err
+	rc=$?
+	[ $rc = 0 ] || bad "hourly, $what: exit $rc: $(cat err)"
+	cmp -s hourly.pw out || bad "hourly, $what: $(cat out)"
+}
+"$CLI" --db "$DB" hourly --customer-id alice --start 2021-03-01 \
+	--end 2021-03-03 --format json >hourly.pw
+
+case_ "PGPASSFILE: the password from a file of mode 0600, for hourly and serve"
+printf '127.0.0.1:%s:evcount_test:evcount:%s\n' "$pgport" "$pw" >pgpass
+chmod 600 pgpass
+hourly_ok PGPASSFILE "$NOPW" PGPASSFILE="$T/pgpass"
+PGPASSFILE=$T/pgpass start_server log8 --db "$NOPW" serve \
+	--listen 127.0.0.1:0 --token-file token || bad "no start: $(cat log8)"
+wait_ready || bad "not ready: $(cat log8)"
+query customer_id=alice start=2021-03-01 end=2021-03-03
+cmp -s hourly.pw body || bad "/hourly: $code $(cat body)"
+stop_server TERM
+[ "$stop_rc" = 0 ] || bad "exit status $stop_rc"
+done_
+
+case_ "PGPASSFILE: a wrong password, a clear error that shows none"
+wrong=Wrong$RANDOM$RANDOM
+printf '127.0.0.1:%s:evcount_test:evcount:%s\n' "$pgport" "$wrong" >pgpass
+PGPASSFILE=$T/pgpass "$CLI" --db "$NOPW" hourly --customer-id alice \
+	--start 2021-03-01 --end 2021-03-03 >out 2>err
+rc=$?
+[ $rc = 1 ] || bad "hourly: exit $rc"
+grep -q '^evcount-cli: postgresql://evcount@127\.0\.0\.1:[0-9]*/evcount_test?evcount_schema=serve_main: cannot connect: .*password authentication failed for user "evcount"' err ||
+	bad "hourly: $(cat err)"
+PGPASSFILE=$T/pgpass "$CLI" --db "$NOPW" serve --listen 127.0.0.1:0 \
+	>>out 2>>err
+rc=$?
+[ $rc = 1 ] || bad "serve: exit $rc"
+[ "$(grep -c 'cannot connect: .*password authentication failed for user "evcount"' err)" = 2 ] ||
+	bad "serve: $(tail -1 err)"
+grep -lF -e "$wrong" -e "$pw" out err && bad "a password shows"
+# A file others may read is ignored, as libpq documents.
+printf '127.0.0.1:%s:evcount_test:evcount:%s\n' "$pgport" "$pw" >pgpass
+chmod 644 pgpass
+PGPASSFILE=$T/pgpass "$CLI" --db "$NOPW" hourly --customer-id alice \
+	--start 2021-03-01 --end 2021-03-03 >out 2>err
+rc=$?
+[ $rc = 1 ] || bad "a pgpass file of mode 0644: exit $rc"
+grep -q 'cannot connect: .*no password supplied' err ||
+	bad "mode 0644: $(cat err)"
+done_
+
+case_ "postgres:// names the store postgresql:// does, in --db and EVCOUNT_DB"
+alt=${DB/#postgresql:/postgres:}
+[ "$alt" != "$DB" ] || bad "no postgresql:// to change"
+hourly_ok --db "$alt"
+hourly_ok EVCOUNT_DB "" EVCOUNT_DB="$alt"
+start_server log9 --db "$alt" serve --listen 127.0.0.1:0 --token-file token ||
+	bad "no start: $(cat log9)"
+wait_ready || bad "not ready: $(cat log9)"
+query customer_id=alice start=2021-03-01 end=2021-03-03
+cmp -s hourly.pw body || bad "/hourly: $code $(cat body)"
+stop_server TERM
+[ "$stop_rc" = 0 ] || bad "exit status $stop_rc"
+grep -lF -- "$pw" log9 out err && bad "the password shows"
 done_
 
 harness_finish
