@@ -142,15 +142,11 @@ EVC_EXPORT int evc_store_info(evc_store *store, evc_store_summary *out)
 
 EVC_EXPORT int evc_as_of(evc_store *store, int64_t *out)
 {
-	evc_store_totals t;
-
 	if (!store || !out)
 		return evc__fail(evc__err(store), EVC_EINVAL,
 		                 "evc_as_of: NULL argument");
 	evc__store_enter(store);
-	const int rc = store->be->totals(store->db, &t, &store->err);
+	const int rc = store->be->last_ingest(store->db, out, &store->err);
 	evc__store_leave(store);
-	if (rc == EVC_OK)
-		*out = t.last_ingest;
 	return rc;
 }

@@ -2045,6 +2045,16 @@ static int pg_totals(evc_db *db, evc_store_totals *out, evc_error *err)
 	return EVC_OK;
 }
 
+static int pg_last_ingest(evc_db *db, int64_t *out, evc_error *err)
+{
+	int rc = before_read(db, err);
+	return rc ? rc
+	          : exec_i64(db, err,
+	                     "SELECT coalesce(max(value), 0)::int8 FROM @.meta"
+	                     " WHERE key = 'last_ingest'",
+	                     "reading the store", out);
+}
+
 /* ---- sources ------------------------------------------------------------- */
 
 static int pg_sources(evc_db *db, bool newest_first, evc_source_row_fn fn,
@@ -2940,6 +2950,7 @@ const evc_backend evc__pg_backend = {
     .customers = pg_customers,
     .edge_hours = pg_edge_hours,
     .totals = pg_totals,
+    .last_ingest = pg_last_ingest,
     .integrity = pg_integrity,
     .sources = pg_sources,
     .source_insert = pg_source_insert,

@@ -48,7 +48,7 @@ struct evc_db {
 	sqlite3_stmt *add_days, *days, *names;
 	sqlite3_stmt *sub_hours, *sub_days, *drop_hours, *drop_days;
 	sqlite3_stmt *drop_customers;
-	sqlite3_stmt *src_insert, *src_update, *note;
+	sqlite3_stmt *src_insert, *src_update, *note, *last_ingest;
 	evc_hour_set *day_set; /* add_hours()'s day totals, made on use */
 };
 
@@ -484,6 +484,7 @@ static void sqlite_close(evc_db *db)
 	sqlite3_finalize(db->src_insert);
 	sqlite3_finalize(db->src_update);
 	sqlite3_finalize(db->note);
+	sqlite3_finalize(db->last_ingest);
 	/* An open transaction is rolled back by the close. */
 	sqlite3_close_v2(db->db);
 	free(db);
@@ -1302,6 +1303,24 @@ static int sqlite_totals(evc_db *db, evc_store_totals *out, evc_error *err)
 	                       : db_fail(db, err, rc, "reading the store");
 }
 
+static int sqlite_last_ingest(evc_db *db, int64_t *out, evc_error *err)
+{
+	int rc = prepare(db, err, &db->last_ingest,
+	                 db->version >= 3
+	                     ? "SELECT coalesce(max(value), 0) FROM meta"
+	                       " WHERE key = 'last_ingest'"
+	                     : "SELECT coalesce(max(last_ingest), 0) FROM "
+	                       "sources");
+	if (rc)
+		return rc;
+	rc = sqlite3_step(db->last_ingest);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(db->last_ingest, 0);
+	sqlite3_reset(db->last_ingest);
+	return rc == SQLITE_ROW ? EVC_OK
+	                        : db_fail(db, err, rc, "reading the store");
+}
+
 /* ---- sources ------------------------------------------------------------- */
 
 #define SOURCE_COLUMNS                                                         \
@@ -1455,6 +1474,7 @@ const evc_backend evc__sqlite_backend = {
     .customers = sqlite_customers,
     .edge_hours = sqlite_edge_hours,
     .totals = sqlite_totals,
+    .last_ingest = sqlite_last_ingest,
     .integrity = sqlite_integrity,
     .sources = sqlite_sources,
     .source_insert = sqlite_source_insert,

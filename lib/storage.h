@@ -299,6 +299,9 @@ typedef struct evc_backend {
 	int (*edge_hours)(evc_db *db, bool latest, evc_hour_fn fn,
 	                  void *payload, evc_error *err);
 	int (*totals)(evc_db *db, evc_store_totals *out, evc_error *err);
+	/* totals()'s last_ingest alone, without its scans: every query's
+	 * answer carries it. */
+	int (*last_ingest)(evc_db *db, int64_t *out, evc_error *err);
 	/* The backend's own check of its storage (SQLite: PRAGMA
 	 * integrity_check): fn is called once per problem it finds, in its
 	 * own words. Finding problems is no failure of the call. */
