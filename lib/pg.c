@@ -449,10 +449,11 @@ static bool result_ok(const PGresult *res)
 	return res && (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK);
 }
 
-/* Run SQL (possibly several statements, '@' for the schema), no result,
- * on the session as it is. */
-static int exec_sql(evc_db *db, evc_error *err, const char *tmpl,
-                    const char *what)
+/* Run SQL (possibly several statements, '@' for the schema) on the
+ * session as it is; the last statement's result in *out (NULL: none
+ * wanted). */
+static int sql_result(evc_db *db, evc_error *err, const char *tmpl,
+                      const char *what, PGresult **out)
 {
 	char *sql = expand(db, tmpl);
 	if (!sql)
@@ -462,8 +463,17 @@ static int exec_sql(evc_db *db, evc_error *err, const char *tmpl,
 	free(sql);
 	if (!result_ok(res))
 		return db_fail(db, err, res, what);
-	PQclear(res);
+	if (out)
+		*out = res;
+	else
+		PQclear(res);
 	return EVC_OK;
+}
+
+static int exec_sql(evc_db *db, evc_error *err, const char *tmpl,
+                    const char *what)
+{
+	return sql_result(db, err, tmpl, what, NULL);
 }
 
 /* ---- the session --------------------------------------------------------- */
@@ -1037,23 +1047,14 @@ static int citus_serial(evc_db *db, evc_error *err)
 static int exec_i64(evc_db *db, evc_error *err, const char *tmpl,
                     const char *what, int64_t *out)
 {
+	PGresult *res = NULL;
 	int rc = revive(db, err);
-	if (rc)
+	if (rc || (rc = sql_result(db, err, tmpl, what, &res)))
 		return rc;
-	char *sql = expand(db, tmpl);
-	if (!sql)
-		return evc__fail(err, EVC_ENOMEM, "%s: out of memory",
-		                 db->name.display);
-	PGresult *res = PQexec(db->conn, sql);
-	free(sql);
-	if (!result_ok(res) || PQntuples(res) != 1 || PQnfields(res) != 1) {
-		if (result_ok(res)) {
-			PQclear(res);
-			return evc__fail(err, EVC_EDB,
-			                 "%s: %s: unexpected result",
-			                 db->name.display, what);
-		}
-		return db_fail(db, err, res, what);
+	if (PQntuples(res) != 1 || PQnfields(res) != 1) {
+		PQclear(res);
+		return evc__fail(err, EVC_EDB, "%s: %s: unexpected result",
+		                 db->name.display, what);
 	}
 	/* Text format: PQexec returns no binary results. */
 	*out = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
@@ -1564,17 +1565,10 @@ out:
 static int exec_count(evc_db *db, evc_error *err, const char *tmpl,
                       const char *what, size_t *n)
 {
+	PGresult *res = NULL;
 	int rc = revive(db, err);
-	if (rc)
+	if (rc || (rc = sql_result(db, err, tmpl, what, &res)))
 		return rc;
-	char *sql = expand(db, tmpl);
-	if (!sql)
-		return evc__fail(err, EVC_ENOMEM, "%s: out of memory",
-		                 db->name.display);
-	PGresult *res = PQexec(db->conn, sql);
-	free(sql);
-	if (!result_ok(res))
-		return db_fail(db, err, res, what);
 	*n = (size_t)strtoull(PQcmdTuples(res), NULL, 10);
 	PQclear(res);
 	return EVC_OK;
