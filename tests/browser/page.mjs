@@ -54,7 +54,8 @@ async function api(path, params) {
 }
 
 // Chromium with a DevTools endpoint on a port of its choosing, which it
-// prints on stderr.
+// prints on stderr. A first start on a loaded machine (fonts, profile)
+// has taken over 30 s: it is given two minutes.
 function startChromium(profile) {
 	const child = spawn(browserPath, [
 		'--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
@@ -66,8 +67,8 @@ function startChromium(profile) {
 		let seen = '';
 		const timer = setTimeout(() => {
 			child.kill('SIGKILL');
-			reject(new Error(`no DevTools endpoint after 30 s:\n${seen.slice(-2000)}`));
-		}, 30000);
+			reject(new Error(`no DevTools endpoint after 120 s:\n${seen.slice(-2000)}`));
+		}, 120000);
 		child.stderr.on('data', (chunk) => {
 			seen += chunk;
 			const m = /DevTools listening on (ws:\/\/\S+)/.exec(seen);
