@@ -660,10 +660,19 @@ static void param_text(struct params *p, const char *s, size_t len)
 struct copy {
 	evc_db *db;
 	evc_error *err;
-	size_t len;
+	size_t len, cap;
 	bool failed;
-	char buf[COPY_BUF];
+	char buf[];
 };
+
+/* A buffer of cap bytes (COPY_BUF: what one PQputCopyData sends). */
+static struct copy *copy_new(size_t cap)
+{
+	struct copy *c = evc__malloc(sizeof(*c) + cap);
+	if (c)
+		c->cap = cap;
+	return c;
+}
 
 static int copy_send(struct copy *c)
 {
@@ -675,28 +684,42 @@ static int copy_send(struct copy *c)
 	return EVC_OK;
 }
 
-static int copy_begin(struct copy *c, evc_db *db, evc_error *err,
-                      const char *sql)
+#define COPY_HEADER_LEN 19
+
+/* Empty c but for the binary COPY header. */
+static void copy_reset(struct copy *c, evc_db *db, evc_error *err)
 {
-	static const char header[19] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";
+	static const char header[COPY_HEADER_LEN] =
+	    "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";
 
 	c->db = db;
 	c->err = err;
-	c->len = 0;
 	c->failed = false;
-	PGresult *res = PQexec(db->conn, sql);
-	if (PQresultStatus(res) != PGRES_COPY_IN)
-		return db_fail(db, err, res, "writing counts");
-	PQclear(res);
 	memcpy(c->buf, header, sizeof(header));
 	c->len = sizeof(header);
+}
+
+/* Start the COPY statement sql; what c holds is its first data. */
+static int copy_open(struct copy *c, const char *sql)
+{
+	PGresult *res = PQexec(c->db->conn, sql);
+	if (PQresultStatus(res) != PGRES_COPY_IN)
+		return db_fail(c->db, c->err, res, "writing counts");
+	PQclear(res);
 	return EVC_OK;
+}
+
+static int copy_begin(struct copy *c, evc_db *db, evc_error *err,
+                      const char *sql)
+{
+	copy_reset(c, db, err);
+	return copy_open(c, sql);
 }
 
 /* Room for n more bytes. */
 static int copy_room(struct copy *c, size_t n)
 {
-	return c->len + n > sizeof(c->buf) ? copy_send(c) : EVC_OK;
+	return c->len + n > c->cap ? copy_send(c) : EVC_OK;
 }
 
 static void copy_i16(struct copy *c, int v)
@@ -1313,7 +1336,7 @@ static int pg_add_hours(evc_db *db, const evc_hour_set *set, evc_error *err)
 
 	if (set->n == 0)
 		return EVC_OK;
-	if (!(c = evc__malloc(sizeof(*c))))
+	if (!(c = copy_new(COPY_BUF)))
 		return evc__fail(err, EVC_ENOMEM, "%s: out of memory",
 		                 db->name.display);
 	rc = copy_begin(c, db, err,
@@ -1459,17 +1482,77 @@ static int emit(struct copy *c, struct acc *a, size_t *n_new, size_t *n_old)
 	return EVC_OK;
 }
 
+#define OUT_COPY_SQL "COPY pg_temp.evc_out FROM STDIN (FORMAT binary)"
+
+/* Where a merge's sums go: all into evc_out, or, direct, those of keys
+ * read as new straight into hour_counts (a COPY writes them in batches:
+ * 0.65x the time of an INSERT from a staging table, which first has to
+ * be written too), and those of stored keys into evc_out for one UPDATE,
+ * held back in `held` meanwhile, as one COPY is open at a time. */
+struct sums {
+	evc_db *db;
+	evc_error *err;
+	struct copy *out;  /* its COPY open while a FETCH is summed */
+	struct copy *held; /* direct: stored keys' sums, COPY data */
+	char *new_sql;     /* direct: the COPY into hour_counts */
+	struct acc a;
+	size_t n_new, n_old;
+};
+
+#define HELD_BUF (1u << 20)
+/* One evc_out row as COPY data. */
+#define OUT_ROW_BYTES(len) (2 + 4 * 12 + 4 + (len) + 5)
+
+/* COPY the held rows into evc_out (between the COPYs into hour_counts). */
+static int send_held(struct sums *s)
+{
+	if (s->held->len == COPY_HEADER_LEN)
+		return EVC_OK;
+	int rc = copy_open(s->held, OUT_COPY_SQL);
+	rc = copy_end(s->held, rc);
+	copy_reset(s->held, s->db, s->err);
+	return rc;
+}
+
+static int emit_sum(struct sums *s)
+{
+	struct acc *a = &s->a;
+	int rc;
+
+	if (!s->held)
+		return emit(s->out, a, &s->n_new, &s->n_old);
+	if (!a->existed) {
+		if ((rc = copy_room(s->out, 2 + 3 * 12 + 4 + a->len)))
+			return rc;
+		copy_i16(s->out, 4);
+		copy_i64(s->out, a->customer);
+		copy_i64(s->out, a->hour);
+		copy_i64(s->out, (int64_t)a->total);
+		copy_bytes(s->out, a->blob, a->len);
+		s->n_new++;
+		a->have = false;
+		return EVC_OK;
+	}
+	/* Full: the COPY into hour_counts pauses while held is sent. */
+	if (s->held->len + OUT_ROW_BYTES(a->len) + 2 > s->held->cap &&
+	    ((rc = copy_end(s->out, EVC_OK)) || (rc = send_held(s)) ||
+	     (rc = copy_begin(s->out, s->db, s->err, s->new_sql))))
+		return rc;
+	/* With that room, held never sends. */
+	return emit(s->held, a, &s->n_new, &s->n_old);
+}
+
 /* Add row r of a merge FETCH (staged customer, hour, total, minutes, then
  * the stored total and minutes or NULLs) to the accumulator, emitting the
  * previous key's sum when the key changes. */
-static int add_row(evc_db *db, evc_error *err, struct copy *c, struct acc *a,
-                   const PGresult *res, int r, size_t *n_new, size_t *n_old)
+static int add_row(struct sums *s, const PGresult *res, int r)
 {
 	const int64_t cust = col_i64(res, r, 0), hour = col_i64(res, r, 1);
+	struct acc *a = &s->a;
 	int rc;
 
 	if (a->have && (a->customer != cust || a->hour != hour) &&
-	    (rc = emit(c, a, n_new, n_old)))
+	    (rc = emit_sum(s)))
 		return rc;
 	if (!a->have) {
 		a->have = true;
@@ -1480,7 +1563,7 @@ static int add_row(evc_db *db, evc_error *err, struct copy *c, struct acc *a,
 		a->old_total = a->total;
 		a->len = a->existed ? (size_t)PQgetlength(res, r, 5) : 0;
 		if (a->len > sizeof(a->blob))
-			return corrupt(db, err, hour);
+			return corrupt(s->db, s->err, hour);
 		memcpy(a->blob, PQgetvalue(res, r, 5), a->len);
 	}
 	uint8_t sum[EVC_MINUTES_BLOB_MAX];
@@ -1488,25 +1571,38 @@ static int add_row(evc_db *db, evc_error *err, struct copy *c, struct acc *a,
 	if (!evc__minutes_merge(a->blob, a->len,
 	                        (const uint8_t *)PQgetvalue(res, r, 3),
 	                        (size_t)PQgetlength(res, r, 3), sum, &len))
-		return corrupt(db, err, hour);
+		return corrupt(s->db, s->err, hour);
 	memcpy(a->blob, sum, len);
 	a->len = len;
 	a->total += (uint64_t)col_i64(res, r, 2);
 	return EVC_OK;
 }
 
-/* The staged hours summed with the stored ones into evc_out. */
-static int sum_hours(evc_db *db, evc_error *err, struct copy *c, size_t *n_new,
-                     size_t *n_old)
+/* The staged hours summed with the stored ones: into evc_out, or, direct,
+ * new keys into hour_counts and stored ones into evc_out. */
+static int sum_hours(evc_db *db, evc_error *err, struct copy *c, bool direct,
+                     size_t *n_new, size_t *n_old)
 {
-	struct acc *a = evc__calloc(1, sizeof(*a));
+	struct sums *s = evc__calloc(1, sizeof(*s));
 	PGresult *res = NULL;
 	int rc;
 
-	if (!a)
-		return evc__fail(err, EVC_ENOMEM, "%s: out of memory",
-		                 db->name.display);
-	*n_new = *n_old = 0;
+	if (!s ||
+	    (direct &&
+	     (!(s->held = copy_new(HELD_BUF)) ||
+	      !(s->new_sql = expand(db, "COPY @.hour_counts (customer, hour,"
+	                                " total, minutes) FROM STDIN"
+	                                " (FORMAT binary)"))))) {
+		rc = evc__fail(err, EVC_ENOMEM, "%s: out of memory",
+		               db->name.display);
+		goto out;
+	}
+	s->db = db;
+	s->err = err;
+	s->out = c;
+	if (direct)
+		copy_reset(s->held, db, err);
+	const char *out_sql = direct ? s->new_sql : OUT_COPY_SQL;
 	/* The planner knows nothing of a temporary table unless told
 	 * (0.1 s for an interval of the 10M-row benchmark): it sorted the
 	 * whole store for a merge join. Told, it weighs hashing the store
@@ -1515,6 +1611,8 @@ static int sum_hours(evc_db *db, evc_error *err, struct copy *c, size_t *n_new,
 	if (db->staged >= 10000 &&
 	    (rc = exec(db, err, "ANALYZE pg_temp.evc_stage", "merging counts")))
 		goto out;
+	/* A cursor reads the store as it was when declared: the rows COPYed
+	 * into hour_counts meanwhile are not read back. */
 	if ((rc = exec(db, err,
 	               "DECLARE evc_merge NO SCROLL CURSOR FOR"
 	               " SELECT s.customer, s.hour, s.total, s.minutes,"
@@ -1530,34 +1628,33 @@ static int sum_hours(evc_db *db, evc_error *err, struct copy *c, size_t *n_new,
 		                NULL, NULL, NULL, &res, "merging counts")))
 			goto out;
 		const int n = PQntuples(res);
-		if (n == 0)
+		if (n == 0 && !s->a.have)
 			break;
-		if ((rc = copy_begin(c, db, err,
-		                     "COPY pg_temp.evc_out FROM STDIN "
-		                     "(FORMAT binary)")))
+		if ((rc = copy_begin(c, db, err, out_sql)))
 			goto out;
 		for (int r = 0; r < n && rc == EVC_OK; r++)
-			rc = add_row(db, err, c, a, res, r, n_new, n_old);
+			rc = add_row(s, res, r);
 		/* The last key goes on into the next FETCH, but for the
 		 * last one. */
-		if (rc == EVC_OK && n < FETCH_ROWS && a->have)
-			rc = emit(c, a, n_new, n_old);
+		if (rc == EVC_OK && n < FETCH_ROWS && s->a.have)
+			rc = emit_sum(s);
 		PQclear(res);
 		res = NULL;
-		if ((rc = copy_end(c, rc)) || n < FETCH_ROWS)
+		if ((rc = copy_end(c, rc)) || (direct && (rc = send_held(s))) ||
+		    n < FETCH_ROWS)
 			break;
-	}
-	if (rc == EVC_OK && a->have) {
-		if ((rc = copy_begin(c, db, err,
-		                     "COPY pg_temp.evc_out FROM STDIN "
-		                     "(FORMAT binary)")) == EVC_OK)
-			rc = copy_end(c, emit(c, a, n_new, n_old));
 	}
 	if (rc == EVC_OK)
 		rc = exec(db, err, "CLOSE evc_merge", "merging counts");
+	*n_new = s->n_new;
+	*n_old = s->n_old;
 out:
 	PQclear(res);
-	free(a);
+	if (s) {
+		free(s->held);
+		free(s->new_sql);
+	}
+	free(s);
 	return rc;
 }
 
@@ -1587,39 +1684,36 @@ static int exec_count(evc_db *db, evc_error *err, const char *tmpl,
 	" FROM pg_temp.evc_out o WHERE o.customer = excluded.customer"         \
 	" AND o.hour = excluded.hour AND o.existed)"
 
-/* The same in two statements, as if nobody else wrote: the rows read as
- * new inserted, those read as stored updated by a nested loop over
- * evc_out, in key order. Cheaper than the upsert, and than one MERGE
- * (which probes the index for each new row before inserting it: 2.8 s
- * against 1.8 s for the 10M-row benchmark's four intervals), but a key
- * another ingest inserted meanwhile fails it, and a row merged into
- * meanwhile is left alone. */
-#define INSERT_NEW_SQL                                                         \
-	"INSERT INTO @.hour_counts (customer, hour, total, minutes)"           \
-	" SELECT customer, hour, total, minutes FROM pg_temp.evc_out"          \
-	" WHERE NOT existed"
+/* The stored rows' sums written as if nobody else wrote: by a nested loop
+ * over evc_out, in key order (those read as new were COPYed in already;
+ * one MERGE, which probes the index for each new row before inserting
+ * it, took 2.8 s against 1.8 s for an INSERT and this UPDATE over the
+ * 10M-row benchmark's four intervals). A row merged into meanwhile is
+ * left alone. Its plan settings are undone after it, not at the commit. */
 #define UPDATE_OLD_SQL                                                         \
 	"SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off;"   \
 	" UPDATE @.hour_counts h SET total = o.total, minutes = o.minutes"     \
 	" FROM pg_temp.evc_out o WHERE o.existed AND h.customer = o.customer"  \
 	" AND h.hour = o.hour AND h.total = o.old_total"
+#define UPDATE_OLD_DONE_SQL "RESET enable_hashjoin; RESET enable_mergejoin"
 
 /* The staged hours into the store: summed with the stored ones as read
- * (without locks), then written where nobody wrote meanwhile: by the
- * MERGE, or when somebody did, by the upsert, which notes the keys it
- * wrote. The keys another ingest wrote first (inserted while we took them
- * for new, or merged into since we read them) are, after the upsert,
- * locked by this transaction: they are read again and summed afresh. */
+ * (without locks), then written where nobody wrote meanwhile: new keys by
+ * a COPY, stored ones by an UPDATE; or, when somebody did (a key another
+ * ingest inserted meanwhile fails the COPY), summed afresh and written by
+ * the upsert, which notes the keys it wrote. The keys another ingest
+ * wrote first (inserted while we took them for new, or merged into since
+ * we read them) are, after the upsert, locked by this transaction: they
+ * are read again and summed afresh. */
 static int merge_hours(evc_db *db, evc_error *err, struct copy *c)
 {
 	size_t n_new, n_old, written = 0;
 	int rc;
 
-	if ((rc = sum_hours(db, err, c, &n_new, &n_old)))
-		return rc;
 	if (db->serial) {
 		/* Nobody else merges until this transaction ends. */
-		if ((rc = exec_count(
+		if ((rc = sum_hours(db, err, c, false, &n_new, &n_old)) ||
+		    (rc = exec_count(
 		         db, err,
 		         "INSERT INTO @.hour_counts AS h (customer,"
 		         " hour, total, minutes) SELECT customer,"
@@ -1639,13 +1733,12 @@ static int merge_hours(evc_db *db, evc_error *err, struct copy *c)
 	}
 	if ((rc = exec(db, err, "SAVEPOINT evc_write", "writing counts")))
 		return rc;
-	size_t inserted = 0;
-	rc = exec_count(db, err, INSERT_NEW_SQL, "writing counts", &inserted);
-	if (rc == EVC_OK)
-		rc = exec_count(db, err, UPDATE_OLD_SQL, "writing counts",
-		                &written);
-	written += inserted;
-	if (rc == EVC_OK && written == n_new + n_old)
+	rc = sum_hours(db, err, c, true, &n_new, &n_old);
+	if (rc == EVC_OK && n_old > 0 &&
+	    (rc = exec_count(db, err, UPDATE_OLD_SQL, "writing counts",
+	                     &written)) == EVC_OK)
+		rc = exec(db, err, UPDATE_OLD_DONE_SQL, "writing counts");
+	if (rc == EVC_OK && written == n_old)
 		return exec(db, err, "RELEASE SAVEPOINT evc_write",
 		            "writing counts");
 	/* unique_violation: a key inserted meanwhile. */
@@ -1654,9 +1747,11 @@ static int merge_hours(evc_db *db, evc_error *err, struct copy *c)
 		return rc;
 	/* Again, noting which keys it wrote (the upsert looks each
 	 * conflicting key up in evc_out: an index, for this once). */
-	if ((rc = exec(db, err,
-	               "ROLLBACK TO SAVEPOINT evc_write;"
-	               " CREATE INDEX evc_out_key ON pg_temp.evc_out"
+	if ((rc = exec(db, err, "ROLLBACK TO SAVEPOINT evc_write",
+	               "writing counts")) ||
+	    (rc = sum_hours(db, err, c, false, &n_new, &n_old)) ||
+	    (rc = exec(db, err,
+	               "CREATE INDEX evc_out_key ON pg_temp.evc_out"
 	               " (customer, hour)",
 	               "writing counts")) ||
 	    (rc = exec_count(db, err,
@@ -1679,7 +1774,7 @@ static int merge_hours(evc_db *db, evc_error *err, struct copy *c)
 	               " AND s.hour = d.hour;"
 	               " TRUNCATE pg_temp.evc_out, pg_temp.evc_done",
 	               "merging counts")) ||
-	    (rc = sum_hours(db, err, c, &n_new, &n_old)) ||
+	    (rc = sum_hours(db, err, c, false, &n_new, &n_old)) ||
 	    (rc = exec_count(db, err,
 	                     "UPDATE @.hour_counts h SET total = o.total,"
 	                     " minutes = o.minutes FROM pg_temp.evc_out o"
@@ -1732,7 +1827,7 @@ static int merge(evc_db *db, evc_error *err)
 
 	if (db->staged == 0 && db->fresh_merged == db->n_fresh)
 		return EVC_OK;
-	if (!(c = evc__malloc(sizeof(*c))))
+	if (!(c = copy_new(COPY_BUF)))
 		return evc__fail(err, EVC_ENOMEM, "%s: out of memory",
 		                 db->name.display);
 	if (db->serial && !db->merged) {
@@ -2387,7 +2482,7 @@ static int pg_subtract_hours(evc_db *db, const evc_hour_set *set,
 		return EVC_OK;
 	if ((rc = before_read(db, err)))
 		return rc;
-	if (!(c = evc__malloc(sizeof(*c))))
+	if (!(c = copy_new(COPY_BUF)))
 		return evc__fail(err, EVC_ENOMEM, "%s: out of memory",
 		                 db->name.display);
 	/* The hours, then the day totals: each day of the set loses the
@@ -2715,7 +2810,7 @@ static int pg_prune(evc_db *db, int64_t before, evc_removal *out,
 	PQclear(res);
 	res = NULL;
 	if (minute > 0) {
-		if (!(c = evc__malloc(sizeof(*c))))
+		if (!(c = copy_new(COPY_BUF)))
 			return evc__fail(err, EVC_ENOMEM, "%s: out of memory",
 			                 db->name.display);
 		rc = cut_boundary(db, err, c, &p, hour, minute, &events,

@@ -604,6 +604,111 @@ START_TEST(writers_of_different_files_both_count)
 }
 END_TEST
 
+/* Merges that share a (customer, day) take turns at its day total, so
+ * another ingest never writes an hour between a merge's reading and its
+ * writing; a writer that leaves the day totals alone can, and these tests
+ * play one (from psql's side): an hour inserted, or one added to, after
+ * the merge read it, waits for, then is summed with, not overwritten. */
+
+/* Hold `q` (one statement naming the schema as %1$s) in an open
+ * transaction of c's while an ingest of `csv` starts; commit once the
+ * ingest waits for it; return the ingest's status. */
+static int ingest_while_held(PGconn *c, const char *path, const char *q,
+                             const char *csv, char *msg, size_t msg_size)
+{
+	char buf[512];
+	struct writer w = {.store = path, .input = tu_write_temp_str(csv)};
+	pthread_t th;
+	sql(c, "BEGIN");
+	sqlf(c, buf, sizeof(buf), q, schema_of(path));
+	ck_assert_int_eq(pthread_create(&th, NULL, write_one, &w), 0);
+	PGconn *watch = connect_db();
+	int waited = 0;
+	for (int i = 0; i < 3000 && !waited; i++) {
+		waited = (int)sql_int(watch, "SELECT count(*) FROM pg_locks"
+		                             " WHERE NOT granted");
+		if (!waited)
+			usleep(10000);
+	}
+	PQfinish(watch);
+	sql(c, "COMMIT");
+	ck_assert_int_eq(pthread_join(th, NULL), 0);
+	ck_assert_msg(waited, "the ingest never waited for the held row");
+	snprintf(msg, msg_size, "%s", w.msg);
+	return w.rc;
+}
+
+#define HOUR_5                                                                 \
+	"((extract(epoch FROM timestamptz '2021-03-01 05:00Z') / 3600)::int8)"
+#define C1_ID "(SELECT id FROM %1$s.customers WHERE name = 'c1')"
+
+START_TEST(an_hour_inserted_after_the_merge_read_it_is_added_to)
+{
+	SKIP_WITHOUT_PG();
+	const char *path = tu_store_path();
+	char msg[512];
+	evc_store *s =
+	    tu_open_store(path, EVC_OPEN_READWRITE | EVC_OPEN_CREATE);
+	tu_ingest_ok(s, "c1,click," TU_UUID ",2021-03-01T01:00:00Z\n");
+	evc_close(s);
+	PGconn *c = connect_db();
+	/* 5 events in 05:07. */
+	const int rc =
+	    ingest_while_held(c, path,
+	                      "INSERT INTO %1$s.hour_counts VALUES (" C1_ID
+	                      ", " HOUR_5 ", 5, '\\x0705')",
+	                      "c1,click," TU_UUID ",2021-03-01T05:07:10Z\n"
+	                      "c1,click," TU_UUID ",2021-03-01T05:07:20Z\n"
+	                      "c1,click," TU_UUID ",2021-03-01T05:09:00Z\n",
+	                      msg, sizeof(msg));
+	ck_assert_msg(rc == EVC_OK, "%s", msg);
+	s = tu_open_store(path, EVC_OPEN_READONLY);
+	ck_assert_uint_eq(tu_total(s, "c1", ts("2021-03-01T05:00:00Z"),
+	                           ts("2021-03-01T06:00:00Z")),
+	                  8);
+	ck_assert_uint_eq(tu_total(s, "c1", ts("2021-03-01T05:07:00Z"),
+	                           ts("2021-03-01T05:08:00Z")),
+	                  7);
+	ck_assert_uint_eq(tu_total(s, "c1", ts("2021-03-01T05:09:00Z"),
+	                           ts("2021-03-01T05:10:00Z")),
+	                  1);
+	evc_close(s);
+	PQfinish(c);
+}
+END_TEST
+
+START_TEST(an_hour_added_to_after_the_merge_read_it_is_added_to_again)
+{
+	SKIP_WITHOUT_PG();
+	const char *path = tu_store_path();
+	char msg[512];
+	evc_store *s =
+	    tu_open_store(path, EVC_OPEN_READWRITE | EVC_OPEN_CREATE);
+	tu_ingest_ok(s, "c1,click," TU_UUID ",2021-03-01T05:07:00Z\n");
+	evc_close(s);
+	PGconn *c = connect_db();
+	/* 05:07's 1 event becomes 6. */
+	const int rc = ingest_while_held(
+	    c, path,
+	    "UPDATE %1$s.hour_counts SET total = 6, minutes = '\\x0706'"
+	    " WHERE customer = " C1_ID " AND hour = " HOUR_5,
+	    "c1,click," TU_UUID ",2021-03-01T05:07:10Z\n"
+	    "c1,click," TU_UUID ",2021-03-01T05:07:20Z\n"
+	    "c1,click," TU_UUID ",2021-03-01T05:09:00Z\n",
+	    msg, sizeof(msg));
+	ck_assert_msg(rc == EVC_OK, "%s", msg);
+	s = tu_open_store(path, EVC_OPEN_READONLY);
+	ck_assert_uint_eq(tu_total(s, "c1", ts("2021-03-01T05:00:00Z"),
+	                           ts("2021-03-01T06:00:00Z")),
+	                  9);
+	ck_assert_uint_eq(tu_total(s, "c1", ts("2021-03-01T05:07:00Z"),
+	                           ts("2021-03-01T05:08:00Z")),
+	                  8);
+	evc_close(s);
+	PQfinish(c);
+}
+END_TEST
+
 /* ---- sessions ------------------------------------------------------------ */
 
 /* The server ends the sessions of two idle handles (as a restart would):
@@ -796,6 +901,10 @@ static Suite *pg_suite(void)
 	tcase_add_test(tc, customer_id_taken_probes_on);
 	tcase_add_test(tc, sources_are_known_by_host);
 	tcase_add_test(tc, writers_of_different_files_both_count);
+	tcase_add_test(tc,
+	               an_hour_inserted_after_the_merge_read_it_is_added_to);
+	tcase_add_test(
+	    tc, an_hour_added_to_after_the_merge_read_it_is_added_to_again);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("sessions");
