@@ -35,7 +35,9 @@
  */
 #include "pg-int.h"
 #include "pg-libpq.h"
+#include "pg-spill.h"
 
+#include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -207,6 +209,7 @@ struct evc_db {
 	bool serial;      /* merges take the store's lock (Citus) */
 	unsigned cursors; /* open cursors, for their names */
 	size_t staged;    /* hour rows staged since the last merge */
+	evc_spill *spill; /* and their counts */
 	char sqlstate[6]; /* of the last failure */
 	bool prepared[N_STMTS];
 	struct idmap cache; /* committed customers seen */
@@ -319,8 +322,9 @@ static const char schema_sql[] =
 /* The session's own staging tables: invisible to other sessions, never
  * locked by them, emptied by every commit and rollback. */
 static const char temp_sql[] =
-    "CREATE TEMP TABLE IF NOT EXISTS evc_stage (customer int8, hour int8,"
-    " total int8, minutes bytea) ON COMMIT DELETE ROWS;"
+    /* The staged keys; their counts are in the spill. */
+    "CREATE TEMP TABLE IF NOT EXISTS evc_stage (customer int8, hour int8)"
+    " ON COMMIT DELETE ROWS;"
     /* The staged hours' sums per UTC day, made here: the day totals'
      * deltas. */
     "CREATE TEMP TABLE IF NOT EXISTS evc_days (customer int8, day int8,"
@@ -961,9 +965,12 @@ static int pg_open(evc_db **out, const char *path, unsigned flags,
 		return rc;
 	}
 	evc_db *db = evc__calloc(1, sizeof(*db));
-	if (!db)
+	if (!db || !(db->spill = evc__spill_new())) {
+		free(db);
 		return evc__fail(err, EVC_ENOMEM, "out of memory");
+	}
 	if ((rc = evc__pg_name_parse(path, &db->name, err))) {
+		evc__spill_free(db->spill);
 		free(db);
 		return rc;
 	}
@@ -1016,6 +1023,7 @@ static void pg_close(evc_db *db)
 	idmap_free(&db->cache);
 	idmap_free(&db->fresh);
 	free(db->fresh_ids);
+	evc__spill_free(db->spill);
 	free(db);
 }
 
@@ -1030,6 +1038,7 @@ static void forget_transaction(evc_db *db)
 {
 	db->in_write = db->own_read = db->merged = db->serial = false;
 	db->staged = 0;
+	evc__spill_clear(db->spill);
 	db->note = 0;
 	db->cursors = 0;
 	idmap_clear(&db->fresh);
@@ -1329,6 +1338,19 @@ static int pg_customer_count(evc_db *db, uint64_t *out, evc_error *err)
 
 /* ---- writing counts ------------------------------------------------------ */
 
+static int spill_failed(evc_db *db, evc_error *err, int rc)
+{
+	if (rc == EVC_ENOMEM)
+		return evc__fail(err, rc, "%s: out of memory",
+		                 db->name.display);
+	if (rc == EVC_ECORRUPT)
+		return evc__fail(
+		    err, rc, "%s: staged counts did not read back as written",
+		    db->name.display);
+	return evc__fail(err, rc, "%s: staging counts in a temporary file: %s",
+	                 db->name.display, strerror(errno));
+}
+
 static int pg_add_hours(evc_db *db, const evc_hour_set *set, evc_error *err)
 {
 	struct copy *c;
@@ -1336,6 +1358,12 @@ static int pg_add_hours(evc_db *db, const evc_hour_set *set, evc_error *err)
 
 	if (set->n == 0)
 		return EVC_OK;
+	/* A merge makes room for the run. */
+	if (evc__spill_runs(db->spill) == EVC_SPILL_RUNS &&
+	    (rc = merge(db, err)))
+		return rc;
+	if ((rc = evc__spill_add(db->spill, set)))
+		return spill_failed(db, err, rc);
 	if (!(c = copy_new(COPY_BUF)))
 		return evc__fail(err, EVC_ENOMEM, "%s: out of memory",
 		                 db->name.display);
@@ -1344,13 +1372,11 @@ static int pg_add_hours(evc_db *db, const evc_hour_set *set, evc_error *err)
 	if (rc == EVC_OK) {
 		for (size_t i = 0; i < set->n && rc == EVC_OK; i++) {
 			const evc_hour_row *r = &set->row[i];
-			if ((rc = copy_room(c, 2 + 3 * 12 + 4 + r->blob_len)))
+			if ((rc = copy_room(c, 2 + 2 * 12)))
 				break;
-			copy_i16(c, 4);
+			copy_i16(c, 2);
 			copy_i64(c, r->customer);
 			copy_i64(c, r->hour);
-			copy_i64(c, (int64_t)r->total);
-			copy_bytes(c, set->blobs + r->blob_off, r->blob_len);
 		}
 		rc = copy_end(c, rc);
 	}
@@ -1542,57 +1568,54 @@ static int emit_sum(struct sums *s)
 	return emit(s->held, a, &s->n_new, &s->n_old);
 }
 
-/* Add row r of a merge FETCH (staged customer, hour, total, minutes, then
- * the stored total and minutes or NULLs) to the accumulator, emitting the
- * previous key's sum when the key changes. */
-static int add_row(struct sums *s, const PGresult *res, int r)
+/* What sum_hours() writes. */
+enum sum_to {
+	SUM_TO_OUT, /* every key's sum into evc_out */
+	SUM_DIRECT, /* new keys' into hour_counts, stored ones' into evc_out */
+	SUM_TO_STORED, /* the stored keys' into evc_out, the others left out */
+};
+
+/* The stored rows of the staged keys, a FETCH at a time; rows[at] is the
+ * next. The COPY of the sums pauses for each FETCH. */
+struct stored {
+	PGresult *res;
+	int at, n;
+	bool done;
+};
+
+static int fetch_stored(struct sums *s, struct stored *st, enum sum_to to)
 {
-	const int64_t cust = col_i64(res, r, 0), hour = col_i64(res, r, 1);
-	struct acc *a = &s->a;
+	const char *sql = to == SUM_DIRECT ? s->new_sql : OUT_COPY_SQL;
 	int rc;
 
-	if (a->have && (a->customer != cust || a->hour != hour) &&
-	    (rc = emit_sum(s)))
+	PQclear(st->res);
+	st->res = NULL;
+	if ((rc = copy_end(s->out, EVC_OK)) ||
+	    (to == SUM_DIRECT && (rc = send_held(s))) ||
+	    (rc = query(s->db, s->err,
+	                "FETCH " STR(FETCH_ROWS) " FROM evc_merge", 0, NULL,
+	                NULL, NULL, &st->res, "merging counts")))
 		return rc;
-	if (!a->have) {
-		a->have = true;
-		a->customer = cust;
-		a->hour = hour;
-		a->existed = !PQgetisnull(res, r, 4);
-		a->total = a->existed ? (uint64_t)col_i64(res, r, 4) : 0;
-		a->old_total = a->total;
-		a->len = a->existed ? (size_t)PQgetlength(res, r, 5) : 0;
-		if (a->len > sizeof(a->blob))
-			return corrupt(s->db, s->err, hour);
-		memcpy(a->blob, PQgetvalue(res, r, 5), a->len);
-	}
-	uint8_t sum[EVC_MINUTES_BLOB_MAX];
-	size_t len;
-	if (!evc__minutes_merge(a->blob, a->len,
-	                        (const uint8_t *)PQgetvalue(res, r, 3),
-	                        (size_t)PQgetlength(res, r, 3), sum, &len))
-		return corrupt(s->db, s->err, hour);
-	memcpy(a->blob, sum, len);
-	a->len = len;
-	a->total += (uint64_t)col_i64(res, r, 2);
-	return EVC_OK;
+	st->at = 0;
+	st->n = PQntuples(st->res);
+	st->done = st->n < FETCH_ROWS;
+	return copy_begin(s->out, s->db, s->err, sql);
 }
 
-/* The staged hours summed with the stored ones: into evc_out, or, direct,
- * new keys into hour_counts and stored ones into evc_out. */
-static int sum_hours(evc_db *db, evc_error *err, struct copy *c, bool direct,
+/* The staged hours (the spill's runs) summed with the stored ones: each
+ * key's sum written as `to` says. */
+static int sum_hours(evc_db *db, evc_error *err, struct copy *c, enum sum_to to,
                      size_t *n_new, size_t *n_old)
 {
 	struct sums *s = evc__calloc(1, sizeof(*s));
-	PGresult *res = NULL;
+	struct stored st = {.done = true};
 	int rc;
 
-	if (!s ||
-	    (direct &&
-	     (!(s->held = copy_new(HELD_BUF)) ||
-	      !(s->new_sql = expand(db, "COPY @.hour_counts (customer, hour,"
-	                                " total, minutes) FROM STDIN"
-	                                " (FORMAT binary)"))))) {
+	if (!s || (to == SUM_DIRECT &&
+	           (!(s->held = copy_new(HELD_BUF)) ||
+	            !(s->new_sql = expand(db, "COPY @.hour_counts (customer,"
+	                                      " hour, total, minutes) FROM"
+	                                      " STDIN (FORMAT binary)"))))) {
 		rc = evc__fail(err, EVC_ENOMEM, "%s: out of memory",
 		               db->name.display);
 		goto out;
@@ -1600,13 +1623,16 @@ static int sum_hours(evc_db *db, evc_error *err, struct copy *c, bool direct,
 	s->db = db;
 	s->err = err;
 	s->out = c;
-	if (direct)
+	if (to == SUM_DIRECT)
 		copy_reset(s->held, db, err);
-	const char *out_sql = direct ? s->new_sql : OUT_COPY_SQL;
+	if ((rc = evc__spill_rewind(db->spill))) {
+		rc = spill_failed(db, err, rc);
+		goto out;
+	}
 	/* The planner knows nothing of a temporary table unless told
 	 * (0.1 s for an interval of the 10M-row benchmark): it sorted the
 	 * whole store for a merge join. Told, it weighs hashing the store
-	 * against probing its index per staged row by their sizes (forcing
+	 * against probing its index per staged key by their sizes (forcing
 	 * the hash join would cost each commit the store's size). */
 	if (db->staged >= 10000 &&
 	    (rc = exec(db, err, "ANALYZE pg_temp.evc_stage", "merging counts")))
@@ -1615,41 +1641,68 @@ static int sum_hours(evc_db *db, evc_error *err, struct copy *c, bool direct,
 	 * into hour_counts meanwhile are not read back. */
 	if ((rc = exec(db, err,
 	               "DECLARE evc_merge NO SCROLL CURSOR FOR"
-	               " SELECT s.customer, s.hour, s.total, s.minutes,"
-	               " h.total, h.minutes FROM pg_temp.evc_stage s"
-	               " LEFT JOIN @.hour_counts h"
-	               " ON h.customer = s.customer AND h.hour = s.hour"
-	               " ORDER BY s.customer, s.hour",
+	               " SELECT customer, hour, total, minutes"
+	               " FROM @.hour_counts WHERE (customer, hour) IN"
+	               " (SELECT customer, hour FROM pg_temp.evc_stage)"
+	               " ORDER BY customer, hour",
 	               "merging counts")))
 		goto out;
+	st.done = false;
+	if ((rc = copy_begin(c, db, err,
+	                     to == SUM_DIRECT ? s->new_sql : OUT_COPY_SQL)))
+		goto out;
+	struct acc *a = &s->a;
 	for (;;) {
-		if ((rc = query(db, err,
-		                "FETCH " STR(FETCH_ROWS) " FROM evc_merge", 0,
-		                NULL, NULL, NULL, &res, "merging counts")))
-			goto out;
-		const int n = PQntuples(res);
-		if (n == 0 && !s->a.have)
+		uint64_t total;
+		rc = evc__spill_next(db->spill, &a->customer, &a->hour, &total,
+		                     a->blob, &a->len);
+		if (rc <= 0) {
+			if (rc < 0)
+				rc = spill_failed(db, err, rc);
 			break;
-		if ((rc = copy_begin(c, db, err, out_sql)))
-			goto out;
-		for (int r = 0; r < n && rc == EVC_OK; r++)
-			rc = add_row(s, res, r);
-		/* The last key goes on into the next FETCH, but for the
-		 * last one. */
-		if (rc == EVC_OK && n < FETCH_ROWS && s->a.have)
-			rc = emit_sum(s);
-		PQclear(res);
-		res = NULL;
-		if ((rc = copy_end(c, rc)) || (direct && (rc = send_held(s))) ||
-		    n < FETCH_ROWS)
+		}
+		if (st.at == st.n && !st.done &&
+		    (rc = fetch_stored(s, &st, to)))
+			break;
+		a->existed = false;
+		a->old_total = 0;
+		if (st.at < st.n && col_i64(st.res, st.at, 0) == a->customer &&
+		    col_i64(st.res, st.at, 1) == a->hour) {
+			const int r = st.at++;
+			const size_t len = (size_t)PQgetlength(st.res, r, 3);
+			uint8_t sum[EVC_MINUTES_BLOB_MAX];
+			size_t sum_len;
+			if (!evc__minutes_merge(
+			        a->blob, a->len,
+			        (const uint8_t *)PQgetvalue(st.res, r, 3), len,
+			        sum, &sum_len)) {
+				rc = corrupt(db, err, a->hour);
+				break;
+			}
+			memcpy(a->blob, sum, sum_len);
+			a->len = sum_len;
+			a->existed = true;
+			a->old_total = (uint64_t)col_i64(st.res, r, 2);
+		} else if (to == SUM_TO_STORED) {
+			continue;
+		}
+		a->total = a->old_total + total;
+		if ((rc = emit_sum(s)))
 			break;
 	}
+	/* Every stored row read is of a staged key, each in turn. */
+	if (rc == EVC_OK && (st.at < st.n || !st.done))
+		rc = evc__fail(err, EVC_EDB,
+		               "%s: merging counts: stored hours out of order",
+		               db->name.display);
+	if ((rc = copy_end(c, rc)) == EVC_OK && to == SUM_DIRECT)
+		rc = send_held(s);
 	if (rc == EVC_OK)
 		rc = exec(db, err, "CLOSE evc_merge", "merging counts");
 	*n_new = s->n_new;
 	*n_old = s->n_old;
 out:
-	PQclear(res);
+	PQclear(st.res);
 	if (s) {
 		free(s->held);
 		free(s->new_sql);
@@ -1712,7 +1765,7 @@ static int merge_hours(evc_db *db, evc_error *err, struct copy *c)
 
 	if (db->serial) {
 		/* Nobody else merges until this transaction ends. */
-		if ((rc = sum_hours(db, err, c, false, &n_new, &n_old)) ||
+		if ((rc = sum_hours(db, err, c, SUM_TO_OUT, &n_new, &n_old)) ||
 		    (rc = exec_count(
 		         db, err,
 		         "INSERT INTO @.hour_counts AS h (customer,"
@@ -1733,7 +1786,7 @@ static int merge_hours(evc_db *db, evc_error *err, struct copy *c)
 	}
 	if ((rc = exec(db, err, "SAVEPOINT evc_write", "writing counts")))
 		return rc;
-	rc = sum_hours(db, err, c, true, &n_new, &n_old);
+	rc = sum_hours(db, err, c, SUM_DIRECT, &n_new, &n_old);
 	if (rc == EVC_OK && n_old > 0 &&
 	    (rc = exec_count(db, err, UPDATE_OLD_SQL, "writing counts",
 	                     &written)) == EVC_OK)
@@ -1749,7 +1802,7 @@ static int merge_hours(evc_db *db, evc_error *err, struct copy *c)
 	 * conflicting key up in evc_out: an index, for this once). */
 	if ((rc = exec(db, err, "ROLLBACK TO SAVEPOINT evc_write",
 	               "writing counts")) ||
-	    (rc = sum_hours(db, err, c, false, &n_new, &n_old)) ||
+	    (rc = sum_hours(db, err, c, SUM_TO_OUT, &n_new, &n_old)) ||
 	    (rc = exec(db, err,
 	               "CREATE INDEX evc_out_key ON pg_temp.evc_out"
 	               " (customer, hour)",
@@ -1774,7 +1827,7 @@ static int merge_hours(evc_db *db, evc_error *err, struct copy *c)
 	               " AND s.hour = d.hour;"
 	               " TRUNCATE pg_temp.evc_out, pg_temp.evc_done",
 	               "merging counts")) ||
-	    (rc = sum_hours(db, err, c, false, &n_new, &n_old)) ||
+	    (rc = sum_hours(db, err, c, SUM_TO_STORED, &n_new, &n_old)) ||
 	    (rc = exec_count(db, err,
 	                     "UPDATE @.hour_counts h SET total = o.total,"
 	                     " minutes = o.minutes FROM pg_temp.evc_out o"
@@ -1865,6 +1918,7 @@ static int merge(evc_db *db, evc_error *err)
 	free(c);
 	if (rc == EVC_OK) {
 		db->staged = 0;
+		evc__spill_clear(db->spill);
 		db->fresh_merged = db->n_fresh;
 		db->merged = true;
 	}
