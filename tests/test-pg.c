@@ -610,14 +610,22 @@ END_TEST
  * play one (from psql's side): an hour inserted, or one added to, after
  * the merge read it, waits for, then is summed with, not overwritten. */
 
-/* Hold `q` (one statement naming the schema as %1$s) in an open
- * transaction of c's while an ingest of `csv` starts; commit once the
- * ingest waits for it; return the ingest's status. */
-static int ingest_while_held(PGconn *c, const char *path, const char *q,
-                             const char *csv, char *msg, size_t msg_size)
+/* A store of `first`, to which c1's 2 events in 05:07 and 1 in 05:09 are
+ * added while c's transaction holds `q` (one statement naming the schema
+ * as %1$s), committed once the ingest waits for it; the store, read-only. */
+static evc_store *ingest_while_held(PGconn *c, const char *first, const char *q)
 {
+	const char *path = tu_store_path();
 	char buf[512];
-	struct writer w = {.store = path, .input = tu_write_temp_str(csv)};
+	evc_store *s =
+	    tu_open_store(path, EVC_OPEN_READWRITE | EVC_OPEN_CREATE);
+	tu_ingest_ok(s, first);
+	evc_close(s);
+	struct writer w = {.store = path,
+	                   .input = tu_write_temp_str(
+	                       "c1,click," TU_UUID ",2021-03-01T05:07:10Z\n"
+	                       "c1,click," TU_UUID ",2021-03-01T05:07:20Z\n"
+	                       "c1,click," TU_UUID ",2021-03-01T05:09:00Z\n")};
 	pthread_t th;
 	sql(c, "BEGIN");
 	sqlf(c, buf, sizeof(buf), q, schema_of(path));
@@ -634,44 +642,35 @@ static int ingest_while_held(PGconn *c, const char *path, const char *q,
 	sql(c, "COMMIT");
 	ck_assert_int_eq(pthread_join(th, NULL), 0);
 	ck_assert_msg(waited, "the ingest never waited for the held row");
-	snprintf(msg, msg_size, "%s", w.msg);
-	return w.rc;
+	ck_assert_msg(w.rc == EVC_OK, "%s", w.msg);
+	return tu_open_store(path, EVC_OPEN_READONLY);
 }
 
 #define HOUR_5                                                                 \
 	"((extract(epoch FROM timestamptz '2021-03-01 05:00Z') / 3600)::int8)"
 #define C1_ID "(SELECT id FROM %1$s.customers WHERE name = 'c1')"
 
+/* c1's events from `from` to `to` (times of 2021-03-01, UTC). */
+static uint64_t c1_events(evc_store *s, const char *from, const char *to)
+{
+	char a[32], b[32];
+	snprintf(a, sizeof(a), "2021-03-01T%s:00Z", from);
+	snprintf(b, sizeof(b), "2021-03-01T%s:00Z", to);
+	return tu_total(s, "c1", ts(a), ts(b));
+}
+
 START_TEST(an_hour_inserted_after_the_merge_read_it_is_added_to)
 {
 	SKIP_WITHOUT_PG();
-	const char *path = tu_store_path();
-	char msg[512];
-	evc_store *s =
-	    tu_open_store(path, EVC_OPEN_READWRITE | EVC_OPEN_CREATE);
-	tu_ingest_ok(s, "c1,click," TU_UUID ",2021-03-01T01:00:00Z\n");
-	evc_close(s);
 	PGconn *c = connect_db();
 	/* 5 events in 05:07. */
-	const int rc =
-	    ingest_while_held(c, path,
+	evc_store *s =
+	    ingest_while_held(c, "c1,click," TU_UUID ",2021-03-01T01:00:00Z\n",
 	                      "INSERT INTO %1$s.hour_counts VALUES (" C1_ID
-	                      ", " HOUR_5 ", 5, '\\x0705')",
-	                      "c1,click," TU_UUID ",2021-03-01T05:07:10Z\n"
-	                      "c1,click," TU_UUID ",2021-03-01T05:07:20Z\n"
-	                      "c1,click," TU_UUID ",2021-03-01T05:09:00Z\n",
-	                      msg, sizeof(msg));
-	ck_assert_msg(rc == EVC_OK, "%s", msg);
-	s = tu_open_store(path, EVC_OPEN_READONLY);
-	ck_assert_uint_eq(tu_total(s, "c1", ts("2021-03-01T05:00:00Z"),
-	                           ts("2021-03-01T06:00:00Z")),
-	                  8);
-	ck_assert_uint_eq(tu_total(s, "c1", ts("2021-03-01T05:07:00Z"),
-	                           ts("2021-03-01T05:08:00Z")),
-	                  7);
-	ck_assert_uint_eq(tu_total(s, "c1", ts("2021-03-01T05:09:00Z"),
-	                           ts("2021-03-01T05:10:00Z")),
-	                  1);
+	                      ", " HOUR_5 ", 5, '\\x0705')");
+	ck_assert_uint_eq(c1_events(s, "05:00", "06:00"), 8);
+	ck_assert_uint_eq(c1_events(s, "05:07", "05:08"), 7);
+	ck_assert_uint_eq(c1_events(s, "05:09", "05:10"), 1);
 	evc_close(s);
 	PQfinish(c);
 }
@@ -680,30 +679,14 @@ END_TEST
 START_TEST(an_hour_added_to_after_the_merge_read_it_is_added_to_again)
 {
 	SKIP_WITHOUT_PG();
-	const char *path = tu_store_path();
-	char msg[512];
-	evc_store *s =
-	    tu_open_store(path, EVC_OPEN_READWRITE | EVC_OPEN_CREATE);
-	tu_ingest_ok(s, "c1,click," TU_UUID ",2021-03-01T05:07:00Z\n");
-	evc_close(s);
 	PGconn *c = connect_db();
 	/* 05:07's 1 event becomes 6. */
-	const int rc = ingest_while_held(
-	    c, path,
+	evc_store *s = ingest_while_held(
+	    c, "c1,click," TU_UUID ",2021-03-01T05:07:00Z\n",
 	    "UPDATE %1$s.hour_counts SET total = 6, minutes = '\\x0706'"
-	    " WHERE customer = " C1_ID " AND hour = " HOUR_5,
-	    "c1,click," TU_UUID ",2021-03-01T05:07:10Z\n"
-	    "c1,click," TU_UUID ",2021-03-01T05:07:20Z\n"
-	    "c1,click," TU_UUID ",2021-03-01T05:09:00Z\n",
-	    msg, sizeof(msg));
-	ck_assert_msg(rc == EVC_OK, "%s", msg);
-	s = tu_open_store(path, EVC_OPEN_READONLY);
-	ck_assert_uint_eq(tu_total(s, "c1", ts("2021-03-01T05:00:00Z"),
-	                           ts("2021-03-01T06:00:00Z")),
-	                  9);
-	ck_assert_uint_eq(tu_total(s, "c1", ts("2021-03-01T05:07:00Z"),
-	                           ts("2021-03-01T05:08:00Z")),
-	                  8);
+	    " WHERE customer = " C1_ID " AND hour = " HOUR_5);
+	ck_assert_uint_eq(c1_events(s, "05:00", "06:00"), 9);
+	ck_assert_uint_eq(c1_events(s, "05:07", "05:08"), 8);
 	evc_close(s);
 	PQfinish(c);
 }
